@@ -1,0 +1,33 @@
+# Two commands: `make run` serves the app, `make test` runs the whole suite. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CATALOG ?= $(or $(STRATEGY_CATALOG),data/catalog.duckdb)
+PORT ?= 8501
+
+.PHONY: run test lint bench
+
+# Reinstall whenever pyproject.toml changes; the project is installed editable with its test extra.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Creates and seeds the catalog only when the file is missing; an existing catalog keeps its data
+# (its schema is brought up to date).
+run: $(STAMP)
+	@if [ -f "$(CATALOG)" ]; then $(BIN)/strategy --catalog "$(CATALOG)" init --empty; \
+	 else $(BIN)/strategy --catalog "$(CATALOG)" init --demo; fi
+	STRATEGY_CATALOG="$(CATALOG)" $(BIN)/streamlit run app.py --server.address localhost --server.port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_catalog.py

@@ -1,0 +1,47 @@
+"""Entry point: `streamlit run app.py`. Sets up the page, the sidebar and the navigation."""
+
+import streamlit as st
+
+import dashboard
+from strategy.errors import CatalogError
+
+st.set_page_config(page_title="Data-sourcing strategy", page_icon=":material/balance:", layout="wide")
+
+pages = {
+    "Decide": [
+        st.Page("pages/portfolio.py", title="Portfolio", icon=":material/dashboard:", default=True),
+        st.Page("pages/task.py", title="Task", icon=":material/target:", url_path="task"),
+    ],
+    "Evidence": [
+        st.Page("pages/outcomes.py", title="Outcomes", icon=":material/science:", url_path="outcomes"),
+    ],
+    "Catalog": [
+        st.Page("pages/profiles.py", title="Task profiles", icon=":material/tune:", url_path="profiles"),
+        st.Page("pages/datasets.py", title="Datasets", icon=":material/database:", url_path="datasets"),
+        st.Page("pages/costs.py", title="Cost assumptions", icon=":material/payments:", url_path="costs"),
+        st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
+    ],
+    "Share": [
+        st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+    ],
+}
+navigation = st.navigation(pages)
+
+location = dashboard.catalog_location()
+try:
+    dashboard.catalog()
+except CatalogError as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+
+with st.sidebar:
+    st.caption("Catalog")
+    st.code(location, language=None)
+    counts = dashboard.counts(location)
+    st.caption(
+        f"{counts['tasks']} tasks · {counts['datasets']} datasets · {counts['outcomes']} outcomes · "
+        f"{counts['quality_reports']} quality reports · {counts['recommendations']} recommendations · "
+        f"{counts['cost_tiers']} cost tiers · {counts['audit_log']} audit entries"
+    )
+
+navigation.run()

@@ -1,0 +1,479 @@
+"""The catalog: DuckDB schema, migrations, parametrised queries and transactions.
+
+The schema is portable on purpose (app-made UUIDs; no PRIMARY KEY, UNIQUE,
+sequences or ``now()`` defaults) so the same statements run on an embedded
+DuckDB file and on DuckLake, which supports none of those. Integrity that a
+constraint would give (unique task names, known task ids) is checked here.
+
+One DuckDB connection per process; every operation takes its own cursor, which
+DuckDB makes safe to use from another thread. Table and column names in SQL
+come from this module only; every value a user typed travels as a parameter or
+inside a registered DataFrame.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from pydantic import BaseModel
+
+from strategy.errors import CatalogError, ImportRejected, Problem, UnknownTask
+from strategy.models import (
+    FACTOR_NAMES,
+    AuditEntry,
+    CostTier,
+    Dataset,
+    Outcome,
+    QualityReport,
+    Recommendation,
+    Task,
+    new_id,
+    utc_now,
+)
+
+DEFAULT_LOCATION = Path("data") / "catalog.duckdb"
+CATALOG_ENV = "STRATEGY_CATALOG"
+ACTOR_ENV = "STRATEGY_USER"
+
+_STAMP = "created_by VARCHAR, created_at TIMESTAMP"
+_FACTOR_COLUMNS = ", ".join(f"{name} TINYINT" for name in FACTOR_NAMES)
+
+# Each migration is (version, description, statements). Append only: a
+# released migration is never edited, so version N means the same everywhere.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "tasks, datasets, outcomes, quality reports, recommendations, cost tiers, audit log", [
+        f"""CREATE TABLE tasks (
+            id VARCHAR, name VARCHAR, domain VARCHAR, modality VARCHAR, description VARCHAR,
+            metric VARCHAR, higher_is_better BOOLEAN, status VARCHAR, source VARCHAR,
+            {_FACTOR_COLUMNS},
+            {_STAMP}, updated_by VARCHAR, updated_at TIMESTAMP)""",
+        f"""CREATE TABLE datasets (
+            id VARCHAR, name VARCHAR, task_id VARCHAR, source_kind VARCHAR, modality VARCHAR,
+            samples BIGINT, cost_per_sample DOUBLE, provenance VARCHAR, licence VARCHAR,
+            cost_source VARCHAR, source VARCHAR, {_STAMP})""",
+        f"""CREATE TABLE outcomes (
+            id VARCHAR, task_id VARCHAR, run_id VARCHAR, n_human BIGINT, n_synthetic BIGINT,
+            regime VARCHAR, metric VARCHAR, value DOUBLE, higher_is_better BOOLEAN,
+            human_eval BOOLEAN, cost DOUBLE, dataset_ids VARCHAR[], notes VARCHAR,
+            source VARCHAR, deleted BOOLEAN, {_STAMP})""",
+        f"""CREATE TABLE quality_reports (
+            id VARCHAR, dataset_id VARCHAR, reference_dataset_id VARCHAR, task_id VARCHAR,
+            modality VARCHAR, humanness DOUBLE, grade VARCHAR, metrics_json VARCHAR, {_STAMP})""",
+        f"""CREATE TABLE recommendations (
+            id VARCHAR, task_id VARCHAR, recommended_class VARCHAR, human_share_spend DOUBLE,
+            human_share_samples DOUBLE, n_human BIGINT, n_synthetic BIGINT, human_spend DOUBLE,
+            synthetic_spend DOUBLE, budget DOUBLE, expected_metric DOUBLE, metric_low DOUBLE,
+            metric_high DOUBLE, confidence DOUBLE, regime VARCHAR, eval_set_size BIGINT,
+            fired_rules_json VARCHAR, evidence_count BIGINT, rules_only BOOLEAN,
+            model_version VARCHAR, rulebook_version VARCHAR, scenario VARCHAR, {_STAMP})""",
+        """CREATE TABLE cost_tiers (
+            id VARCHAR, name VARCHAR, kind VARCHAR, cost_per_sample DOUBLE, description VARCHAR,
+            cost_source VARCHAR, updated_by VARCHAR, updated_at TIMESTAMP)""",
+        """CREATE TABLE audit_log (
+            id VARCHAR, changed_at TIMESTAMP, actor VARCHAR, action VARCHAR, entity VARCHAR,
+            entity_id VARCHAR, details VARCHAR)""",
+    ]),
+]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+# Which model each table holds; the only table names ever put into SQL text.
+TABLES: dict[str, type[BaseModel]] = {
+    "tasks": Task,
+    "datasets": Dataset,
+    "outcomes": Outcome,
+    "quality_reports": QualityReport,
+    "recommendations": Recommendation,
+    "cost_tiers": CostTier,
+    "audit_log": AuditEntry,
+}
+_AUDIT_RENAMES = {"at": "changed_at"}
+_ENTITY = {"tasks": "task", "datasets": "dataset", "outcomes": "outcome", "quality_reports": "quality report",
+           "recommendations": "recommendation", "cost_tiers": "cost tier"}
+
+
+def resolve_location(option: str | os.PathLike | None = None) -> str:
+    """Where the catalog lives: the --catalog option, else $STRATEGY_CATALOG, else data/catalog.duckdb."""
+    chosen = option or os.environ.get(CATALOG_ENV) or DEFAULT_LOCATION
+    return str(chosen)
+
+
+def current_actor() -> str:
+    """Who is writing: $STRATEGY_USER if set (the app sets it per session), else the OS user."""
+    explicit = os.environ.get(ACTOR_ENV, "").strip()
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _frame(records: Sequence[BaseModel], table: str) -> pd.DataFrame:
+    rows = [record.model_dump() for record in records]
+    frame = pd.DataFrame(rows, columns=list(TABLES[table].model_fields))
+    if table == "audit_log":
+        frame = frame.rename(columns=_AUDIT_RENAMES)
+    return frame
+
+
+class Catalog:
+    """An open catalog. Use :meth:`open`; close with :meth:`close` or a ``with`` block."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, location: str):
+        self._connection = connection
+        self.location = location
+        self._write_lock = threading.Lock()
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, location: str | os.PathLike | None = None, *, migrate: bool = True) -> Catalog:
+        """Open (creating if missing) and bring the schema up to date.
+
+        Refuses, before writing anything, a file that is not a DuckDB database,
+        a DuckDB database that is not a catalog, and a catalog written by a
+        newer schema than this program knows.
+        """
+        where = resolve_location(location)
+        path = Path(where)
+        if path.is_dir():
+            raise CatalogError(f"Catalog {where} is a folder; give the path of a .duckdb file.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(where)
+        except duckdb.Error as error:
+            raise CatalogError(_explain_open_failure(where, error)) from None
+        catalog = cls(connection, where)
+        try:
+            catalog._check_compatible()
+            if migrate:
+                catalog.migrate()
+        except BaseException:
+            connection.close()
+            raise
+        return catalog
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _check_compatible(self) -> None:
+        with self.cursor() as cur:
+            tables = {row[0] for row in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()}
+            if not tables:
+                return
+            if "schema_version" not in tables:
+                listed = ", ".join(sorted(tables)[:5])
+                raise CatalogError(
+                    f"{self.location} is a DuckDB database but not a strategy catalog "
+                    f"(it has tables {listed} and no schema_version table). "
+                    "Point --catalog or STRATEGY_CATALOG at a new or existing catalog file."
+                )
+            found = cur.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+        if found > LATEST_VERSION:
+            raise CatalogError(
+                f"{self.location} was written by a newer version of strategy (schema version "
+                f"{found}; this version knows up to {LATEST_VERSION}). Upgrade strategy to open it; "
+                "nothing was changed."
+            )
+
+    # ------------------------------------------------------------ transactions
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for one read: its own DuckDB handle, closed afterwards."""
+        cur = self._connection.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside BEGIN … COMMIT; any exception rolls everything back."""
+        with self._write_lock, self.cursor() as cur:
+            cur.begin()
+            try:
+                yield cur
+            except BaseException:
+                cur.rollback()
+                raise
+            cur.commit()
+
+    # --------------------------------------------------------------- migrations
+    @property
+    def schema_version(self) -> int:
+        with self.cursor() as cur:
+            exists = cur.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_name = 'schema_version'"
+            ).fetchone()[0]
+            if not exists:
+                return 0
+            return cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations not yet applied, all in one transaction. Returns those applied."""
+        current = self.schema_version
+        pending = [m for m in MIGRATIONS if m[0] > current]
+        if not pending:
+            return []
+        with self.transaction() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(version INTEGER, description VARCHAR, applied_at TIMESTAMP)"
+            )
+            for version, description, statements in pending:
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, utc_now()]
+                )
+        return [m[0] for m in pending]
+
+    # ------------------------------------------------------------------- writes
+    def _append(self, cur: duckdb.DuckDBPyConnection, table: str, records: Sequence[BaseModel]) -> None:
+        if records:
+            self._append_frame(cur, table, _frame(records, table))
+
+    @staticmethod
+    def _append_frame(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+        """Bulk insert through a registered DataFrame, never row by row."""
+        view = f"incoming_{table}"
+        cur.register(view, frame)
+        try:
+            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+        finally:
+            cur.unregister(view)
+
+    def _audit(self, cur, actor: str, action: str, entity: str, ids: Sequence[str], details: dict | None = None):
+        """One audit row per record written, built as a frame so a bulk write stays cheap."""
+        if not ids:
+            return
+        entries = pd.DataFrame({
+            "id": [new_id() for _ in ids],
+            "changed_at": utc_now(),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": list(ids),
+            "details": json.dumps(details or {}, default=str),
+        })
+        self._append_frame(cur, "audit_log", entries)
+
+    def save_tasks(self, tasks: Sequence[Task], *, actor: str | None = None,
+                   source_label: str = "tasks") -> tuple[int, int]:
+        """Create or update tasks (matched by id, else by name), all or nothing.
+
+        Returns (created, updated). Task names are unique, ignoring case and
+        surrounding spaces, across active and archived tasks.
+        """
+        actor = actor or current_actor()
+        problems = _duplicate_names(tasks, source_label)
+        if problems:
+            raise ImportRejected(problems)
+        with self.transaction() as cur:
+            existing = cur.execute(
+                "SELECT id, lower(trim(name)), created_by, created_at, status, source FROM tasks"
+            ).fetchall()
+            by_id = {row[0]: row for row in existing}
+            by_name = {row[1]: row for row in existing}
+            created, updated, prepared = [], [], []
+            for position, task in enumerate(tasks, start=1):
+                key = task.name.strip().lower()
+                match = by_id.get(task.id) or by_name.get(key)
+                holder = by_name.get(key)
+                if holder is not None and match is not None and holder[0] != match[0]:
+                    problems.append(Problem(source_label, position, "name",
+                                            f"another task is already called {task.name!r}"))
+                    continue
+                now = utc_now()
+                if match is None:
+                    prepared.append(task.model_copy(update={
+                        "created_by": actor, "created_at": now, "updated_by": actor, "updated_at": now}))
+                    created.append(task.id)
+                else:
+                    prepared.append(task.model_copy(update={
+                        "id": match[0], "created_by": match[2], "created_at": match[3],
+                        "status": match[4], "source": match[5], "updated_by": actor, "updated_at": now}))
+                    updated.append(match[0])
+            if problems:
+                raise ImportRejected(problems)
+            if updated:
+                cur.execute("DELETE FROM tasks WHERE list_contains(?, id)", [updated])
+            self._append(cur, "tasks", prepared)
+            self._audit(cur, actor, "create", _ENTITY["tasks"], created)
+            self._audit(cur, actor, "update", _ENTITY["tasks"], updated)
+        return len(created), len(updated)
+
+    def add_records(self, table: str, records: Sequence[BaseModel], *, actor: str | None = None,
+                    action: str = "create") -> int:
+        """Append datasets, outcomes, reports, recommendations or cost tiers in one transaction."""
+        return self.write_batch({table: records}, actor=actor, action=action)[table]
+
+    def write_batch(self, batch: dict[str, Sequence[BaseModel]], *, actor: str | None = None,
+                    action: str = "create") -> dict[str, int]:
+        """Append new records to several tables in one transaction: all land or none.
+
+        Records are stamped with the actor and the time; task references are
+        checked against tasks already stored or written in the same batch.
+        """
+        unknown = set(batch) - (set(TABLES) - {"audit_log"})
+        if unknown:
+            raise ValueError(f"write_batch does not write {sorted(unknown)}")
+        actor = actor or current_actor()
+        stamped = {table: [_stamp(r, actor) for r in records] for table, records in batch.items()}
+        if "tasks" in stamped:
+            problems = _duplicate_names(stamped["tasks"], "tasks")
+            if problems:
+                raise ImportRejected(problems)
+        with self.transaction() as cur:
+            for table, records in stamped.items():
+                if table == "tasks":
+                    self._check_new_names(cur, records)
+                self._append(cur, table, records)
+                self._audit(cur, actor, action, _ENTITY[table], [r.id for r in records])
+            for table, records in stamped.items():
+                if table != "tasks":
+                    self._check_task_ids(cur, table, records)
+        return {table: len(records) for table, records in stamped.items()}
+
+    def _check_new_names(self, cur, tasks: Sequence[Task]) -> None:
+        taken = {row[0] for row in cur.execute("SELECT lower(trim(name)) FROM tasks").fetchall()}
+        problems = [
+            Problem("tasks", position, "name", f"another task is already called {task.name!r}")
+            for position, task in enumerate(tasks, start=1)
+            if task.name.strip().lower() in taken
+        ]
+        if problems:
+            raise ImportRejected(problems)
+
+    def _check_task_ids(self, cur, table: str, records: Sequence[BaseModel]) -> None:
+        wanted = {r.task_id for r in records if getattr(r, "task_id", None)}
+        if not wanted:
+            return
+        known = {row[0] for row in cur.execute(
+            "SELECT id FROM tasks WHERE list_contains(?, id)", [sorted(wanted)]).fetchall()}
+        problems = [
+            Problem(table, position, "task_id", f"no task has id {r.task_id!r}")
+            for position, r in enumerate(records, start=1)
+            if getattr(r, "task_id", None) and r.task_id not in known
+        ]
+        if problems:
+            raise ImportRejected(problems)
+
+    # -------------------------------------------------------------------- reads
+    def counts(self) -> dict[str, int]:
+        """Rows per table (soft-deleted outcomes and archived tasks included)."""
+        with self.cursor() as cur:
+            return {
+                table: cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in TABLES
+            }
+
+    def tasks(self, *, include_archived: bool = False) -> pd.DataFrame:
+        """Tasks with the number of live outcomes behind each, ordered by domain then name."""
+        with self.cursor() as cur:
+            return cur.execute(
+                """
+                SELECT t.*, coalesce(o.outcomes, 0) AS outcomes
+                FROM tasks t
+                LEFT JOIN (SELECT task_id, count(*) AS outcomes FROM outcomes
+                           WHERE NOT deleted GROUP BY task_id) o ON o.task_id = t.id
+                WHERE ? OR t.status = 'active'
+                ORDER BY t.domain, t.name
+                """,
+                [include_archived],
+            ).df()
+
+    def task(self, reference: str) -> Task:
+        """One task by id or by name (case-insensitive). Raises UnknownTask."""
+        with self.cursor() as cur:
+            frame = cur.execute(
+                "SELECT * FROM tasks WHERE id = ? OR lower(trim(name)) = lower(trim(?)) LIMIT 1",
+                [reference, reference],
+            ).df()
+        if frame.empty:
+            raise UnknownTask(reference)
+        row = frame.iloc[0].to_dict()
+        return Task(**{name: row[name] for name in Task.model_fields})
+
+    def datasets(self) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute(
+                """
+                SELECT d.*, t.name AS task_name FROM datasets d
+                LEFT JOIN tasks t ON t.id = d.task_id
+                ORDER BY d.source_kind, d.name
+                """
+            ).df()
+
+    def outcomes(self, task_id: str | None = None, *, include_deleted: bool = False) -> pd.DataFrame:
+        """Outcomes with their task's name and the human share of samples."""
+        with self.cursor() as cur:
+            return cur.execute(
+                """
+                SELECT o.*, t.name AS task_name,
+                       o.n_human / nullif(o.n_human + o.n_synthetic, 0) AS human_share
+                FROM outcomes o JOIN tasks t ON t.id = o.task_id
+                WHERE (? IS NULL OR o.task_id = ?) AND (? OR NOT o.deleted)
+                ORDER BY t.name, o.created_at, o.n_human, o.n_synthetic
+                """,
+                [task_id, task_id, include_deleted],
+            ).df()
+
+    def cost_tiers(self) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute("SELECT * FROM cost_tiers ORDER BY kind, cost_per_sample").df()
+
+    def audit_log(self, limit: int = 200) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute(
+                "SELECT * FROM audit_log ORDER BY changed_at DESC, entity LIMIT ?", [limit]
+            ).df()
+
+
+def _stamp(record: BaseModel, actor: str) -> BaseModel:
+    fields = type(record).model_fields
+    update = {}
+    if "created_by" in fields:
+        update.update(created_by=actor, created_at=utc_now())
+    if "updated_by" in fields:
+        update.update(updated_by=actor, updated_at=utc_now())
+    return record.model_copy(update=update)
+
+
+def _duplicate_names(tasks: Sequence[Task], source_label: str) -> list[Problem]:
+    first_seen: dict[str, int] = {}
+    problems = []
+    for position, task in enumerate(tasks, start=1):
+        key = task.name.strip().lower()
+        if key in first_seen:
+            problems.append(Problem(source_label, position, "name",
+                                    f"{task.name!r} also appears in row {first_seen[key]}"))
+        else:
+            first_seen[key] = position
+    return problems
+
+
+def _explain_open_failure(where: str, error: duckdb.Error) -> str:
+    text = str(error)
+    if "lock" in text.lower():
+        return (f"Catalog {where} is in use by another process (DuckDB allows one writer per file). "
+                f"Close the other program or use a team catalog. Detail: {text}")
+    if "not a valid DuckDB database" in text or "Invalid Input" in text or "corrupt" in text.lower():
+        return f"{where} is not a DuckDB database this program can read, so it was left untouched. Detail: {text}"
+    return f"Could not open catalog {where}: {text}"

@@ -1,0 +1,77 @@
+"""Demo content: the seed files in data/seed/ loaded into a catalog in one transaction.
+
+The outcomes in the seed are illustrative (drawn from simulated curves by
+scripts/make_demo_outcomes.py) and are stored with source = 'illustrative' so
+no one mistakes them for measured results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from strategy.catalog import Catalog
+from strategy.errors import ImportRejected, Problem
+from strategy.ingest import read_rows, read_tasks, validate_rows
+from strategy.models import CostTier, Dataset, Outcome
+
+SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
+DEMO_ACTOR = "demo seed"
+
+
+def _with_task_ids(label: str, rows: list[dict], ids_by_name: dict[str, str]) -> list[dict]:
+    """Swap the human-readable ``task`` column for the task's id; unknown names are problems."""
+    problems, resolved = [], []
+    for position, row in enumerate(rows, start=1):
+        row = dict(row)
+        name = row.pop("task", None)
+        if name is None:
+            problems.append(Problem(label, position, "task", "is required"))
+        elif name.strip().lower() not in ids_by_name:
+            problems.append(Problem(label, position, "task", f"no task named {name!r} in tasks.csv"))
+        else:
+            row["task_id"] = ids_by_name[name.strip().lower()]
+        resolved.append(row)
+    if problems:
+        raise ImportRejected(problems)
+    return resolved
+
+
+def read_demo(seed_dir: Path = SEED_DIR) -> dict[str, list]:
+    """Read and validate every seed file; raise ImportRejected before anything is written."""
+    tasks = [t.model_copy(update={"source": "demo"}) for t in read_tasks(seed_dir / "tasks.csv")]
+    ids_by_name = {t.name.strip().lower(): t.id for t in tasks}
+
+    label, rows = read_rows(seed_dir / "cost_tiers.csv")
+    tiers = validate_rows(label, rows, CostTier)
+
+    label, rows = read_rows(seed_dir / "datasets.csv")
+    datasets = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Dataset,
+                             prepare=lambda row: {**row, "source": "demo"})
+
+    label, rows = read_rows(seed_dir / "outcomes.csv")
+    outcomes = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Outcome,
+                             prepare=lambda row: {**row, "source": "illustrative"})
+    return {"tasks": tasks, "cost_tiers": tiers, "datasets": datasets, "outcomes": outcomes}
+
+
+def load_demo(catalog: Catalog, seed_dir: Path = SEED_DIR) -> dict[str, int]:
+    """Write the demo content in one transaction: all of it or none."""
+    return catalog.write_batch(read_demo(seed_dir), actor=DEMO_ACTOR, action="seed demo")
+
+
+def initialise(location: str | None = None, *, demo: bool = True,
+               seed_dir: Path = SEED_DIR) -> tuple[Catalog, dict[str, int]]:
+    """Create or migrate a catalog; load the demo only into a catalog with no tasks.
+
+    Idempotent: running it again changes nothing. Returns the open catalog and
+    what was loaded (empty when nothing was).
+    """
+    catalog = Catalog.open(location)
+    try:
+        loaded = {}
+        if demo and catalog.counts()["tasks"] == 0:
+            loaded = load_demo(catalog, seed_dir)
+    except BaseException:
+        catalog.close()
+        raise
+    return catalog, loaded

@@ -1,0 +1,295 @@
+"""Typed records shared by the pages, the CLI and the catalog.
+
+Every record that enters the catalog passes through one of these models, so a
+value out of range is refused with the same message wherever it was typed.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+
+def new_id() -> str:
+    """App-made identifiers: the portable schema has no sequences."""
+    return str(uuid.uuid4())
+
+
+def utc_now() -> datetime:
+    """Timestamps are stored as naive UTC so both backends read them alike."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One profile factor of a task, scored 0–4, with what the ends of the scale mean."""
+
+    name: str
+    label: str
+    leans: Literal["human", "synthetic"]
+    at_zero: str
+    at_four: str
+
+    @property
+    def help(self) -> str:
+        return f"0 = {self.at_zero}; 4 = {self.at_four}."
+
+
+# The factors the design names. Order matters: it is the column order in the
+# catalog, the seed files and the task template.
+FACTORS: tuple[Factor, ...] = (
+    Factor("interaction", "Interaction with people", "human",
+           "the model never faces a person", "the model converses with people and must feel natural to them"),
+    Factor("context_dependence", "Context-dependent decisions", "human",
+           "the right answer is the same in every situation",
+           "the right answer turns on circumstances that are rarely written down"),
+    Factor("evolving_language", "Fast-evolving language", "human",
+           "the vocabulary is stable for years", "new words and meanings appear every few weeks"),
+    Factor("cultural_knowledge", "Cultural and unwritten social knowledge", "human",
+           "no cultural or social convention is involved",
+           "success depends on norms, references or taboos that differ between communities"),
+    Factor("domain_expertise", "Domain expertise", "human",
+           "anyone can produce or judge the data", "only trained specialists (clinicians, lawyers) can"),
+    Factor("subjectivity", "Subjectivity", "human",
+           "annotators always agree on the label", "reasonable annotators often disagree"),
+    Factor("safety_risk", "Safety risk", "human",
+           "a wrong output costs nothing", "a wrong output can harm a person or break the law"),
+    Factor("volume_needed", "Volume needed", "synthetic",
+           "a few hundred examples suffice", "millions of examples are needed"),
+    Factor("rare_events", "Rare events and edge cases", "synthetic",
+           "the cases that matter are common in real data",
+           "the cases that matter are so rare that real data barely contains them"),
+    Factor("balance_needed", "Need for a balanced distribution", "synthetic",
+           "real data is already balanced enough", "real data is heavily skewed and must be rebalanced"),
+    Factor("robustness_variations", "Robustness to input variations", "synthetic",
+           "inputs always look the same", "the model must withstand many systematic variations of its input"),
+    Factor("privacy_limits", "Privacy limits on real records", "synthetic",
+           "real records can be used freely", "real records are personal or regulated and hard to use"),
+    Factor("human_data_scarcity", "Scarcity of human data", "synthetic",
+           "human data is plentiful and easy to get", "human data hardly exists or cannot be collected"),
+)
+FACTOR_NAMES: tuple[str, ...] = tuple(f.name for f in FACTORS)
+
+SourceKind = Literal["human", "synthetic", "mixed"]
+Modality = Literal["text", "tabular", "image", "audio", "video", "time-series", "multimodal", "code"]
+Regime = Literal["human_only", "synthetic_only", "mixed", "synthetic_pretrain_human_finetune"]
+RecommendedClass = Literal["human", "synthetic", "mixed"]
+RecordSource = Literal["user", "demo", "illustrative", "measured"]
+
+MODALITIES: tuple[str, ...] = Modality.__args__  # type: ignore[attr-defined]
+REGIMES: tuple[str, ...] = Regime.__args__  # type: ignore[attr-defined]
+SOURCE_KINDS: tuple[str, ...] = SourceKind.__args__  # type: ignore[attr-defined]
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Score = Annotated[int, Field(ge=0, le=4, description="0–4")]
+Count = Annotated[int, Field(ge=0)]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class Record(BaseModel):
+    """Common behaviour: unknown fields are refused, so a typo in a column name is reported."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=False)
+
+
+class Stamped(Record):
+    """Who wrote a record and when: every write records both."""
+
+    created_by: Name = "unknown"
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Task(Stamped):
+    """An AI task the team wants data for, with its 0–4 profile."""
+
+    id: str = Field(default_factory=new_id)
+    name: Name
+    domain: Name
+    modality: Modality
+    description: LongText = ""
+    metric: Name
+    higher_is_better: bool = True
+    status: Literal["active", "archived"] = "active"
+    source: RecordSource = "user"
+    updated_by: Name = "unknown"
+    updated_at: datetime = Field(default_factory=utc_now)
+    interaction: Score = 0
+    context_dependence: Score = 0
+    evolving_language: Score = 0
+    cultural_knowledge: Score = 0
+    domain_expertise: Score = 0
+    subjectivity: Score = 0
+    safety_risk: Score = 0
+    volume_needed: Score = 0
+    rare_events: Score = 0
+    balance_needed: Score = 0
+    robustness_variations: Score = 0
+    privacy_limits: Score = 0
+    human_data_scarcity: Score = 0
+
+    def profile(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in FACTOR_NAMES}
+
+
+class Dataset(Stamped):
+    """A body of training or evaluation data, bought, owned or generated."""
+
+    id: str = Field(default_factory=new_id)
+    name: Name
+    task_id: str | None = None
+    source_kind: SourceKind
+    modality: Modality
+    samples: Count
+    cost_per_sample: Money = 0.0
+    provenance: LongText = ""
+    licence: ShortText = ""
+    cost_source: LongText = ""
+    source: RecordSource = "user"
+
+
+class Outcome(Stamped):
+    """One experiment: a metric measured after training on a given human/synthetic mix."""
+
+    id: str = Field(default_factory=new_id)
+    task_id: str
+    run_id: ShortText = ""
+    n_human: Count
+    n_synthetic: Count
+    regime: Regime = "mixed"
+    metric: Name
+    value: Annotated[float, Field(allow_inf_nan=False)]
+    higher_is_better: bool = True
+    human_eval: bool = True
+    cost: Money = 0.0
+    dataset_ids: list[str] = Field(default_factory=list)
+    notes: LongText = ""
+    source: RecordSource = "measured"
+    deleted: bool = False
+
+    @field_validator("n_synthetic")
+    @classmethod
+    def _some_data(cls, n_synthetic: int, info) -> int:
+        if info.data.get("n_human") == 0 and n_synthetic == 0:
+            raise ValueError("n_human + n_synthetic must be above 0: a model trained on no data is not an outcome")
+        return n_synthetic
+
+    @property
+    def human_share(self) -> float:
+        return self.n_human / (self.n_human + self.n_synthetic)
+
+
+class QualityReport(Stamped):
+    """How human-like a synthetic dataset is, measured against a human reference."""
+
+    id: str = Field(default_factory=new_id)
+    dataset_id: str
+    reference_dataset_id: str | None = None
+    task_id: str | None = None
+    modality: Modality
+    humanness: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    grade: ShortText = ""
+    metrics_json: LongText = "{}"
+
+
+class Recommendation(Stamped):
+    """A stored answer for one task, kept so its history can be shown and exported."""
+
+    id: str = Field(default_factory=new_id)
+    task_id: str
+    recommended_class: RecommendedClass
+    human_share_spend: Share
+    human_share_samples: Share
+    n_human: Count
+    n_synthetic: Count
+    human_spend: Money
+    synthetic_spend: Money
+    budget: Money
+    expected_metric: Annotated[float, Field(allow_inf_nan=False)]
+    metric_low: Annotated[float, Field(allow_inf_nan=False)]
+    metric_high: Annotated[float, Field(allow_inf_nan=False)]
+    confidence: Share
+    regime: Regime
+    eval_set_size: Count = 0
+    fired_rules_json: LongText = "[]"
+    evidence_count: Count = 0
+    rules_only: bool = True
+    model_version: ShortText = ""
+    rulebook_version: ShortText = ""
+    scenario: ShortText = ""
+
+
+class CostTier(Record):
+    """Price of one sample from one source, with where the figure comes from."""
+
+    id: str = Field(default_factory=new_id)
+    name: Name
+    kind: Literal["human", "synthetic"]
+    cost_per_sample: Money
+    description: LongText = ""
+    cost_source: LongText = ""
+    updated_by: Name = "unknown"
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class AuditEntry(Record):
+    """One write to the catalog: who, when, what."""
+
+    id: str = Field(default_factory=new_id)
+    at: datetime = Field(default_factory=utc_now)
+    actor: Name
+    action: Name
+    entity: Name
+    entity_id: ShortText = ""
+    details: LongText = ""
+
+
+def describe_errors(error: ValidationError) -> list[tuple[str, str]]:
+    """Turn pydantic's errors into (field, reason) pairs a person can act on."""
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "record"
+        reason = item["msg"]
+        if item["type"] == "extra_forbidden":
+            reason = "is not a known field"
+        elif item["type"] == "missing":
+            reason = "is required"
+        elif "input" in item and item["type"] not in {"missing"}:
+            shown = item["input"]
+            if isinstance(shown, float) and not math.isfinite(shown):
+                reason = f"{reason} (got {shown})"
+            elif isinstance(shown, (str, int, float)) and len(str(shown)) <= 60:
+                reason = f"{reason} (got {shown!r})"
+        problems.append((field, reason))
+    return problems
+
+
+def profile_pulls(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Mean 0–4 score of the factors that pull toward human data and toward synthetic data.
+
+    A quick, rule-free reading of a profile; the rulebook gives the real answer.
+    """
+    human = [f.name for f in FACTORS if f.leans == "human"]
+    synthetic = [f.name for f in FACTORS if f.leans == "synthetic"]
+    return pd.DataFrame({
+        "human_pull": tasks[human].astype(float).mean(axis=1),
+        "synthetic_pull": tasks[synthetic].astype(float).mean(axis=1),
+    }, index=tasks.index)
+
+
+def profile_long(tasks: pd.DataFrame) -> pd.DataFrame:
+    """One row per task and factor, with the factor's label, direction and help text (for charts)."""
+    described = pd.DataFrame([
+        {"factor": f.name, "label": f.label, "leans": f.leans, "help": f.help, "order": i}
+        for i, f in enumerate(FACTORS)
+    ])
+    long = tasks.melt(id_vars=["id", "name"], value_vars=list(FACTOR_NAMES), var_name="factor", value_name="score")
+    return long.merge(described, on="factor").sort_values(["name", "order"], ignore_index=True)
