@@ -291,14 +291,24 @@ class Catalog:
             ).fetchall()
             by_id = {row[0]: row for row in existing}
             by_name = {row[1]: row for row in existing}
+            # A row matches by id first; by name only when no other row of the batch claims that task by id
+            # (so renaming A and giving a new task A's old name in one batch keeps two tasks).
+            claimed = {task.id for task in tasks if task.id in by_id}
             created, updated, prepared = [], [], []
             for position, task in enumerate(tasks, start=1):
                 key = task.name.strip().lower()
-                match = by_id.get(task.id) or by_name.get(key)
+                match = by_id.get(task.id)
+                if match is None and key in by_name and by_name[key][0] not in claimed:
+                    match = by_name[key]
                 holder = by_name.get(key)
-                if holder is not None and match is not None and holder[0] != match[0]:
+                renamed_away = holder is not None and holder[0] in claimed and holder[0] != task.id
+                if holder is not None and match is not None and holder[0] != match[0] and not renamed_away:
                     problems.append(Problem(source_label, position, "name",
                                             f"another task is already called {task.name!r}"))
+                    continue
+                if match is not None and match[0] in updated:
+                    problems.append(Problem(source_label, position, "name",
+                                            f"updates the same task as an earlier row ({task.name!r})"))
                     continue
                 now = utc_now()
                 if match is None:
@@ -342,6 +352,7 @@ class Catalog:
                 raise ImportRejected(problems)
         with self.transaction() as cur:
             for table, records in stamped.items():
+                self._check_new_ids(cur, table, records)
                 if table == "tasks":
                     self._check_new_names(cur, records)
                 self._append(cur, table, records)
@@ -350,6 +361,22 @@ class Catalog:
                 if table != "tasks":
                     self._check_task_ids(cur, table, records)
         return {table: len(records) for table, records in stamped.items()}
+
+    def _check_new_ids(self, cur, table: str, records: Sequence[BaseModel]) -> None:
+        """Ids are unique per table: the portable schema has no constraint to say so."""
+        ids = [r.id for r in records]
+        seen: dict[str, int] = {}
+        problems = []
+        for position, record_id in enumerate(ids, start=1):
+            if record_id in seen:
+                problems.append(Problem(table, position, "id", f"repeats row {seen[record_id]}'s id {record_id!r}"))
+            seen.setdefault(record_id, position)
+        taken = {row[0] for row in cur.execute(
+            f"SELECT id FROM {table} WHERE list_contains(?, id)", [ids]).fetchall()}
+        problems += [Problem(table, position, "id", f"a record with id {record_id!r} already exists")
+                     for position, record_id in enumerate(ids, start=1) if record_id in taken]
+        if problems:
+            raise ImportRejected(problems)
 
     def _check_new_names(self, cur, tasks: Sequence[Task]) -> None:
         taken = {row[0] for row in cur.execute("SELECT lower(trim(name)) FROM tasks").fetchall()}

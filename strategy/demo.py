@@ -41,14 +41,14 @@ def read_demo(seed_dir: Path = SEED_DIR) -> dict[str, list]:
     tasks = [t.model_copy(update={"source": "demo"}) for t in read_tasks(seed_dir / "tasks.csv")]
     ids_by_name = {t.name.strip().lower(): t.id for t in tasks}
 
-    label, rows = read_rows(seed_dir / "cost_tiers.csv")
+    label, rows, _ = read_rows(seed_dir / "cost_tiers.csv")
     tiers = validate_rows(label, rows, CostTier)
 
-    label, rows = read_rows(seed_dir / "datasets.csv")
+    label, rows, _ = read_rows(seed_dir / "datasets.csv")
     datasets = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Dataset,
                              prepare=lambda row: {**row, "source": "demo"})
 
-    label, rows = read_rows(seed_dir / "outcomes.csv")
+    label, rows, _ = read_rows(seed_dir / "outcomes.csv")
     outcomes = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Outcome,
                              prepare=lambda row: {**row, "source": "illustrative"})
     return {"tasks": tasks, "cost_tiers": tiers, "datasets": datasets, "outcomes": outcomes}

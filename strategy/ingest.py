@@ -64,8 +64,8 @@ def guess_format(label: str, text: str) -> str:
 
 
 def read_rows(source: str | Path | IO[bytes], *, label: str | None = None,
-              fmt: str | None = None) -> tuple[str, list[dict]]:
-    """Read a CSV or JSON file into a list of plain dicts, one per row.
+              fmt: str | None = None) -> tuple[str, list[dict], list[str]]:
+    """Read a CSV or JSON file into (label, rows as plain dicts, column names).
 
     CSV cells stay text (empty cells are dropped, so model defaults apply);
     JSON values keep their JSON types.
@@ -81,8 +81,9 @@ def read_rows(source: str | Path | IO[bytes], *, label: str | None = None,
             raise ImportRejected([Problem(label, None, "file", "has a header but no rows")])
         frame.columns = [str(c).strip() for c in frame.columns]
         rows = [{k: v for k, v in row.items() if v != ""} for row in frame.to_dict(orient="records")]
-        return label, rows
-    return label, _json_rows(label, text)
+        return label, rows, list(frame.columns)
+    rows = _json_rows(label, text)
+    return label, rows, list(dict.fromkeys(key for row in rows for key in row))
 
 
 def _json_rows(label: str, text: str) -> list[dict]:
@@ -90,10 +91,13 @@ def _json_rows(label: str, text: str) -> list[dict]:
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError as whole_error:
-        # Not one JSON document: read it as JSON lines, one record per line.
+        # Not one JSON document: unless it is an array, read it as JSON lines, one record per line.
         lines = [line for line in stripped.splitlines() if line.strip()]
-        if len(lines) < 2:
-            raise ImportRejected([Problem(label, None, "file", f"is not valid JSON: {whole_error.msg}")]) from None
+        if len(lines) < 2 or stripped.startswith("["):
+            raise ImportRejected([Problem(
+                label, None, "file",
+                f"is not valid JSON: {whole_error.msg} (line {whole_error.lineno}, column {whole_error.colno})",
+            )]) from None
         data = []
         for position, line in enumerate(lines, start=1):
             try:
@@ -143,10 +147,10 @@ def _prepare_task(row: dict) -> dict:
 def read_tasks(source: str | Path | IO[bytes], *, label: str | None = None,
                extra_fields: set[str] = frozenset()) -> list[Task]:
     """Tasks from a CSV or JSON file, validated as the task form validates them."""
-    label, rows = read_rows(source, label=label)
+    label, rows, columns = read_rows(source, label=label)
     allowed = set(TASK_FILE_FIELDS) | set(extra_fields)
-    unknown = sorted({key for row in rows for key in row} - allowed)
-    missing = sorted({"name", "domain", "modality", "metric"} - {key for row in rows for key in row})
+    unknown = sorted(set(columns) - allowed)
+    missing = sorted({"name", "domain", "modality", "metric"} - set(columns))
     problems = []
     if unknown:
         problems.append(Problem(label, None, ", ".join(unknown),

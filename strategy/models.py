@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 
 def new_id() -> str:
@@ -96,9 +96,10 @@ Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class Record(BaseModel):
-    """Common behaviour: unknown fields are refused, so a typo in a column name is reported."""
+    """Common behaviour: unknown fields are refused (a typo in a column name is reported) and records are
+    immutable, so a validated record cannot be edited into an invalid one; use model_copy to derive."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Stamped(Record):
@@ -175,12 +176,12 @@ class Outcome(Stamped):
     source: RecordSource = "measured"
     deleted: bool = False
 
-    @field_validator("n_synthetic")
-    @classmethod
-    def _some_data(cls, n_synthetic: int, info) -> int:
-        if info.data.get("n_human") == 0 and n_synthetic == 0:
+    @model_validator(mode="after")
+    def _some_data(self) -> Outcome:
+        # An after-validator also runs on assignment, so no edit can empty an outcome.
+        if self.n_human + self.n_synthetic == 0:
             raise ValueError("n_human + n_synthetic must be above 0: a model trained on no data is not an outcome")
-        return n_synthetic
+        return self
 
     @property
     def human_share(self) -> float:
@@ -257,7 +258,7 @@ def describe_errors(error: ValidationError) -> list[tuple[str, str]]:
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "record"
-        reason = item["msg"]
+        reason = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             reason = "is not a known field"
         elif item["type"] == "missing":
