@@ -53,7 +53,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         f"""CREATE TABLE tasks (
             id VARCHAR, name VARCHAR, domain VARCHAR, modality VARCHAR, description VARCHAR,
             metric VARCHAR, higher_is_better BOOLEAN, status VARCHAR, source VARCHAR,
-            {_FACTOR_COLUMNS},
+            {_FACTOR_COLUMNS}, budget DOUBLE, collapse_guard_opt_out VARCHAR,
             {_STAMP}, updated_by VARCHAR, updated_at TIMESTAMP)""",
         f"""CREATE TABLE datasets (
             id VARCHAR, name VARCHAR, task_id VARCHAR, source_kind VARCHAR, modality VARCHAR,
@@ -67,13 +67,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         f"""CREATE TABLE quality_reports (
             id VARCHAR, dataset_id VARCHAR, reference_dataset_id VARCHAR, task_id VARCHAR,
             modality VARCHAR, humanness DOUBLE, grade VARCHAR, metrics_json VARCHAR, {_STAMP})""",
-        f"""CREATE TABLE recommendations (
-            id VARCHAR, task_id VARCHAR, recommended_class VARCHAR, human_share_spend DOUBLE,
-            human_share_samples DOUBLE, n_human BIGINT, n_synthetic BIGINT, human_spend DOUBLE,
-            synthetic_spend DOUBLE, budget DOUBLE, expected_metric DOUBLE, metric_low DOUBLE,
-            metric_high DOUBLE, confidence DOUBLE, regime VARCHAR, eval_set_size BIGINT,
-            fired_rules_json VARCHAR, evidence_count BIGINT, rules_only BOOLEAN,
-            model_version VARCHAR, rulebook_version VARCHAR, scenario VARCHAR, {_STAMP})""",
+        """CREATE TABLE recommendations (
+            id VARCHAR, task_id VARCHAR, sourcing VARCHAR, human_share_spend DOUBLE,
+            human_share_samples DOUBLE, n_human BIGINT, n_synthetic BIGINT, spend_human DOUBLE,
+            spend_synthetic DOUBLE, budget DOUBLE, expected_value DOUBLE, expected_low DOUBLE,
+            expected_high DOUBLE, confidence DOUBLE, low_confidence BOOLEAN, basis VARCHAR, regime VARCHAR,
+            evidence_count BIGINT, rulebook_version VARCHAR, model_version VARCHAR, scenario VARCHAR,
+            payload_json VARCHAR, fit_json VARCHAR, created_by VARCHAR, created_at TIMESTAMP)""",
+        """CREATE TABLE model_state (
+            id VARCHAR, kind VARCHAR, version VARCHAR, payload_json VARCHAR, created_by VARCHAR,
+            created_at TIMESTAMP)""",
         """CREATE TABLE cost_tiers (
             id VARCHAR, name VARCHAR, kind VARCHAR, cost_per_sample DOUBLE, description VARCHAR,
             cost_source VARCHAR, updated_by VARCHAR, updated_at TIMESTAMP)""",
@@ -84,13 +87,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
-# Which model each table holds; the only table names ever put into SQL text.
-TABLES: dict[str, type[BaseModel]] = {
+# Which model each table holds; the only table names ever put into SQL text. Recommendations and
+# model state have their own writers (they store JSON payloads beside queryable columns).
+TABLES: dict[str, type[BaseModel] | None] = {
     "tasks": Task,
     "datasets": Dataset,
     "outcomes": Outcome,
     "quality_reports": QualityReport,
-    "recommendations": Recommendation,
+    "recommendations": None,
+    "model_state": None,
     "cost_tiers": CostTier,
     "audit_log": AuditEntry,
 }
@@ -341,7 +346,7 @@ class Catalog:
         Records are stamped with the actor and the time; task references are
         checked against tasks already stored or written in the same batch.
         """
-        unknown = set(batch) - (set(TABLES) - {"audit_log"})
+        unknown = set(batch) - {table for table, model in TABLES.items() if model and table != "audit_log"}
         if unknown:
             raise ValueError(f"write_batch does not write {sorted(unknown)}")
         actor = actor or current_actor()
@@ -402,6 +407,80 @@ class Catalog:
         if problems:
             raise ImportRejected(problems)
 
+    def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
+                             *, actor: str | None = None) -> int:
+        """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""
+        actor = actor or current_actor()
+        if not recommendations:
+            return 0
+        frame = pd.DataFrame([{
+            "id": r.id, "task_id": r.task_id, "sourcing": r.sourcing, "human_share_spend": r.human_share_spend,
+            "human_share_samples": r.human_share_samples, "n_human": r.n_human, "n_synthetic": r.n_synthetic,
+            "spend_human": r.spend_human, "spend_synthetic": r.spend_synthetic, "budget": r.budget,
+            "expected_value": r.expected_metric.value, "expected_low": r.expected_metric.low,
+            "expected_high": r.expected_metric.high, "confidence": r.confidence,
+            "low_confidence": r.low_confidence, "basis": r.basis, "regime": r.regime,
+            "evidence_count": r.evidence_count, "rulebook_version": r.rulebook_version,
+            "model_version": r.model_version, "scenario": r.scenario, "payload_json": r.model_dump_json(),
+            "fit_json": json.dumps(fit) if fit is not None else None, "created_by": r.created_by,
+            "created_at": r.created_at,
+        } for r, fit in zip(recommendations, fits, strict=True)])
+        frame = frame.astype({"expected_value": float, "expected_low": float, "expected_high": float})
+        with self.transaction() as cur:
+            self._check_task_ids(cur, "recommendations", recommendations)
+            self._append_frame(cur, "recommendations", frame)
+            self._audit(cur, actor, "recommend", _ENTITY["recommendations"], list(frame["id"]))
+        return len(frame)
+
+    def latest_recommendations(self, scenario: str = "") -> pd.DataFrame:
+        """The newest stored recommendation of every active task (tasks without one are absent)."""
+        with self.cursor() as cur:
+            return cur.execute(
+                """
+                SELECT r.* EXCLUDE (payload_json, fit_json), t.name AS task_name, t.domain, t.modality, t.metric
+                FROM recommendations r JOIN tasks t ON t.id = r.task_id
+                WHERE r.scenario = ? AND t.status = 'active'
+                QUALIFY row_number() OVER (PARTITION BY r.task_id ORDER BY r.created_at DESC, r.id DESC) = 1
+                ORDER BY t.domain, t.name
+                """,
+                [scenario],
+            ).df()
+
+    def recommendation_history(self, task_id: str) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute(
+                "SELECT * EXCLUDE (fit_json) FROM recommendations WHERE task_id = ? ORDER BY created_at, id",
+                [task_id],
+            ).df()
+
+    def latest_recommendation(self, task_id: str, scenario: str = "") -> tuple[Recommendation, dict | None] | None:
+        """The newest stored recommendation of a task and the fit it was computed from."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                "SELECT payload_json, fit_json FROM recommendations WHERE task_id = ? AND scenario = ? "
+                "ORDER BY created_at DESC, id DESC LIMIT 1",
+                [task_id, scenario],
+            ).fetchone()
+        if row is None:
+            return None
+        return Recommendation.model_validate_json(row[0]), (json.loads(row[1]) if row[1] else None)
+
+    def save_model_state(self, kind: str, version: str, payload: dict, *, actor: str | None = None) -> None:
+        """Keep a fitted shared model (such as the pooled prior) so a single task can be refitted without it."""
+        actor = actor or current_actor()
+        frame = pd.DataFrame([{"id": new_id(), "kind": kind, "version": version,
+                               "payload_json": json.dumps(payload), "created_by": actor, "created_at": utc_now()}])
+        with self.transaction() as cur:
+            self._append_frame(cur, "model_state", frame)
+            self._audit(cur, actor, "fit", kind, list(frame["id"]), {"version": version})
+
+    def latest_model_state(self, kind: str) -> tuple[str, dict] | None:
+        with self.cursor() as cur:
+            row = cur.execute(
+                "SELECT version, payload_json FROM model_state WHERE kind = ? "
+                "ORDER BY created_at DESC, id DESC LIMIT 1", [kind]).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
     # -------------------------------------------------------------------- reads
     def counts(self) -> dict[str, int]:
         """Rows per table (soft-deleted outcomes and archived tasks included)."""
@@ -435,8 +514,7 @@ class Catalog:
             ).df()
         if frame.empty:
             raise UnknownTask(reference)
-        row = frame.iloc[0].to_dict()
-        return Task(**{name: row[name] for name in Task.model_fields})
+        return task_from_row(frame.iloc[0].to_dict())
 
     def datasets(self) -> pd.DataFrame:
         with self.cursor() as cur:
@@ -471,6 +549,15 @@ class Catalog:
             return cur.execute(
                 "SELECT * FROM audit_log ORDER BY changed_at DESC, entity LIMIT ?", [limit]
             ).df()
+
+
+def task_from_row(row: dict) -> Task:
+    """A Task from a row of the tasks table; NULL columns take the model's defaults."""
+    return Task(**{name: row[name] for name in Task.model_fields if name in row and not _is_null(row[name])})
+
+
+def _is_null(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def _stamp(record: BaseModel, actor: str) -> BaseModel:

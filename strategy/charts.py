@@ -19,25 +19,27 @@ def task_profile(task: pd.DataFrame) -> alt.Chart:
     long = profile_long(task)
     return alt.Chart(long, title="Task profile (0–4 per factor)").mark_bar().encode(
         x=alt.X("score:Q", title="Score (0–4)", scale=alt.Scale(domain=[0, 4])),
-        y=alt.Y("label:N", title="Factor", sort=alt.SortField("order")),
+        y=alt.Y("label:N", title="Factor", sort=alt.SortField("order"),
+                axis=alt.Axis(labelLimit=260, labelOverlap=False)),
         color=alt.Color("leans:N", title="Pulls toward",
                         scale=alt.Scale(domain=["human", "synthetic"], range=[HUMAN_COLOUR, SYNTHETIC_COLOUR])),
         tooltip=[alt.Tooltip("label:N", title="Factor"), alt.Tooltip("score:Q", title="Score"),
                  alt.Tooltip("leans:N", title="Pulls toward"), alt.Tooltip("help:N", title="Scale")],
-    ).properties(height=alt.Step(18))
+    ).properties(height=alt.Step(26))
 
 
 def profile_matrix(tasks: pd.DataFrame) -> alt.Chart:
     """Heat map of every task's profile: tasks down, factors across."""
     long = profile_long(tasks)
     return alt.Chart(long, title="Profiles of all tasks (0–4 per factor)").mark_rect().encode(
-        x=alt.X("label:N", title="Factor", sort=alt.SortField("order"), axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("name:N", title="Task"),
+        x=alt.X("label:N", title="Factor", sort=alt.SortField("order"),
+                axis=alt.Axis(labelAngle=-40, labelLimit=220, labelOverlap=False)),
+        y=alt.Y("name:N", title="Task", axis=alt.Axis(labelLimit=260, labelOverlap=False)),
         color=alt.Color("score:Q", title="Score (0–4)", scale=alt.Scale(domain=[0, 4], scheme="blues")),
         tooltip=[alt.Tooltip("name:N", title="Task"), alt.Tooltip("label:N", title="Factor"),
                  alt.Tooltip("score:Q", title="Score"), alt.Tooltip("leans:N", title="Pulls toward"),
                  alt.Tooltip("help:N", title="Scale")],
-    ).properties(height=alt.Step(22))
+    ).properties(height=alt.Step(24), width=alt.Step(44))
 
 
 def outcomes_by_mix(outcomes: pd.DataFrame, metric: str) -> alt.Chart:
@@ -63,7 +65,7 @@ def outcomes_per_task(outcomes: pd.DataFrame) -> alt.Chart:
     counted = outcomes.groupby(["task_name", "source"], as_index=False).size()
     return alt.Chart(counted, title="Outcomes logged per task").mark_bar().encode(
         x=alt.X("size:Q", title="Outcomes (count)"),
-        y=alt.Y("task_name:N", title="Task", sort="-x"),
+        y=alt.Y("task_name:N", title="Task", sort="-x", axis=alt.Axis(labelLimit=300, labelOverlap=False)),
         color=alt.Color("source:N", title="Source"),
         tooltip=[alt.Tooltip("task_name:N", title="Task"), alt.Tooltip("source:N", title="Source"),
                  alt.Tooltip("size:Q", title="Outcomes")],
@@ -73,13 +75,14 @@ def outcomes_per_task(outcomes: pd.DataFrame) -> alt.Chart:
 def dataset_costs(datasets: pd.DataFrame) -> alt.Chart:
     """Cost per sample of every dataset on a log scale, human against synthetic."""
     priced = datasets[datasets["cost_per_sample"] > 0]
-    return alt.Chart(priced, title="Cost per sample by dataset").mark_bar().encode(
+    # Points, not bars: a bar on a log scale would start at zero, which a log scale cannot show.
+    return alt.Chart(priced, title="Cost per sample by dataset").mark_point(filled=True, size=90).encode(
         x=alt.X("cost_per_sample:Q", title="Cost per sample (USD, log scale)", scale=alt.Scale(type="log")),
-        y=alt.Y("name:N", title="Dataset", sort="-x"),
+        y=alt.Y("name:N", title="Dataset", sort="-x", axis=alt.Axis(labelLimit=300, labelOverlap=False)),
         color=alt.Color("source_kind:N", title="Source",
                         scale=alt.Scale(domain=["human", "synthetic", "mixed"],
                                         range=[HUMAN_COLOUR, SYNTHETIC_COLOUR, "#7a7a7a"])),
         tooltip=[alt.Tooltip("name:N", title="Dataset"), alt.Tooltip("task_name:N", title="Task"),
                  alt.Tooltip("cost_per_sample:Q", title="USD per sample", format="$,.4f"),
                  alt.Tooltip("samples:Q", title="Samples", format=","), alt.Tooltip("cost_source:N", title="Source of figure")],
-    ).properties(height=alt.Step(18))
+    ).properties(height=alt.Step(24))

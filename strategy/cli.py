@@ -11,7 +11,8 @@ from strategy.catalog import Catalog, current_actor, resolve_location
 from strategy.demo import initialise
 from strategy.errors import StrategyError
 from strategy.ingest import read_tasks
-from strategy.models import FACTOR_NAMES
+from strategy.models import FACTOR_NAMES, Recommendation
+from strategy.recommend import Scenario, backtest, backtest_summary, portfolio, recommend_task, refit_portfolio
 
 TASK_COLUMNS = ["id", "name", "domain", "modality", "metric", "higher_is_better", "status", "outcomes"]
 
@@ -57,6 +58,7 @@ def init(ctx: click.Context, demo: bool) -> None:
         click.echo(f"Catalog {catalog.location} at schema version {catalog.schema_version}.")
         if loaded:
             click.echo("Loaded demo content: " + ", ".join(f"{n} {t}" for t, n in loaded.items()) + ".")
+            _refit_with_progress(catalog)
         elif demo:
             click.echo(f"Demo not loaded: the catalog already has {counts['tasks']} tasks.")
         click.echo(f"{counts['tasks']} tasks, {counts['datasets']} datasets, {counts['outcomes']} outcomes.")
@@ -110,8 +112,112 @@ def tasks_add(ctx: click.Context, source) -> None:
     """
     label = "<stdin>" if source is sys.stdin.buffer or source.name == "<stdin>" else source.name
     incoming = read_tasks(source, label=label)
-    created, updated = _open(ctx).save_tasks(incoming, actor=current_actor(), source_label=label)
+    catalog = _open(ctx)
+    created, updated = catalog.save_tasks(incoming, actor=current_actor(), source_label=label)
     click.echo(f"{created} tasks created, {updated} updated from {label}.")
+    # A changed profile changes the answer: recompute those tasks now so browsing never waits on a fit.
+    for task in incoming:
+        recommend_task(catalog, task.name)
+    click.echo(f"Recommendations recomputed for {len(incoming)} tasks.")
+
+
+def _refit_with_progress(catalog: Catalog, workers: int | None = None) -> list[Recommendation]:
+    total = len(catalog.tasks())
+    with click.progressbar(length=total, label="Fitting tasks", file=sys.stderr) as bar:
+        return refit_portfolio(catalog, workers=workers, progress=bar.update)
+
+
+def _summary(r: Recommendation) -> str:
+    metric = r.expected_metric
+    expected = (f"{metric.value:.3f} (80% interval {metric.low:.3f}–{metric.high:.3f})"
+                if metric.value is not None else "not yet estimable (no usable outcomes)")
+    lines = [
+        f"{r.task_name}: {r.sourcing.upper()} ({r.basis}, confidence {r.confidence:.0%}"
+        + (", LOW" if r.low_confidence else "") + ")",
+        f"  budget ${r.budget:,.0f}: human {r.n_human:,} samples ${r.spend_human:,.0f} · synthetic "
+        f"{r.n_synthetic:,} samples ${r.spend_synthetic:,.0f} · evaluation set {r.eval_set.size:,} "
+        f"{r.eval_set.tier} ${r.eval_set.cost:,.0f}",
+        f"  human share: {r.human_share_spend:.0%} of spend, {r.human_share_samples:.0%} of samples "
+        f"(rules' prior {r.prior_human_share:.0%}, floor {r.human_floor:.0%})",
+        f"  expected {metric.name}: {expected}",
+        f"  regime: {r.regime.replace('_', ' ')}; collapse guard {r.collapse_guard}",
+    ]
+    if r.target is not None:
+        needed = (f"${r.budget_for_target:,.0f}" if r.target_reachable
+                  else "not reachable with this evidence")
+        lines.append(f"  budget to reach {r.target}: {needed}")
+    lines.append("  rules:")
+    lines += [f"    {rule.id}: {rule.effect}. {rule.rationale}" for rule in r.rules]
+    if r.next_experiment:
+        n = r.next_experiment
+        lines.append(f"  next experiment: {n.n_human:,} human + {n.n_synthetic:,} synthetic (${n.cost:,.0f}). "
+                     f"{n.reason}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("task")
+@click.option("--budget", type=float, help="Total budget in USD, evaluation set included (default: the task's).")
+@click.option("--target", type=float, help="A metric value to reach: also report the least budget that reaches it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the recommendation as JSON (the stable contract).")
+@click.pass_context
+def recommend(ctx: click.Context, task: str, budget: float | None, target: float | None, as_json: bool) -> None:
+    """Recompute and store the recommendation for TASK (its id or name), and show it with its reasons."""
+    scenario = Scenario(budget=budget, target=target, name="" if budget is None and target is None else "cli")
+    result = recommend_task(_open(ctx), task, scenario)
+    click.echo(result.model_dump_json(indent=2) if as_json else _summary(result))
+
+
+@main.command("portfolio")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored recommendations as JSON.")
+@click.pass_context
+def portfolio_command(ctx: click.Context, as_json: bool) -> None:
+    """Show the stored recommendation of every task (reads only; `strategy refit` recomputes)."""
+    frame = portfolio(_open(ctx))
+    if as_json:
+        click.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+        return
+    if frame.empty:
+        click.echo("No recommendations stored yet: run `strategy refit`.")
+        return
+    shown = frame.assign(
+        human_share=(frame["human_share_spend"] * 100).round().astype(int).astype(str) + "%",
+        confidence=(frame["confidence"] * 100).round().astype(int).astype(str) + "%",
+        expected=frame["expected_value"].round(3),
+    )[["task_name", "sourcing", "human_share", "expected", "confidence", "basis", "evidence_count"]]
+    click.echo(shown.to_string(index=False))
+
+
+@main.command()
+@click.option("--workers", type=int, help="Processes to fit with (default: up to 4, one per core).")
+@click.pass_context
+def refit(ctx: click.Context, workers: int | None) -> None:
+    """Refit the pooled prior and every task's curve, and store a fresh recommendation for each task."""
+    results = _refit_with_progress(_open(ctx), workers)
+    click.echo(f"Stored {len(results)} recommendations.")
+
+
+@main.command("backtest")
+@click.option("--json", "as_json", is_flag=True, help="Print per-task errors and the summary as JSON.")
+@click.option("--form", type=click.Choice(["linear", "saturating", "penalised"]), default="penalised",
+              help="Learning-curve form to score (the engine uses penalised).")
+@click.pass_context
+def backtest_command(ctx: click.Context, as_json: bool, form: str) -> None:
+    """Leave-one-outcome-out error of the model against the rules-only and task-mean baselines."""
+    catalog = _open(ctx)
+    table = backtest(catalog, form=form)
+    summary = backtest_summary(table)
+    catalog.save_model_state("backtest", form, {"summary": summary, "tasks": table.to_dict(orient="records")})
+    if as_json:
+        click.echo(json.dumps({"form": form, "summary": summary, "tasks": table.to_dict(orient="records")}, indent=2))
+        return
+    if table.empty:
+        click.echo("No task has enough outcomes to backtest (4 or more).")
+        return
+    click.echo(table[["task", "outcomes", "mae_model", "mae_rules", "mae_mean"]].round(4).to_string(index=False))
+    errors = summary["relative_error"]
+    click.echo(f"\nRelative error (MAE / sd of outcomes), mean over {summary['tasks']} tasks: model "
+               f"{errors['model']:.3f}, rules-only {errors['rules']:.3f}, task mean {errors['mean']:.3f}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

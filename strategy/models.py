@@ -136,6 +136,8 @@ class Task(Stamped):
     robustness_variations: Score = 0
     privacy_limits: Score = 0
     human_data_scarcity: Score = 0
+    budget: Money | None = None
+    collapse_guard_opt_out: LongText = ""
 
     def profile(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in FACTOR_NAMES}
@@ -201,31 +203,84 @@ class QualityReport(Stamped):
     metrics_json: LongText = "{}"
 
 
-class Recommendation(Stamped):
-    """A stored answer for one task, kept so its history can be shown and exported."""
+class ExpectedMetric(Record):
+    """The metric expected from a plan, with an 80% prediction interval (None while there is no evidence)."""
 
+    name: str
+    higher_is_better: bool
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    level: float = 0.8
+
+
+class EvalSet(Record):
+    """The human-labelled evaluation set the rules require, bought apart from the training data."""
+
+    size: Count
+    tier: str
+    cost: Money
+
+
+class RuleEffect(Record):
+    """One fired rule as the recommendation explains it."""
+
+    id: str
+    effect: str
+    rationale: str
+    principle: str = ""
+
+
+class NextExperiment(Record):
+    """The run that would most reduce the uncertainty about the decision, and why."""
+
+    n_human: Count
+    n_synthetic: Count
+    cost: Money
+    reason: str
+
+
+class Recommendation(Record):
+    """The answer for one task: a stable JSON contract (see README, "Recommendation JSON").
+
+    Fields are only ever added; none is renamed or removed without a new ``contract``.
+    """
+
+    contract: Literal["strategy.recommendation/1"] = "strategy.recommendation/1"
     id: str = Field(default_factory=new_id)
     task_id: str
-    recommended_class: RecommendedClass
+    task_name: str
+    sourcing: RecommendedClass
     human_share_spend: Share
     human_share_samples: Share
     n_human: Count
     n_synthetic: Count
-    human_spend: Money
-    synthetic_spend: Money
+    spend_human: Money
+    spend_synthetic: Money
     budget: Money
-    expected_metric: Annotated[float, Field(allow_inf_nan=False)]
-    metric_low: Annotated[float, Field(allow_inf_nan=False)]
-    metric_high: Annotated[float, Field(allow_inf_nan=False)]
+    cost_per_sample: dict[str, Money]
+    owned: dict[str, Count] = Field(default_factory=lambda: {"human": 0, "synthetic": 0})
+    expected_metric: ExpectedMetric
     confidence: Share
+    low_confidence: bool
+    basis: Literal["rules", "rules+model"]
     regime: Regime
-    eval_set_size: Count = 0
-    fired_rules_json: LongText = "[]"
-    evidence_count: Count = 0
-    rules_only: bool = True
-    model_version: ShortText = ""
-    rulebook_version: ShortText = ""
-    scenario: ShortText = ""
+    eval_set: EvalSet
+    rules: list[RuleEffect]
+    uses: list[str] = Field(default_factory=list)
+    prior_human_share: Share
+    human_floor: Share
+    collapse_guard: str
+    next_experiment: NextExperiment | None = None
+    target: float | None = None
+    budget_for_target: float | None = None
+    target_reachable: bool | None = None
+    evidence_count: Count
+    rulebook_version: str
+    model_version: str
+    scenario: str = ""
+    created_by: str = "unknown"
+    created_at: datetime = Field(default_factory=utc_now)
 
 
 class CostTier(Record):

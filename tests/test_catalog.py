@@ -61,6 +61,8 @@ def test_migrations_create_every_table(empty_catalog):
 def test_table_columns_match_models(empty_catalog):
     with empty_catalog.cursor() as cur:
         for table, model in TABLES.items():
+            if model is None:  # recommendations and model state are written by their own methods
+                continue
             columns = {row[0] for row in cur.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()}
             expected = {"changed_at" if name == "at" else name for name in model.model_fields}

@@ -1,0 +1,142 @@
+"""Splitting a budget between human and synthetic samples to get the most out of a fitted curve.
+
+Every unit of budget not spent on synthetic data goes to human data (more human
+data never lowers the curve), so a plan is fixed by its synthetic sample count.
+Candidates come from one fixed grid of synthetic counts, independent of the
+budget: a larger budget can afford every plan a smaller one could, with more
+human samples, so more budget never lowers the best expected metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from strategy.errors import StrategyError
+
+# Synthetic sample counts tried: 0, then about 3.5% apart from 1 to 10^10.
+SYNTHETIC_GRID = np.unique(np.concatenate([[0.0], np.round(np.geomspace(1, 1e10, 700))]))
+HUMAN_CLASS_AT = 0.8
+SYNTHETIC_CLASS_AT = 0.2
+
+# predict(n_human, n_synthetic) -> array (k, m): k curves (refits) evaluated at m plans, higher is better.
+Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Per-sample prices (USD) of the human and synthetic data for one task."""
+
+    human: float
+    synthetic: float
+
+    def __post_init__(self):
+        for name, value in (("human", self.human), ("synthetic", self.synthetic)):
+            if not np.isfinite(value) or value <= 0:
+                raise StrategyError(f"The {name} cost per sample must be a positive number, not {value}.")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Samples to buy and what they cost."""
+
+    n_human: int
+    n_synthetic: int
+    spend_human: float
+    spend_synthetic: float
+
+    @property
+    def spend(self) -> float:
+        return self.spend_human + self.spend_synthetic
+
+    @property
+    def human_share_spend(self) -> float:
+        return self.spend_human / self.spend if self.spend > 0 else 1.0
+
+    @property
+    def human_share_samples(self) -> float:
+        total = self.n_human + self.n_synthetic
+        return self.n_human / total if total else 1.0
+
+
+def sourcing_class(human_share_spend: float) -> str:
+    """human (≥ 80% of spend on human data), synthetic (≤ 20%), mixed otherwise."""
+    if human_share_spend >= HUMAN_CLASS_AT:
+        return "human"
+    if human_share_spend <= SYNTHETIC_CLASS_AT:
+        return "synthetic"
+    return "mixed"
+
+
+def check_budget(budget: float) -> float:
+    if budget is None or not np.isfinite(budget) or budget < 0:
+        raise StrategyError(f"The budget must be a number of dollars, 0 or more, not {budget}.")
+    return float(budget)
+
+
+def candidate_plans(budget: float, costs: Costs, floor: float) -> list[Plan]:
+    """Every plan on the grid that spends the budget and keeps the human share of spend ≥ floor."""
+    budget = check_budget(budget)
+    max_synthetic = (1.0 - floor) * budget / costs.synthetic
+    synthetic = SYNTHETIC_GRID[max_synthetic + 1e-9 >= SYNTHETIC_GRID]
+    human = np.floor((budget - synthetic * costs.synthetic) / costs.human + 1e-9)
+    return [Plan(int(h), int(s), float(h * costs.human), float(s * costs.synthetic))
+            for h, s in zip(human, synthetic, strict=True)]
+
+
+def _arrays(plans: list[Plan], owned: tuple[int, int]):
+    n_h = np.array([p.n_human for p in plans], dtype=float) + owned[0]
+    n_s = np.array([p.n_synthetic for p in plans], dtype=float) + owned[1]
+    return n_h, n_s
+
+
+def best_plan(predict: Predictor, budget: float, costs: Costs, *, floor: float = 0.0,
+              owned: tuple[int, int] = (0, 0)) -> tuple[Plan, np.ndarray]:
+    """The plan whose expected metric (mean over curves) is highest; also each curve's own best plan index."""
+    plans = candidate_plans(budget, costs, floor)
+    if not plans:
+        raise StrategyError("No plan fits: the budget is too small for the rules' minimum human share.")
+    values = np.atleast_2d(predict(*_arrays(plans, owned)))
+    choice = int(np.argmax(values.mean(axis=0)))
+    return plans[choice], np.argmax(values, axis=1), plans
+
+
+def frontier(predict: Predictor, budgets: np.ndarray, costs: Costs, *, floor: float = 0.0,
+             owned: tuple[int, int] = (0, 0)) -> list[dict]:
+    """Expected metric against budget for human only, synthetic only and the best mix (mean over curves)."""
+    rows = []
+    for budget in budgets:
+        human_only = Plan(int(budget // costs.human), 0, float(budget // costs.human * costs.human), 0.0)
+        synthetic_only = Plan(0, int(budget // costs.synthetic), 0.0,
+                              float(budget // costs.synthetic * costs.synthetic))
+        mix, _, _ = best_plan(predict, budget, costs, floor=floor, owned=owned)
+        for label, plan in (("human only", human_only), ("synthetic only", synthetic_only), ("best mix", mix)):
+            n_h, n_s = _arrays([plan], owned)
+            rows.append({"budget": float(budget), "strategy": label, "n_human": plan.n_human,
+                         "n_synthetic": plan.n_synthetic,
+                         "expected": float(np.atleast_2d(predict(n_h, n_s)).mean())})
+    return rows
+
+
+def least_budget_for(predict: Predictor, target: float, costs: Costs, *, floor: float = 0.0,
+                     owned: tuple[int, int] = (0, 0), ceiling: float = 1e9) -> float | None:
+    """The smallest budget whose best plan reaches the target (higher-is-better units), or None.
+
+    Bisection is valid because the best expected metric never falls as the budget grows.
+    """
+    def reaches(budget: float) -> bool:
+        plan, _, _ = best_plan(predict, budget, costs, floor=floor, owned=owned)
+        n_h, n_s = _arrays([plan], owned)
+        return float(np.atleast_2d(predict(n_h, n_s)).mean()) >= target
+
+    if reaches(0.0):
+        return 0.0
+    if not reaches(ceiling):
+        return None
+    low, high = 0.0, ceiling
+    while high - low > max(1.0, high * 1e-4):
+        middle = (low + high) / 2
+        low, high = (low, middle) if reaches(middle) else (middle, high)
+    return round(high, 2)

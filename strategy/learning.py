@@ -1,0 +1,297 @@
+"""Learning curves over human and synthetic sample counts, fitted to a task's logged outcomes.
+
+The curve (in the metric's own units, written for higher-is-better; a
+lower-is-better metric is fitted with its sign flipped):
+
+    n_eff  = n_h + w·S·(1 − exp(−n_s / S))            synthetic worth w human samples each, saturating at S
+    metric = c − A·(1 + n_eff/n0)^(−α) − λ·r·n_h/(n_h + S)   r = synthetic share of samples
+
+A is the gap between the ceiling c and what no data gives; n0 is the
+"pre-learned" data size of a rectified power law (Lin et al., ICML 2024), which
+fits small pilot runs far better than a plain power law (evidence.md §1).
+
+The last term lets synthetic data help while human data is scarce and hurt once
+it is plentiful (evidence.md §2); w → 0 says the task's synthetic data is
+worthless. The forms "linear" (no saturation, no penalty) and "saturating"
+(no penalty) are kept for the backtest that chose "penalised".
+
+Tasks with few outcomes borrow strength from :class:`PooledPrior`, a
+scikit-learn ridge regression from the task profile to the curve's shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+FORMS = ("linear", "saturating", "penalised")
+DEFAULT_FORM = "penalised"
+# Shape parameters that the prior (pooled or default) speaks about, in fit coordinates.
+SHAPE = ("alpha", "w", "log_s", "lam", "log_n0")
+MIN_OUTCOMES_FOR_MODEL = 3
+W_MAX = 1.5
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Centre and spread of the shape parameters; each acts like one pseudo-outcome per parameter."""
+
+    mean: tuple[float, ...]
+    sd: tuple[float, ...]
+    source: str = "default"
+
+    @classmethod
+    def default(cls, n_human: np.ndarray | None = None, n_synthetic: np.ndarray | None = None) -> Prior:
+        def typical(counts, fallback):
+            positive = counts[counts > 0] if counts is not None else np.array([])
+            return float(np.median(positive)) if positive.size else fallback
+        return cls(mean=(0.8, 0.3, math.log(typical(n_synthetic, 1000.0)), 0.0, math.log(typical(n_human, 300.0))),
+                   sd=(0.5, 0.5, 2.5, 0.5, 2.5), source="default")
+
+
+@dataclass
+class CurveParams:
+    """Fitted parameters; ``sign`` is +1 for higher-is-better metrics, −1 otherwise."""
+
+    c: float
+    log_a: float
+    alpha: float
+    w: float
+    log_s: float
+    lam: float
+    log_n0: float
+    sign: float = 1.0
+    form: str = DEFAULT_FORM
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.c, self.log_a, self.alpha, self.w, self.log_s, self.lam, self.log_n0])
+
+    @classmethod
+    def from_vector(cls, x, sign: float, form: str) -> CurveParams:
+        return cls(*(float(v) for v in x), sign=sign, form=form)
+
+    def to_dict(self) -> dict:
+        return {"c": self.c, "log_a": self.log_a, "alpha": self.alpha, "w": self.w, "log_s": self.log_s,
+                "lam": self.lam, "log_n0": self.log_n0, "sign": self.sign, "form": self.form}
+
+
+def curve(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
+    """Sign-adjusted metric (higher is better) at sample counts; ``x`` may be one vector or a stack (k, 7)."""
+    x = np.atleast_2d(x)
+    c, log_a, alpha, w, log_s, lam, log_n0 = (x[:, i:i + 1] for i in range(7))
+    n_h = np.asarray(n_h, dtype=float)[None, ...].reshape(1, -1)
+    n_s = np.asarray(n_s, dtype=float)[None, ...].reshape(1, -1)
+    s = np.exp(log_s)
+    n_eff = n_h + w * n_s if form == "linear" else n_h + w * s * -np.expm1(-n_s / s)
+    value = c - np.exp(log_a) * (1.0 + n_eff / np.exp(log_n0)) ** (-alpha)
+    if form == "penalised":
+        total = n_h + n_s
+        share = np.divide(n_s, total, out=np.zeros_like(total * lam), where=total > 0)
+        value = value - lam * share * n_h / (n_h + s)
+    return value
+
+
+def curve_jacobian(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
+    """Derivatives of :func:`curve` (one parameter vector) with respect to the 7 parameters, shape (m, 7)."""
+    c, log_a, alpha, w, log_s, lam, log_n0 = x
+    n_h, n_s = np.asarray(n_h, float), np.asarray(n_s, float)
+    s, a, n0 = math.exp(log_s), math.exp(log_a), math.exp(log_n0)
+    if form == "linear":
+        synthetic = n_s
+        d_eff_log_s = np.zeros_like(n_s)
+    else:
+        fading = np.exp(-n_s / s)
+        synthetic = s * -np.expm1(-n_s / s)
+        d_eff_log_s = w * (synthetic - n_s * fading)
+    n_eff = n_h + w * synthetic
+    u = 1.0 + n_eff / n0
+    power = u ** (-alpha)
+    d_eff = a * alpha * power / u / n0
+    jac = np.empty((len(n_h), 7))
+    jac[:, 0] = 1.0
+    jac[:, 1] = -a * power
+    jac[:, 2] = a * power * np.log(u)
+    jac[:, 3] = d_eff * synthetic
+    jac[:, 4] = d_eff * d_eff_log_s
+    jac[:, 5] = 0.0
+    jac[:, 6] = -d_eff * n_eff
+    if form == "penalised":
+        total = n_h + n_s
+        share = np.divide(n_s, total, out=np.zeros_like(total), where=total > 0)
+        jac[:, 5] = -share * n_h / (n_h + s)
+        jac[:, 4] += lam * share * n_h * s / (n_h + s) ** 2
+    return jac
+
+
+@dataclass
+class LearningCurve:
+    """Fit one task's learning curve by bounded least squares with a prior on its shape.
+
+    Deterministic: the starting points are fixed, and bootstrap refits draw from
+    ``random_state``.
+    """
+
+    form: str = DEFAULT_FORM
+    prior: Prior | None = None
+    prior_weight: float = 1.0
+    # Pin the shape (α, w, log S, log n0) instead of fitting it: only ceiling and gap are learned.
+    fixed_shape: tuple[float, float, float, float] | None = None
+    params_: CurveParams | None = field(default=None, init=False)
+    sigma_: float = field(default=float("nan"), init=False)
+    spread_: float = field(default=1.0, init=False)
+    n_: int = field(default=0, init=False)
+
+    def _bounds(self):
+        lower = [-np.inf, -20.0, 0.05, 0.0, math.log(1.0), 0.0, math.log(0.1)]
+        upper = [np.inf, 20.0, 3.0, W_MAX, math.log(1e9), np.inf, math.log(1e8)]
+        if self.form != "penalised":
+            upper[5] = 1e-12  # λ pinned at 0: this form has no penalty
+        if self.fixed_shape is not None:
+            for index, value in zip((2, 3, 4, 6), self.fixed_shape, strict=True):
+                lower[index], upper[index] = value - 1e-9, value + 1e-9
+        return np.array(lower), np.array(upper)
+
+    def _residuals(self, x, n_h, n_s, y, prior: Prior):
+        fit = curve(x, n_h, n_s, self.form)[0] - y
+        # The prior counts as one outcome per shape parameter, in the metric's own units.
+        scale = self.prior_weight * max(self.spread_ * 0.05, 1e-9)
+        shape = np.array([x[2], x[3], x[4], x[5] / self.spread_, x[6]])
+        pull = scale * (shape - np.array(prior.mean)) / np.array(prior.sd)
+        if self.fixed_shape is not None:
+            pull[:] = 0.0
+        if self.form == "linear":
+            pull[2] = 0.0
+        if self.form != "penalised":
+            pull[3] = 0.0
+        return np.concatenate([fit, pull])
+
+    def _jacobian(self, x, n_h, n_s, y, prior: Prior):
+        fit = curve_jacobian(x, n_h, n_s, self.form)
+        scale = self.prior_weight * max(self.spread_ * 0.05, 1e-9)
+        pull = np.zeros((5, 7))
+        for row, (column, divisor) in enumerate(((2, 1.0), (3, 1.0), (4, 1.0), (5, self.spread_), (6, 1.0))):
+            pull[row, column] = scale / prior.sd[row] / divisor
+        if self.form == "linear":
+            pull[2] = 0.0
+        if self.form != "penalised":
+            pull[3] = 0.0
+        if self.fixed_shape is not None:
+            pull[:] = 0.0
+        return np.vstack([fit, pull])
+
+    def _starts(self, n_h, n_s, y, prior: Prior):
+        top = float(y.max()) + 0.2 * self.spread_
+        log_a = math.log(max(top - float(y.min()), 1e-6) * 1.5)
+        alpha = float(np.clip(prior.mean[0], 0.1, 2.0))
+        return [np.array([top, log_a, alpha, float(np.clip(w, 0.01, 1.0)), prior.mean[2], 0.0, prior.mean[4]])
+                for w in (prior.mean[1], 0.05)]
+
+    def fit(self, n_human, n_synthetic, values, *, higher_is_better: bool = True, start=None) -> LearningCurve:
+        n_h = np.asarray(n_human, dtype=float)
+        n_s = np.asarray(n_synthetic, dtype=float)
+        sign = 1.0 if higher_is_better else -1.0
+        y = sign * np.asarray(values, dtype=float)
+        if len(y) < 2:
+            raise ValueError("a learning curve needs at least two outcomes")
+        self.spread_ = max(float(np.ptp(y)), 1e-3 * max(abs(float(np.mean(y))), 1.0))
+        prior = self.prior or Prior.default(n_h, n_s)
+        lower, upper = self._bounds()
+        starts = [start] if start is not None else self._starts(n_h, n_s, y, prior)
+        best = None
+        for x0 in starts:
+            x0 = np.clip(x0, lower, upper)
+            result = least_squares(self._residuals, x0, jac=self._jacobian, bounds=(lower, upper),
+                                   args=(n_h, n_s, y, prior), method="trf", x_scale="jac", max_nfev=100,
+                                   ftol=1e-7, xtol=1e-7)
+            if best is None or result.cost < best.cost:
+                best = result
+        self.params_ = CurveParams.from_vector(best.x, sign, self.form)
+        residual = curve(best.x, n_h, n_s, self.form)[0] - y
+        dof = max(len(y) - 3, 1)
+        self.sigma_ = float(np.sqrt(np.sum(residual ** 2) / dof))
+        self.n_ = len(y)
+        return self
+
+    def predict(self, n_human, n_synthetic) -> np.ndarray:
+        """Expected metric in its own units (sign restored)."""
+        if self.params_ is None:
+            raise RuntimeError("fit the curve first")
+        return self.params_.sign * curve(self.params_.vector(), n_human, n_synthetic, self.form)[0]
+
+    def bootstrap(self, n_human, n_synthetic, values, *, higher_is_better: bool, n_refits: int,
+                  random_state: int) -> np.ndarray:
+        """Parameter vectors of refits on resampled outcomes (warm-started), shape (n_refits, 7)."""
+        rng = np.random.default_rng(random_state)
+        n_h, n_s, y = (np.asarray(a, dtype=float) for a in (n_human, n_synthetic, values))
+        refits = []
+        for _ in range(n_refits):
+            pick = rng.integers(0, len(y), len(y))
+            if len(np.unique(pick)) < 2:
+                pick = np.arange(len(y))
+            refit = LearningCurve(form=self.form, prior=self.prior, prior_weight=self.prior_weight)
+            refit.fit(n_h[pick], n_s[pick], y[pick], higher_is_better=higher_is_better,
+                      start=self.params_.vector())
+            refits.append(refit.params_.vector())
+        return np.array(refits)
+
+
+def shape_of(params: CurveParams, spread: float) -> np.ndarray:
+    """The prior's coordinates of a fit: α, w, log S, λ relative to the task's metric spread, log n0."""
+    return np.array([params.alpha, params.w, params.log_s, params.lam / max(spread, 1e-9), params.log_n0])
+
+
+@dataclass
+class PooledPrior:
+    """Predicts a task's curve shape from its profile (and later its data's humanness), pooled over tasks.
+
+    A ridge regression per shape parameter on standardised features; its
+    residual spread becomes the prior's sd, so a poor pooled model pulls weakly.
+    """
+
+    ridge_alpha: float = 3.0
+    model_: object = field(default=None, init=False)
+    sd_: np.ndarray | None = field(default=None, init=False)
+    n_tasks_: int = field(default=0, init=False)
+
+    def fit(self, features: np.ndarray, shapes: np.ndarray) -> PooledPrior:
+        features, shapes = np.asarray(features, float), np.asarray(shapes, float)
+        self.model_ = make_pipeline(StandardScaler(), Ridge(alpha=self.ridge_alpha)).fit(features, shapes)
+        residual = shapes - self.model_.predict(features)
+        floor = np.array(Prior.default().sd) * 0.25
+        inflation = math.sqrt(len(shapes) / max(len(shapes) - 3, 1))
+        self.sd_ = np.maximum(residual.std(axis=0) * inflation, floor)
+        self.n_tasks_ = len(shapes)
+        return self
+
+    def predict(self, features: np.ndarray) -> Prior:
+        mean = self.model_.predict(np.asarray(features, float).reshape(1, -1))[0]
+        mean[0] = float(np.clip(mean[0], 0.05, 2.5))
+        mean[1] = float(np.clip(mean[1], 0.0, W_MAX))
+        mean[3] = float(max(mean[3], 0.0))
+        return Prior(mean=tuple(float(v) for v in mean), sd=tuple(float(v) for v in self.sd_),
+                     source=f"pooled over {self.n_tasks_} tasks")
+
+    def to_dict(self) -> dict:
+        scaler, ridge = self.model_.steps[0][1], self.model_.steps[1][1]
+        return {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": ridge.coef_.tolist(),
+                "intercept": ridge.intercept_.tolist(), "sd": self.sd_.tolist(), "n_tasks": self.n_tasks_,
+                "ridge_alpha": self.ridge_alpha}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PooledPrior:
+        pooled = cls(ridge_alpha=data["ridge_alpha"])
+        scaler = StandardScaler()
+        scaler.mean_, scaler.scale_ = np.array(data["mean"]), np.array(data["scale"])
+        scaler.var_, scaler.n_features_in_ = scaler.scale_ ** 2, len(data["mean"])
+        ridge = Ridge(alpha=data["ridge_alpha"])
+        ridge.coef_, ridge.intercept_ = np.array(data["coef"]), np.array(data["intercept"])
+        ridge.n_features_in_ = len(data["mean"])
+        pooled.model_ = make_pipeline(scaler, ridge)
+        pooled.sd_, pooled.n_tasks_ = np.array(data["sd"]), data["n_tasks"]
+        return pooled

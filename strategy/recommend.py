@@ -1,0 +1,421 @@
+"""Recommendations: rules, the fitted curve and the budget optimiser combined into one explained answer.
+
+Fitting happens here, when a task's inputs change (`refit_portfolio`,
+`recommend_task`), and the result is stored with the fit it came from, so that
+reading the portfolio never fits anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from strategy import budget as budgeting
+from strategy.budget import Costs, Plan, sourcing_class
+from strategy.catalog import Catalog, current_actor, task_from_row
+from strategy.errors import StrategyError
+from strategy.learning import (
+    DEFAULT_FORM,
+    MIN_OUTCOMES_FOR_MODEL,
+    LearningCurve,
+    PooledPrior,
+    Prior,
+    curve,
+    shape_of,
+)
+from strategy.models import (
+    FACTOR_NAMES,
+    EvalSet,
+    ExpectedMetric,
+    NextExperiment,
+    Recommendation,
+    RuleEffect,
+    Task,
+)
+from strategy.rules import Rulebook, Verdict, default_rulebook
+
+ENGINE_VERSION = f"curve-{DEFAULT_FORM}/1"
+N_REFITS = 30
+INTERVAL_Z = 1.2816  # two-sided 80%
+DEFAULT_BUDGET = 10_000.0
+LOW_CONFIDENCE_BELOW = 0.6
+MIN_OUTCOMES_FOR_POOL = 6
+MIN_TASKS_FOR_POOL = 4
+POOLED_KIND = "pooled_prior"
+# Fallback prices when a task has no dataset of that kind registered (evidence.md §5).
+TIER_DEFAULTS = {"crowd": 0.08, "skilled": 1.20, "expert": 150.0, "synthetic-validated": 0.02}
+
+
+@dataclass
+class TaskEvidence:
+    """Everything a recommendation for one task depends on."""
+
+    task: Task
+    n_human: np.ndarray
+    n_synthetic: np.ndarray
+    values: np.ndarray
+    human_cost: float | None = None
+    synthetic_cost: float | None = None
+    tier_costs: dict[str, float] = field(default_factory=lambda: dict(TIER_DEFAULTS))
+
+    @property
+    def count(self) -> int:
+        return len(self.values)
+
+    def features(self) -> np.ndarray:
+        return np.array([getattr(self.task, f) for f in FACTOR_NAMES], dtype=float)
+
+    def enough_for_model(self) -> bool:
+        mixes = {(h, s) for h, s in zip(self.n_human, self.n_synthetic, strict=True)}
+        return self.count >= MIN_OUTCOMES_FOR_MODEL and len(mixes) >= 2
+
+
+# ----------------------------------------------------------------------------- gathering
+def gather(catalog: Catalog, task_ids: list[str] | None = None) -> list[TaskEvidence]:
+    """Read tasks, their outcomes (the task's own metric, evaluated on human data, not deleted) and prices."""
+    tasks = catalog.tasks()
+    if task_ids is not None:
+        tasks = tasks[tasks["id"].isin(task_ids)]
+    outcomes = catalog.outcomes()
+    datasets = catalog.datasets()
+    tiers = catalog.cost_tiers()
+    tier_costs = dict(TIER_DEFAULTS) | dict(zip(tiers["name"], tiers["cost_per_sample"], strict=True))
+    usable = outcomes[outcomes["human_eval"]]
+    by_task = {key: group for key, group in usable.groupby("task_id")}
+    priced = datasets[datasets["cost_per_sample"] > 0].groupby(["task_id", "source_kind"])["cost_per_sample"].mean()
+    evidence = []
+    for row in tasks.to_dict(orient="records"):
+        task = task_from_row(row)
+        own = by_task.get(task.id, outcomes.iloc[0:0])
+        own = own[own["metric"].str.lower() == task.metric.lower()]
+        evidence.append(TaskEvidence(
+            task=task,
+            n_human=own["n_human"].to_numpy(float), n_synthetic=own["n_synthetic"].to_numpy(float),
+            values=own["value"].to_numpy(float),
+            human_cost=priced.get((task.id, "human")), synthetic_cost=priced.get((task.id, "synthetic")),
+            tier_costs=tier_costs,
+        ))
+    return evidence
+
+
+def default_costs(evidence: TaskEvidence) -> Costs:
+    """The task's own registered prices, else the tier its profile calls for."""
+    task = evidence.task
+    if evidence.human_cost:
+        human = evidence.human_cost
+    elif task.domain_expertise >= 3:
+        human = evidence.tier_costs["expert"]
+    elif max(task.subjectivity, task.cultural_knowledge, task.interaction) >= 3:
+        human = evidence.tier_costs["skilled"]
+    else:
+        human = evidence.tier_costs["crowd"]
+    synthetic = evidence.synthetic_cost or evidence.tier_costs.get("synthetic-validated", 0.02)
+    return Costs(human=float(human), synthetic=float(synthetic))
+
+
+# ------------------------------------------------------------------------------ deciding
+def _seed(task_id: str) -> int:
+    return int(hashlib.sha1(task_id.encode()).hexdigest()[:8], 16)
+
+
+def _regime(plan: Plan, verdict: Verdict) -> str:
+    if plan.n_synthetic == 0:
+        return "human_only"
+    if plan.n_human == 0:
+        return "synthetic_only"
+    return verdict.regimes[0] if verdict.regimes else "mixed"
+
+
+def rules_confidence(rulebook: Rulebook, task: Task, verdict: Verdict, draws: int = 60) -> float:
+    """How often the rules give the same class when each score is off by one: robustness to profiling.
+
+    Capped at 0.5, since no evidence backs a rules-only answer.
+    """
+    rng = np.random.default_rng(_seed(task.id))
+    profile = task.profile()
+    expected = sourcing_class(verdict.prior_human_share)
+    same = 0
+    for _ in range(draws):
+        jittered = {k: int(np.clip(v + rng.integers(-1, 2), 0, 4)) for k, v in profile.items()}
+        share = rulebook.evaluate(jittered, opt_out_reason=task.collapse_guard_opt_out or None).prior_human_share
+        same += sourcing_class(share) == expected
+    return round(min(same / draws, 0.5), 3)
+
+
+@dataclass
+class Scenario:
+    """What-if inputs; anything left None comes from the catalog."""
+
+    budget: float | None = None
+    target: float | None = None
+    costs: Costs | None = None
+    owned: tuple[int, int] = (0, 0)
+    name: str = ""
+
+
+def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook: Rulebook | None = None,
+           pooled: PooledPrior | None = None, pooled_version: str = "", actor: str = "unknown",
+           ) -> tuple[Recommendation, dict | None]:
+    """One recommendation for one task, and the fit behind it (None when rules-only)."""
+    scenario = scenario or Scenario()
+    rulebook = rulebook or default_rulebook()
+    task = evidence.task
+    verdict = rulebook.evaluate(task.profile(), opt_out_reason=task.collapse_guard_opt_out or None)
+    costs = scenario.costs or default_costs(evidence)
+    total = budgeting.check_budget(scenario.budget if scenario.budget is not None else (task.budget or DEFAULT_BUDGET))
+    eval_unit = evidence.human_cost or evidence.tier_costs.get(verdict.eval_tier, costs.human)
+    eval_set = EvalSet(size=verdict.eval_size, tier=verdict.eval_tier, cost=round(verdict.eval_size * eval_unit, 2))
+    if eval_set.cost > total:
+        raise StrategyError(
+            f"A budget of ${total:,.0f} does not cover the human evaluation set the rules require for "
+            f"{task.name!r} ({eval_set.size} {eval_set.tier} samples, ${eval_set.cost:,.0f}). "
+            f"Raise the budget to at least ${eval_set.cost:,.0f}.")
+    training = total - eval_set.cost
+    sign = 1.0 if task.higher_is_better else -1.0
+    metric = ExpectedMetric(name=task.metric, higher_is_better=task.higher_is_better)
+    common = dict(task_id=task.id, task_name=task.name, budget=total,
+                  cost_per_sample={"human": costs.human, "synthetic": costs.synthetic},
+                  owned={"human": scenario.owned[0], "synthetic": scenario.owned[1]}, eval_set=eval_set,
+                  rules=[RuleEffect(**r.model_dump()) for r in verdict.fired], uses=verdict.uses,
+                  prior_human_share=verdict.prior_human_share, human_floor=verdict.floor,
+                  collapse_guard=verdict.guard, evidence_count=evidence.count,
+                  rulebook_version=rulebook.version, scenario=scenario.name, target=scenario.target,
+                  created_by=actor)
+
+    if not evidence.enough_for_model():
+        share = verdict.prior_human_share
+        n_h = int(share * training // costs.human)
+        n_s = int((1 - share) * training // costs.synthetic)
+        plan = Plan(n_h, n_s, n_h * costs.human, n_s * costs.synthetic)
+        pilot = 0.1
+        reason = ("No outcomes yet" if evidence.count == 0 else f"Only {evidence.count} usable outcome(s)") + (
+            ": a pilot at the rules' mix, at a tenth of the training budget, anchors the learning curve; "
+            "follow it with a human-only run of the same cost to measure what synthetic data is worth.")
+        return Recommendation(
+            **common, sourcing=sourcing_class(plan.human_share_spend),
+            human_share_spend=round(plan.human_share_spend, 4), human_share_samples=round(plan.human_share_samples, 4),
+            n_human=n_h, n_synthetic=n_s, spend_human=round(plan.spend_human, 2),
+            spend_synthetic=round(plan.spend_synthetic, 2), expected_metric=metric,
+            confidence=rules_confidence(rulebook, task, verdict), low_confidence=True, basis="rules",
+            regime=_regime(plan, verdict), model_version="none (rules only)",
+            next_experiment=NextExperiment(n_human=int(n_h * pilot), n_synthetic=int(n_s * pilot),
+                                           cost=round(plan.spend * pilot, 2), reason=reason),
+        ), None
+
+    prior = pooled.predict(evidence.features()) if pooled is not None else None
+    fitted = LearningCurve(prior=prior).fit(evidence.n_human, evidence.n_synthetic, evidence.values,
+                                            higher_is_better=task.higher_is_better)
+    refits = fitted.bootstrap(evidence.n_human, evidence.n_synthetic, evidence.values,
+                              higher_is_better=task.higher_is_better, n_refits=N_REFITS,
+                              random_state=_seed(task.id))
+    main = fitted.params_.vector()
+    form = fitted.form
+
+    def predict_main(n_h, n_s):
+        return curve(main, n_h, n_s, form)
+
+    plan, _, plans = budgeting.best_plan(predict_main, training, costs, floor=verdict.floor, owned=scenario.owned)
+    grid_h = np.array([p.n_human for p in plans], float) + scenario.owned[0]
+    grid_s = np.array([p.n_synthetic for p in plans], float) + scenario.owned[1]
+    refit_values = curve(refits, grid_h, grid_s, form)
+    refit_best = np.argmax(refit_values, axis=1)
+    chosen = sourcing_class(plan.human_share_spend)
+    confidence = float(np.mean([sourcing_class(plans[i].human_share_spend) == chosen for i in refit_best]))
+
+    at_plan = (np.array([plan.n_human + scenario.owned[0]], float), np.array([plan.n_synthetic + scenario.owned[1]], float))
+    centre = float(predict_main(*at_plan)[0, 0])
+    spread = math.sqrt(float(np.var(curve(refits, *at_plan, form)[:, 0])) + fitted.sigma_ ** 2)
+    low, high = centre - INTERVAL_Z * spread, centre + INTERVAL_Z * spread
+    metric = metric.model_copy(update={"value": sign * centre, "low": min(sign * low, sign * high),
+                                       "high": max(sign * low, sign * high)})
+
+    candidates = sorted({int(i) for i in refit_best} | {plans.index(plan), 0})
+    disagreement = np.std(refit_values[:, candidates], axis=0)
+    pick = candidates[int(np.argmax(disagreement))]
+    probe = plans[pick]
+    next_experiment = NextExperiment(
+        n_human=probe.n_human, n_synthetic=probe.n_synthetic, cost=round(probe.spend, 2),
+        reason=(f"Refits of the curve disagree most about this mix (spread ±{disagreement.max():.3g} "
+                f"{task.metric}); {len(set(refit_best.tolist()))} different best mixes come out of "
+                f"{N_REFITS} refits, so measuring it narrows the choice the most."))
+
+    budget_for_target = reachable = None
+    if scenario.target is not None:
+        needed = budgeting.least_budget_for(predict_main, sign * scenario.target, costs, floor=verdict.floor,
+                                            owned=scenario.owned, ceiling=max(1e9, training * 1000))
+        reachable = needed is not None
+        budget_for_target = round(needed + eval_set.cost, 2) if needed is not None else None
+
+    prior_used = prior or Prior.default(evidence.n_human, evidence.n_synthetic)
+    version = ENGINE_VERSION + (f"+pooled:{pooled_version}" if pooled is not None else "+default-prior")
+    recommendation = Recommendation(
+        **common, sourcing=chosen, human_share_spend=round(plan.human_share_spend, 4),
+        human_share_samples=round(plan.human_share_samples, 4), n_human=plan.n_human,
+        n_synthetic=plan.n_synthetic, spend_human=round(plan.spend_human, 2),
+        spend_synthetic=round(plan.spend_synthetic, 2), expected_metric=metric, confidence=round(confidence, 3),
+        low_confidence=confidence < LOW_CONFIDENCE_BELOW, basis="rules+model", regime=_regime(plan, verdict),
+        model_version=version, next_experiment=next_experiment, budget_for_target=budget_for_target,
+        target_reachable=reachable,
+    )
+    fit = {"form": form, "params": main.tolist(), "refits": refits.tolist(), "sigma": fitted.sigma_,
+           "sign": sign, "floor": verdict.floor, "eval_cost": eval_set.cost,
+           "costs": {"human": costs.human, "synthetic": costs.synthetic},
+           "prior": {"mean": list(prior_used.mean), "sd": list(prior_used.sd), "source": prior_used.source},
+           "curve": fitted.params_.to_dict()}
+    return recommendation, fit
+
+
+# ------------------------------------------------------------------------------ pooling
+def fit_pooled(evidence: list[TaskEvidence]) -> PooledPrior | None:
+    """Independent fits of the tasks with enough outcomes, then a ridge model from profile to curve shape."""
+    features, shapes = [], []
+    for item in evidence:
+        if item.count < MIN_OUTCOMES_FOR_POOL:
+            continue
+        fitted = LearningCurve().fit(item.n_human, item.n_synthetic, item.values,
+                                     higher_is_better=item.task.higher_is_better)
+        features.append(item.features())
+        shapes.append(shape_of(fitted.params_, fitted.spread_))
+    if len(shapes) < MIN_TASKS_FOR_POOL:
+        return None
+    return PooledPrior().fit(np.array(features), np.array(shapes))
+
+
+def pooled_version(pooled: PooledPrior) -> str:
+    return hashlib.sha1(json.dumps(pooled.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
+    stored = catalog.latest_model_state(POOLED_KIND)
+    if stored is None:
+        return None, ""
+    return PooledPrior.from_dict(stored[1]), stored[0]
+
+
+def _decide_quietly(args):
+    evidence, pooled, version, actor = args
+    return decide(evidence, pooled=pooled, pooled_version=version, actor=actor)
+
+
+def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str | None = None,
+                    progress: Callable[[int], None] | None = None) -> list[Recommendation]:
+    """Refit the pooled prior and every active task, and store one recommendation per task."""
+    actor = actor or current_actor()
+    evidence = gather(catalog)
+    pooled = fit_pooled(evidence)
+    version = ""
+    if pooled is not None:
+        version = pooled_version(pooled)
+        catalog.save_model_state(POOLED_KIND, version, pooled.to_dict(), actor=actor)
+    jobs = [(item, pooled, version, actor) for item in evidence]
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    results = []
+    if workers > 1 and len(jobs) > 8:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(_decide_quietly, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
+                results.append(result)
+                if progress:
+                    progress(1)
+    else:
+        for job in jobs:
+            results.append(_decide_quietly(job))
+            if progress:
+                progress(1)
+    catalog.save_recommendations([r for r, _ in results], [f for _, f in results], actor=actor)
+    return [r for r, _ in results]
+
+
+def recommend_task(catalog: Catalog, reference: str, scenario: Scenario | None = None, *,
+                   actor: str | None = None, store: bool = True) -> Recommendation:
+    """Recompute one task (with the stored pooled prior) and store the result."""
+    actor = actor or current_actor()
+    task = catalog.task(reference)
+    evidence = gather(catalog, [task.id])[0]
+    pooled, version = load_pooled(catalog)
+    recommendation, fit = decide(evidence, scenario, pooled=pooled, pooled_version=version, actor=actor)
+    if store:
+        catalog.save_recommendations([recommendation], [fit], actor=actor)
+    return recommendation
+
+
+def portfolio(catalog: Catalog) -> pd.DataFrame:
+    """The stored latest recommendation of every task: a read, never a fit."""
+    return catalog.latest_recommendations()
+
+
+# ------------------------------------------------------------------------------ backtest
+def _rules_shape(item: TaskEvidence, rulebook: Rulebook) -> tuple[float, float, float, float]:
+    """A curve shape read off the rules alone: the more the rules favour human data, the less a synthetic
+    sample is worth. Only the level (ceiling and gap) is then fitted to outcomes."""
+    share = rulebook.evaluate(item.task.profile()).prior_human_share
+    default = Prior.default(item.n_human, item.n_synthetic)
+    return (0.8, float(np.clip(1.2 * (1 - share), 0.02, 1.0)), default.mean[2], default.mean[4])
+
+
+def backtest(catalog: Catalog, *, form: str = DEFAULT_FORM, evidence: list[TaskEvidence] | None = None,
+             rulebook: Rulebook | None = None) -> pd.DataFrame:
+    """Leave-one-outcome-out error per task: the fitted model against the rules-only and task-mean baselines.
+
+    Each task's pooled prior is refitted without that task, so no task is scored with its own outcomes.
+    Errors are mean absolute errors in the metric's units; ``relative`` columns divide by the standard
+    deviation of the task's outcomes, so tasks with different metrics can be averaged.
+    """
+    rulebook = rulebook or default_rulebook()
+    evidence = evidence if evidence is not None else gather(catalog)
+    eligible = [e for e in evidence if e.count >= MIN_OUTCOMES_FOR_POOL]
+    shapes = {}
+    for item in eligible:
+        fitted = LearningCurve(form=form).fit(item.n_human, item.n_synthetic, item.values,
+                                              higher_is_better=item.task.higher_is_better)
+        shapes[item.task.id] = shape_of(fitted.params_, fitted.spread_)
+    rows = []
+    for item in evidence:
+        if item.count < MIN_OUTCOMES_FOR_MODEL + 1:
+            continue
+        others = [e for e in eligible if e.task.id != item.task.id]
+        prior = None
+        if len(others) >= MIN_TASKS_FOR_POOL:
+            pooled = PooledPrior().fit(np.array([e.features() for e in others]),
+                                       np.array([shapes[e.task.id] for e in others]))
+            prior = pooled.predict(item.features())
+        errors = {"model": [], "rules": [], "mean": []}
+        for held in range(item.count):
+            keep = np.arange(item.count) != held
+            n_h, n_s, y = item.n_human[keep], item.n_synthetic[keep], item.values[keep]
+            truth = item.values[held]
+            at = (item.n_human[held:held + 1], item.n_synthetic[held:held + 1])
+            model = LearningCurve(form=form, prior=prior).fit(n_h, n_s, y, higher_is_better=item.task.higher_is_better)
+            rules_only = LearningCurve(form="saturating", fixed_shape=_rules_shape(item, rulebook)).fit(
+                n_h, n_s, y, higher_is_better=item.task.higher_is_better)
+            errors["model"].append(abs(model.predict(*at)[0] - truth))
+            errors["rules"].append(abs(rules_only.predict(*at)[0] - truth))
+            errors["mean"].append(abs(float(np.mean(y)) - truth))
+        scale = max(float(np.std(item.values)), 1e-9)
+        row = {"task_id": item.task.id, "task": item.task.name, "metric": item.task.metric, "outcomes": item.count}
+        for name, values in errors.items():
+            row[f"mae_{name}"] = float(np.mean(values))
+            row[f"relative_{name}"] = float(np.mean(values)) / scale
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def backtest_summary(table: pd.DataFrame) -> dict:
+    """Overall figures for the model card: mean relative error of each predictor and how often the model wins."""
+    if table.empty:
+        return {"tasks": 0}
+    return {
+        "tasks": int(len(table)),
+        "outcomes": int(table["outcomes"].sum()),
+        "relative_error": {name: round(float(table[f"relative_{name}"].mean()), 4)
+                           for name in ("model", "rules", "mean")},
+        "model_beats_rules": int((table["mae_model"] < table["mae_rules"]).sum()),
+        "model_beats_mean": int((table["mae_model"] < table["mae_mean"]).sum()),
+    }
