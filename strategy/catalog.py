@@ -490,8 +490,9 @@ class Catalog:
                 for table in TABLES
             }
 
-    def tasks(self, *, include_archived: bool = False) -> pd.DataFrame:
-        """Tasks with the number of live outcomes behind each, ordered by domain then name."""
+    def tasks(self, *, include_archived: bool = False, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Tasks (all, or those with the given ids) with the number of live outcomes behind each,
+        ordered by domain then name."""
         with self.cursor() as cur:
             return cur.execute(
                 """
@@ -499,10 +500,10 @@ class Catalog:
                 FROM tasks t
                 LEFT JOIN (SELECT task_id, count(*) AS outcomes FROM outcomes
                            WHERE NOT deleted GROUP BY task_id) o ON o.task_id = t.id
-                WHERE ? OR t.status = 'active'
+                WHERE (? OR t.status = 'active') AND (? IS NULL OR list_contains(?, t.id))
                 ORDER BY t.domain, t.name
                 """,
-                [include_archived],
+                [include_archived, ids, ids],
             ).df()
 
     def task(self, reference: str) -> Task:
@@ -526,18 +527,20 @@ class Catalog:
                 """
             ).df()
 
-    def outcomes(self, task_id: str | None = None, *, include_deleted: bool = False) -> pd.DataFrame:
-        """Outcomes with their task's name and the human share of samples."""
+    def outcomes(self, task_id: str | None = None, *, include_deleted: bool = False,
+                 task_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Outcomes (of one task, of several, or all) with their task's name and the human share of samples."""
         with self.cursor() as cur:
             return cur.execute(
                 """
                 SELECT o.*, t.name AS task_name,
                        o.n_human / nullif(o.n_human + o.n_synthetic, 0) AS human_share
                 FROM outcomes o JOIN tasks t ON t.id = o.task_id
-                WHERE (? IS NULL OR o.task_id = ?) AND (? OR NOT o.deleted)
+                WHERE (? IS NULL OR o.task_id = ?) AND (? IS NULL OR list_contains(?, o.task_id))
+                  AND (? OR NOT o.deleted)
                 ORDER BY t.name, o.created_at, o.n_human, o.n_synthetic
                 """,
-                [task_id, task_id, include_deleted],
+                [task_id, task_id, task_ids, task_ids, include_deleted],
             ).df()
 
     def cost_tiers(self) -> pd.DataFrame:

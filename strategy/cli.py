@@ -12,7 +12,15 @@ from strategy.demo import initialise
 from strategy.errors import StrategyError
 from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
-from strategy.recommend import Scenario, backtest, backtest_summary, portfolio, recommend_task, refit_portfolio
+from strategy.recommend import (
+    RefitResult,
+    Scenario,
+    backtest,
+    backtest_summary,
+    portfolio,
+    recommend_task,
+    refit_portfolio,
+)
 
 TASK_COLUMNS = ["id", "name", "domain", "modality", "metric", "higher_is_better", "status", "outcomes"]
 
@@ -121,10 +129,13 @@ def tasks_add(ctx: click.Context, source) -> None:
     click.echo(f"Recommendations recomputed for {len(incoming)} tasks.")
 
 
-def _refit_with_progress(catalog: Catalog, workers: int | None = None) -> list[Recommendation]:
+def _refit_with_progress(catalog: Catalog, workers: int | None = None) -> RefitResult:
     total = len(catalog.tasks())
     with click.progressbar(length=total, label="Fitting tasks", file=sys.stderr) as bar:
-        return refit_portfolio(catalog, workers=workers, progress=bar.update)
+        result = refit_portfolio(catalog, workers=workers, progress=bar.update)
+    for problem in result.problems:
+        click.echo(f"Warning: not recomputed: {problem}", err=True)
+    return result
 
 
 def _summary(r: Recommendation) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -81,10 +80,8 @@ class TaskEvidence:
 # ----------------------------------------------------------------------------- gathering
 def gather(catalog: Catalog, task_ids: list[str] | None = None) -> list[TaskEvidence]:
     """Read tasks, their outcomes (the task's own metric, evaluated on human data, not deleted) and prices."""
-    tasks = catalog.tasks()
-    if task_ids is not None:
-        tasks = tasks[tasks["id"].isin(task_ids)]
-    outcomes = catalog.outcomes()
+    tasks = catalog.tasks(ids=task_ids)
+    outcomes = catalog.outcomes(task_ids=task_ids)
     datasets = catalog.datasets()
     tiers = catalog.cost_tiers()
     tier_costs = dict(TIER_DEFAULTS) | dict(zip(tiers["name"], tiers["cost_per_sample"], strict=True))
@@ -161,10 +158,72 @@ class Scenario:
     name: str = ""
 
 
+@dataclass
+class TaskFit:
+    """A task's fitted curve and its bootstrap refits: stored with each recommendation, so what-if
+    questions (another budget, price or target) are answered without fitting again."""
+
+    form: str
+    params: np.ndarray
+    refits: np.ndarray
+    sigma: float
+    sign: float
+    prior: dict
+    model_version: str
+
+    def to_dict(self) -> dict:
+        return {"form": self.form, "params": self.params.tolist(), "refits": self.refits.tolist(),
+                "sigma": self.sigma, "sign": self.sign, "prior": self.prior, "model_version": self.model_version}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TaskFit:
+        return cls(form=data["form"], params=np.array(data["params"]), refits=np.array(data["refits"]),
+                   sigma=float(data["sigma"]), sign=float(data["sign"]), prior=data["prior"],
+                   model_version=data["model_version"])
+
+    def predict(self, n_human, n_synthetic) -> np.ndarray:
+        """Expected metric in its own units from the main fit."""
+        return self.sign * curve(self.params, n_human, n_synthetic, self.form)[0]
+
+    def band(self, n_human, n_synthetic, level_z: float = INTERVAL_Z) -> tuple[np.ndarray, np.ndarray]:
+        """80% prediction band in the metric's own units (refit spread plus residual noise)."""
+        centre = curve(self.params, n_human, n_synthetic, self.form)[0]
+        spread = np.sqrt(np.var(curve(self.refits, n_human, n_synthetic, self.form), axis=0) + self.sigma ** 2)
+        low, high = self.sign * (centre - level_z * spread), self.sign * (centre + level_z * spread)
+        return np.minimum(low, high), np.maximum(low, high)
+
+
+def fit_task(evidence: TaskEvidence, *, pooled: PooledPrior | None = None, pooled_version: str = "",
+             ) -> TaskFit | None:
+    """Fit a task's curve and its bootstrap refits, or None when there is too little evidence."""
+    if not evidence.enough_for_model():
+        return None
+    task = evidence.task
+    prior = pooled.predict(evidence.features()) if pooled is not None else None
+    fitted = LearningCurve(prior=prior).fit(evidence.n_human, evidence.n_synthetic, evidence.values,
+                                            higher_is_better=task.higher_is_better)
+    refits = fitted.bootstrap(evidence.n_human, evidence.n_synthetic, evidence.values,
+                              higher_is_better=task.higher_is_better, n_refits=N_REFITS,
+                              random_state=_seed(task.id))
+    prior_used = prior or Prior.default(evidence.n_human, evidence.n_synthetic)
+    return TaskFit(form=fitted.form, params=fitted.params_.vector(), refits=refits, sigma=fitted.sigma_,
+                   sign=fitted.params_.sign,
+                   prior={"mean": list(prior_used.mean), "sd": list(prior_used.sd), "source": prior_used.source},
+                   model_version=ENGINE_VERSION + (f"+pooled:{pooled_version}" if pooled is not None
+                                                   else "+default-prior"))
+
+
 def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook: Rulebook | None = None,
            pooled: PooledPrior | None = None, pooled_version: str = "", actor: str = "unknown",
            ) -> tuple[Recommendation, dict | None]:
-    """One recommendation for one task, and the fit behind it (None when rules-only)."""
+    """Fit one task and plan it: its recommendation, and the fit behind it (None when rules-only)."""
+    fit = fit_task(evidence, pooled=pooled, pooled_version=pooled_version)
+    return plan(evidence, fit, scenario, rulebook=rulebook, actor=actor), (fit.to_dict() if fit else None)
+
+
+def plan(evidence: TaskEvidence, fit: TaskFit | None, scenario: Scenario | None = None, *,
+         rulebook: Rulebook | None = None, actor: str = "unknown") -> Recommendation:
+    """The recommendation for a task from its fit (or the rules alone when ``fit`` is None). Fits nothing."""
     scenario = scenario or Scenario()
     rulebook = rulebook or default_rulebook()
     task = evidence.task
@@ -179,7 +238,6 @@ def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook
             f"{task.name!r} ({eval_set.size} {eval_set.tier} samples, ${eval_set.cost:,.0f}). "
             f"Raise the budget to at least ${eval_set.cost:,.0f}.")
     training = total - eval_set.cost
-    sign = 1.0 if task.higher_is_better else -1.0
     metric = ExpectedMetric(name=task.metric, higher_is_better=task.higher_is_better)
     common = dict(task_id=task.id, task_name=task.name, budget=total,
                   cost_per_sample={"human": costs.human, "synthetic": costs.synthetic},
@@ -190,103 +248,112 @@ def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook
                   rulebook_version=rulebook.version, scenario=scenario.name, target=scenario.target,
                   created_by=actor)
 
-    if not evidence.enough_for_model():
+    if fit is None:
         share = verdict.prior_human_share
         n_h = int(share * training // costs.human)
         n_s = int((1 - share) * training // costs.synthetic)
-        plan = Plan(n_h, n_s, n_h * costs.human, n_s * costs.synthetic)
+        chosen = Plan(n_h, n_s, n_h * costs.human, n_s * costs.synthetic)
         pilot = 0.1
         reason = ("No outcomes yet" if evidence.count == 0 else f"Only {evidence.count} usable outcome(s)") + (
             ": a pilot at the rules' mix, at a tenth of the training budget, anchors the learning curve; "
             "follow it with a human-only run of the same cost to measure what synthetic data is worth.")
         return Recommendation(
-            **common, sourcing=sourcing_class(plan.human_share_spend),
-            human_share_spend=round(plan.human_share_spend, 4), human_share_samples=round(plan.human_share_samples, 4),
-            n_human=n_h, n_synthetic=n_s, spend_human=round(plan.spend_human, 2),
-            spend_synthetic=round(plan.spend_synthetic, 2), expected_metric=metric,
+            **common, sourcing=sourcing_class(chosen.human_share_spend),
+            human_share_spend=round(chosen.human_share_spend, 4),
+            human_share_samples=round(chosen.human_share_samples, 4),
+            n_human=n_h, n_synthetic=n_s, spend_human=round(chosen.spend_human, 2),
+            spend_synthetic=round(chosen.spend_synthetic, 2), expected_metric=metric,
             confidence=rules_confidence(rulebook, task, verdict), low_confidence=True, basis="rules",
-            regime=_regime(plan, verdict), model_version="none (rules only)",
+            regime=_regime(chosen, verdict), model_version="none (rules only)",
             next_experiment=NextExperiment(n_human=int(n_h * pilot), n_synthetic=int(n_s * pilot),
-                                           cost=round(plan.spend * pilot, 2), reason=reason),
-        ), None
-
-    prior = pooled.predict(evidence.features()) if pooled is not None else None
-    fitted = LearningCurve(prior=prior).fit(evidence.n_human, evidence.n_synthetic, evidence.values,
-                                            higher_is_better=task.higher_is_better)
-    refits = fitted.bootstrap(evidence.n_human, evidence.n_synthetic, evidence.values,
-                              higher_is_better=task.higher_is_better, n_refits=N_REFITS,
-                              random_state=_seed(task.id))
-    main = fitted.params_.vector()
-    form = fitted.form
+                                           cost=round(chosen.spend * pilot, 2), reason=reason),
+        )
 
     def predict_main(n_h, n_s):
-        return curve(main, n_h, n_s, form)
+        return curve(fit.params, n_h, n_s, fit.form)
 
-    plan, _, plans = budgeting.best_plan(predict_main, training, costs, floor=verdict.floor, owned=scenario.owned)
+    chosen, _, plans = budgeting.best_plan(predict_main, training, costs, floor=verdict.floor, owned=scenario.owned)
     grid_h = np.array([p.n_human for p in plans], float) + scenario.owned[0]
     grid_s = np.array([p.n_synthetic for p in plans], float) + scenario.owned[1]
-    refit_values = curve(refits, grid_h, grid_s, form)
+    refit_values = curve(fit.refits, grid_h, grid_s, fit.form)
     refit_best = np.argmax(refit_values, axis=1)
-    chosen = sourcing_class(plan.human_share_spend)
-    confidence = float(np.mean([sourcing_class(plans[i].human_share_spend) == chosen for i in refit_best]))
+    sourcing = sourcing_class(chosen.human_share_spend)
+    confidence = float(np.mean([sourcing_class(plans[i].human_share_spend) == sourcing for i in refit_best]))
 
-    at_plan = (np.array([plan.n_human + scenario.owned[0]], float), np.array([plan.n_synthetic + scenario.owned[1]], float))
-    centre = float(predict_main(*at_plan)[0, 0])
-    spread = math.sqrt(float(np.var(curve(refits, *at_plan, form)[:, 0])) + fitted.sigma_ ** 2)
-    low, high = centre - INTERVAL_Z * spread, centre + INTERVAL_Z * spread
-    metric = metric.model_copy(update={"value": sign * centre, "low": min(sign * low, sign * high),
-                                       "high": max(sign * low, sign * high)})
+    at_plan = (np.array([chosen.n_human + scenario.owned[0]], float),
+               np.array([chosen.n_synthetic + scenario.owned[1]], float))
+    low, high = fit.band(*at_plan)
+    metric = metric.model_copy(update={"value": float(fit.predict(*at_plan)[0]), "low": float(low[0]),
+                                       "high": float(high[0])})
 
-    candidates = sorted({int(i) for i in refit_best} | {plans.index(plan), 0})
+    candidates = sorted({int(i) for i in refit_best} | {plans.index(chosen), 0})
     disagreement = np.std(refit_values[:, candidates], axis=0)
-    pick = candidates[int(np.argmax(disagreement))]
-    probe = plans[pick]
+    probe = plans[candidates[int(np.argmax(disagreement))]]
     next_experiment = NextExperiment(
         n_human=probe.n_human, n_synthetic=probe.n_synthetic, cost=round(probe.spend, 2),
         reason=(f"Refits of the curve disagree most about this mix (spread ±{disagreement.max():.3g} "
                 f"{task.metric}); {len(set(refit_best.tolist()))} different best mixes come out of "
-                f"{N_REFITS} refits, so measuring it narrows the choice the most."))
+                f"{len(fit.refits)} refits, so measuring it narrows the choice the most."))
 
     budget_for_target = reachable = None
     if scenario.target is not None:
-        needed = budgeting.least_budget_for(predict_main, sign * scenario.target, costs, floor=verdict.floor,
+        needed = budgeting.least_budget_for(predict_main, fit.sign * scenario.target, costs, floor=verdict.floor,
                                             owned=scenario.owned, ceiling=max(1e9, training * 1000))
         reachable = needed is not None
         budget_for_target = round(needed + eval_set.cost, 2) if needed is not None else None
 
-    prior_used = prior or Prior.default(evidence.n_human, evidence.n_synthetic)
-    version = ENGINE_VERSION + (f"+pooled:{pooled_version}" if pooled is not None else "+default-prior")
-    recommendation = Recommendation(
-        **common, sourcing=chosen, human_share_spend=round(plan.human_share_spend, 4),
-        human_share_samples=round(plan.human_share_samples, 4), n_human=plan.n_human,
-        n_synthetic=plan.n_synthetic, spend_human=round(plan.spend_human, 2),
-        spend_synthetic=round(plan.spend_synthetic, 2), expected_metric=metric, confidence=round(confidence, 3),
-        low_confidence=confidence < LOW_CONFIDENCE_BELOW, basis="rules+model", regime=_regime(plan, verdict),
-        model_version=version, next_experiment=next_experiment, budget_for_target=budget_for_target,
+    return Recommendation(
+        **common, sourcing=sourcing, human_share_spend=round(chosen.human_share_spend, 4),
+        human_share_samples=round(chosen.human_share_samples, 4), n_human=chosen.n_human,
+        n_synthetic=chosen.n_synthetic, spend_human=round(chosen.spend_human, 2),
+        spend_synthetic=round(chosen.spend_synthetic, 2), expected_metric=metric, confidence=round(confidence, 3),
+        low_confidence=confidence < LOW_CONFIDENCE_BELOW, basis="rules+model", regime=_regime(chosen, verdict),
+        model_version=fit.model_version, next_experiment=next_experiment, budget_for_target=budget_for_target,
         target_reachable=reachable,
     )
-    fit = {"form": form, "params": main.tolist(), "refits": refits.tolist(), "sigma": fitted.sigma_,
-           "sign": sign, "floor": verdict.floor, "eval_cost": eval_set.cost,
-           "costs": {"human": costs.human, "synthetic": costs.synthetic},
-           "prior": {"mean": list(prior_used.mean), "sd": list(prior_used.sd), "source": prior_used.source},
-           "curve": fitted.params_.to_dict()}
-    return recommendation, fit
+
+
+def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str | None = None,
+           ) -> tuple[Recommendation, TaskFit | None]:
+    """Re-plan a task for another budget, price, ownership or target from its stored fit: no fitting.
+
+    Falls back to fitting only when the task has never been fitted. Nothing is stored
+    (see :func:`save_scenario`).
+    """
+    task = catalog.task(reference)
+    evidence = gather(catalog, [task.id])[0]
+    stored = catalog.latest_recommendation(task.id)
+    if stored is not None and (stored[1] is not None or not evidence.enough_for_model()):
+        fit = TaskFit.from_dict(stored[1]) if stored[1] else None
+    else:
+        pooled, version = load_pooled(catalog)
+        fit = fit_task(evidence, pooled=pooled, pooled_version=version)
+    return plan(evidence, fit, scenario, actor=actor or current_actor()), fit
+
+
+def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit | None, name: str, *,
+                  actor: str | None = None) -> Recommendation:
+    """Store a what-if answer as a named scenario recommendation of its task."""
+    saved = recommendation.model_copy(update={"scenario": name.strip() or "what-if",
+                                              "created_by": actor or current_actor()})
+    catalog.save_recommendations([saved], [fit.to_dict() if fit else None], actor=actor)
+    return saved
 
 
 # ------------------------------------------------------------------------------ pooling
-def fit_pooled(evidence: list[TaskEvidence]) -> PooledPrior | None:
+def _independent_shape(item: TaskEvidence) -> tuple[np.ndarray, np.ndarray]:
+    fitted = LearningCurve().fit(item.n_human, item.n_synthetic, item.values,
+                                 higher_is_better=item.task.higher_is_better)
+    return item.features(), shape_of(fitted.params_, fitted.spread_)
+
+
+def fit_pooled(evidence: list[TaskEvidence], map_function=map) -> PooledPrior | None:
     """Independent fits of the tasks with enough outcomes, then a ridge model from profile to curve shape."""
-    features, shapes = [], []
-    for item in evidence:
-        if item.count < MIN_OUTCOMES_FOR_POOL:
-            continue
-        fitted = LearningCurve().fit(item.n_human, item.n_synthetic, item.values,
-                                     higher_is_better=item.task.higher_is_better)
-        features.append(item.features())
-        shapes.append(shape_of(fitted.params_, fitted.spread_))
-    if len(shapes) < MIN_TASKS_FOR_POOL:
+    eligible = [item for item in evidence if item.count >= MIN_OUTCOMES_FOR_POOL]
+    if len(eligible) < MIN_TASKS_FOR_POOL:
         return None
-    return PooledPrior().fit(np.array(features), np.array(shapes))
+    pairs = list(map_function(_independent_shape, eligible))
+    return PooledPrior().fit(np.array([f for f, _ in pairs]), np.array([s for _, s in pairs]))
 
 
 def pooled_version(pooled: PooledPrior) -> str:
@@ -301,36 +368,56 @@ def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
 
 
 def _decide_quietly(args):
+    """decide() for a worker process: a task that cannot be decided is reported, not raised."""
     evidence, pooled, version, actor = args
-    return decide(evidence, pooled=pooled, pooled_version=version, actor=actor)
+    try:
+        return decide(evidence, pooled=pooled, pooled_version=version, actor=actor)
+    except StrategyError as error:
+        return None, f"{evidence.task.name}: {error}"
+
+
+@dataclass
+class RefitResult:
+    recommendations: list[Recommendation]
+    problems: list[str]
+
+    def __len__(self) -> int:
+        return len(self.recommendations)
 
 
 def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str | None = None,
-                    progress: Callable[[int], None] | None = None) -> list[Recommendation]:
-    """Refit the pooled prior and every active task, and store one recommendation per task."""
+                    progress: Callable[[int], None] | None = None) -> RefitResult:
+    """Refit the pooled prior and every active task, and store one recommendation per task.
+
+    A task that cannot be decided (say, its budget does not cover the evaluation set the rules
+    require) keeps its previous recommendation and is listed in ``problems``.
+    """
     actor = actor or current_actor()
     evidence = gather(catalog)
-    pooled = fit_pooled(evidence)
-    version = ""
-    if pooled is not None:
-        version = pooled_version(pooled)
-        catalog.save_model_state(POOLED_KIND, version, pooled.to_dict(), actor=actor)
-    jobs = [(item, pooled, version, actor) for item in evidence]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    results = []
-    if workers > 1 and len(jobs) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_decide_quietly, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                results.append(result)
-                if progress:
-                    progress(1)
-    else:
-        for job in jobs:
-            results.append(_decide_quietly(job))
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(evidence) > 8 else None
+    chunk = max(1, len(evidence) // (workers * 8))
+
+    def map_function(function, items):
+        return pool.map(function, items, chunksize=chunk) if pool else map(function, items)
+
+    try:
+        pooled = fit_pooled(evidence, map_function)
+        version = ""
+        if pooled is not None:
+            version = pooled_version(pooled)
+            catalog.save_model_state(POOLED_KIND, version, pooled.to_dict(), actor=actor)
+        results = []
+        for result in map_function(_decide_quietly, [(item, pooled, version, actor) for item in evidence]):
+            results.append(result)
             if progress:
                 progress(1)
-    catalog.save_recommendations([r for r, _ in results], [f for _, f in results], actor=actor)
-    return [r for r, _ in results]
+    finally:
+        if pool:
+            pool.shutdown()
+    decided = [(r, f) for r, f in results if r is not None]
+    catalog.save_recommendations([r for r, _ in decided], [f for _, f in decided], actor=actor)
+    return RefitResult([r for r, _ in decided], [f for r, f in results if r is None])
 
 
 def recommend_task(catalog: Catalog, reference: str, scenario: Scenario | None = None, *,
