@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 # (its schema is brought up to date).
 run: $(STAMP)
 	@if [ -f "$(CATALOG)" ]; then $(BIN)/strategy --catalog "$(CATALOG)" init --empty; \
-	 else $(BIN)/strategy --catalog "$(CATALOG)" init --demo; fi
+	 else $(BIN)/strategy --catalog "$(CATALOG)" init --demo && $(BIN)/strategy --catalog "$(CATALOG)" backtest; fi
 	STRATEGY_CATALOG="$(CATALOG)" $(BIN)/streamlit run app.py --server.address localhost --server.port $(PORT)
 
 test: $(STAMP)

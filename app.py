@@ -14,11 +14,14 @@ pages = {
     ],
     "Evidence": [
         st.Page("pages/outcomes.py", title="Outcomes", icon=":material/science:", url_path="outcomes"),
+        st.Page("pages/model_card.py", title="Model card", icon=":material/fact_check:", url_path="model"),
     ],
     "Catalog": [
+        st.Page("pages/tasks.py", title="Tasks", icon=":material/edit_note:", url_path="tasks"),
         st.Page("pages/profiles.py", title="Task profiles", icon=":material/tune:", url_path="profiles"),
         st.Page("pages/datasets.py", title="Datasets", icon=":material/database:", url_path="datasets"),
         st.Page("pages/costs.py", title="Cost assumptions", icon=":material/payments:", url_path="costs"),
+        st.Page("pages/rulebook.py", title="Rulebook", icon=":material/gavel:", url_path="rulebook"),
         st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
     ],
     "Share": [
@@ -38,6 +41,7 @@ with st.sidebar:
     st.caption("Catalog")
     st.code(location, language=None)
     counts = dashboard.counts(location)
+    st.caption("Local mode: single user, admin rights.")
     st.caption(
         f"{counts['tasks']} tasks · {counts['datasets']} datasets · {counts['outcomes']} outcomes · "
         f"{counts['quality_reports']} quality reports · {counts['recommendations']} recommendations · "

@@ -12,6 +12,7 @@ import sys
 import pandas as pd
 import streamlit as st
 
+from strategy import recommend
 from strategy.catalog import Catalog, resolve_location
 
 READ_TTL_SECONDS = 60
@@ -71,3 +72,41 @@ def audit_log(location: str, limit: int = 500) -> pd.DataFrame:
 def clear_reads() -> None:
     """Call after any write so every page reads fresh rows."""
     st.cache_data.clear()
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
+def portfolio_view(location: str) -> pd.DataFrame:
+    return recommend.portfolio_view(_open_catalog(location))
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=64, show_spinner=False)
+def history(location: str, task_id: str) -> pd.DataFrame:
+    return _open_catalog(location).recommendation_history(task_id)
+
+
+def query_list(name: str) -> list[str]:
+    """A multi-valued filter kept in the URL (?domain=A&domain=B), so a view can be shared as a link."""
+    return st.query_params.get_all(name)
+
+
+def set_query(name: str, values) -> None:
+    if values in (None, "", [], False):
+        st.query_params.pop(name, None)
+    else:
+        st.query_params[name] = values if not isinstance(values, bool) else "1"
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=64, show_spinner=False)
+def stored_recommendation(location: str, task_id: str):
+    """The task's stored recommendation and fit (as a JSON-ready dict), or None."""
+    return _open_catalog(location).latest_recommendation(task_id)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=64, show_spinner=False)
+def evidence(location: str, task_id: str):
+    return recommend.gather(_open_catalog(location), [task_id])[0]
+
+
+def role() -> str:
+    """Single-user local mode: the person at the keyboard is an admin (sign-in and roles come later)."""
+    return "admin"

@@ -63,30 +63,29 @@ def fill(catalog: Catalog, made) -> None:
 
 def engine_table(args) -> list[tuple[str, str, str]]:
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        with Catalog.open(Path(folder) / "scaled.duckdb") as catalog:
-            fill(catalog, simulated_tasks(args.tasks, args.outcomes_per_task, seed=11))
-            label = f"{args.tasks:,} tasks × {args.outcomes_per_task} outcomes"
+    with tempfile.TemporaryDirectory() as folder, Catalog.open(Path(folder) / "scaled.duckdb") as catalog:
+        fill(catalog, simulated_tasks(args.tasks, args.outcomes_per_task, seed=11))
+        label = f"{args.tasks:,} tasks × {args.outcomes_per_task} outcomes"
+        start = time.perf_counter()
+        refit_portfolio(catalog, workers=args.workers)
+        seconds = time.perf_counter() - start
+        rows.append((label, f"refit every task, {args.workers} workers", f"{seconds:,.1f} s (goal ≤ 60 s)"))
+        name = catalog.tasks()["name"].iloc[0]
+        samples = []
+        for _ in range(args.repeat):
             start = time.perf_counter()
-            refit_portfolio(catalog, workers=args.workers)
-            seconds = time.perf_counter() - start
-            rows.append((label, f"refit every task, {args.workers} workers", f"{seconds:,.1f} s (goal ≤ 60 s)"))
-            name = catalog.tasks()["name"].iloc[0]
-            samples = []
-            for _ in range(args.repeat):
-                start = time.perf_counter()
-                recommend_task(catalog, name)
-                samples.append(time.perf_counter() - start)
-            rows.append((label, "recompute one task (fit, 30 refits, optimise, store)",
-                         f"{statistics.median(samples) * 1000:,.0f} ms (goal ≤ 300 ms)"))
-            samples = []
-            for _ in range(args.repeat):
-                start = time.perf_counter()
-                frame = portfolio(catalog)
-                samples.append(time.perf_counter() - start)
-            assert len(frame) == args.tasks
-            rows.append((label, "read the stored portfolio",
-                         f"{statistics.median(samples) * 1000:,.1f} ms (goal ≤ 50 ms)"))
+            recommend_task(catalog, name)
+            samples.append(time.perf_counter() - start)
+        rows.append((label, "recompute one task (fit, 30 refits, optimise, store)",
+                     f"{statistics.median(samples) * 1000:,.0f} ms (goal ≤ 300 ms)"))
+        samples = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            frame = portfolio(catalog)
+            samples.append(time.perf_counter() - start)
+        assert len(frame) == args.tasks
+        rows.append((label, "read the stored portfolio",
+                     f"{statistics.median(samples) * 1000:,.1f} ms (goal ≤ 50 ms)"))
     return rows
 
 

@@ -1,24 +1,52 @@
-"""Cost assumptions: what one sample costs from each source, and where each figure comes from."""
+"""Catalog › Cost assumptions: what one sample costs from each source, and where each figure comes from."""
 
+import pandas as pd
 import streamlit as st
+from pydantic import ValidationError
 
 import dashboard
+from strategy.models import CostTier, describe_errors
+from strategy.recommend import replan_portfolio
 
 location = dashboard.catalog_location()
 tiers = dashboard.cost_tiers(location)
 
 st.title("Cost assumptions")
-st.caption("Per-sample prices used to split a budget. Synthetic prices should include filtering and validation.")
+st.caption("Per-sample prices for tasks with no dataset price of their own. Synthetic prices should include "
+           "generation, filtering and human validation. Saving re-plans every task from its stored fit.")
 if tiers.empty:
-    st.info("No cost tiers yet: `strategy init --demo` loads published defaults.", icon=":material/info:")
+    st.info("No cost tiers yet: load the demo from the Portfolio page for published defaults.", icon=":material/info:")
     st.stop()
 
-st.dataframe(
-    tiers[["name", "kind", "cost_per_sample", "description", "cost_source", "updated_by", "updated_at"]],
-    hide_index=True, width="stretch",
+editable = dashboard.role() == "admin"
+edited = st.data_editor(
+    tiers[["id", "name", "kind", "cost_per_sample", "description", "cost_source"]],
+    hide_index=True, width="stretch", disabled=not editable or ["id", "name", "kind"], key="tiers",
     column_config={
-        "name": "Tier", "kind": "Source",
-        "cost_per_sample": st.column_config.NumberColumn("USD per sample", format="$%.4f"),
+        "id": None, "name": "Tier", "kind": "Source",
+        "cost_per_sample": st.column_config.NumberColumn("USD per sample", format="$%.4f", min_value=0.0),
         "cost_source": "Where the figure comes from",
     },
 )
+st.caption(f"Last changed by {tiers['updated_by'].iloc[0]} at {tiers['updated_at'].max():%Y-%m-%d %H:%M} UTC.")
+
+if editable and st.button("Save cost assumptions", type="primary"):
+    before = tiers.set_index("id")
+    changed = [row for row in edited.to_dict(orient="records")
+               if any(row[c] != before.loc[row["id"], c] for c in ("cost_per_sample", "description", "cost_source"))]
+    problems = []
+    records = []
+    for row in changed:
+        try:
+            records.append(CostTier(**{k: ("" if pd.isna(v) else v) for k, v in row.items()}))
+        except ValidationError as error:
+            problems += [f"{row['name']}, {field}: {reason}" for field, reason in describe_errors(error)]
+    if problems:
+        st.error("Nothing was saved:\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/error:")
+    elif records:
+        dashboard.catalog().replace_records("cost_tiers", records)
+        result = replan_portfolio(dashboard.catalog())
+        dashboard.clear_reads()
+        st.success(f"Saved {len(records)} tier(s); re-planned {len(result)} tasks.", icon=":material/check:")
+    else:
+        st.info("Nothing changed.")

@@ -1,30 +1,88 @@
-"""Datasets: the human and synthetic data the team owns or can buy, with costs and where they come from."""
+"""Catalog › Datasets: the human and synthetic data the team owns or can buy, with costs and sources."""
 
 import streamlit as st
+from pydantic import ValidationError
 
 import dashboard
 from strategy import charts
+from strategy.errors import ImportRejected
+from strategy.models import MODALITIES, SOURCE_KINDS, Dataset, describe_errors
 
 location = dashboard.catalog_location()
 datasets = dashboard.datasets(location)
+tasks = dashboard.tasks(location)
 
 st.title("Datasets")
-if datasets.empty:
+st.caption("A task's registered dataset prices are the per-sample costs its recommendation plans with.")
+
+if not datasets.empty:
+    kinds = st.multiselect("Source", ["human", "synthetic", "mixed"], placeholder="All sources")
+    shown = datasets[datasets["source_kind"].isin(kinds)] if kinds else datasets
+    st.altair_chart(charts.dataset_costs(shown), width="stretch")
+    st.dataframe(
+        shown[["name", "task_name", "source_kind", "modality", "samples", "cost_per_sample", "provenance",
+               "licence", "cost_source"]],
+        hide_index=True, width="stretch",
+        column_config={
+            "name": "Dataset", "task_name": "Task", "source_kind": "Source",
+            "samples": st.column_config.NumberColumn("Samples", format="localized"),
+            "cost_per_sample": st.column_config.NumberColumn("USD per sample", format="$%.4f"),
+            "cost_source": "Where the cost comes from",
+        },
+    )
+else:
     st.info("No datasets registered yet.", icon=":material/info:")
-    st.stop()
 
-kinds = st.multiselect("Source", ["human", "synthetic", "mixed"], placeholder="All sources")
-shown = datasets[datasets["source_kind"].isin(kinds)] if kinds else datasets
+st.subheader("Register or edit a dataset")
+NEW = "➕ New dataset"
+choices = [NEW, *datasets["id"].tolist()]
+labels = dict(zip(datasets["id"], datasets["name"], strict=True))
+chosen = st.selectbox("Dataset", choices, format_func=lambda v: v if v == NEW else labels[v])
+existing = None if chosen == NEW else datasets[datasets["id"] == chosen].iloc[0].to_dict()
+task_ids = [None, *tasks["id"].tolist()]
+task_names = dict(zip(tasks["id"], tasks["name"], strict=True))
 
-st.altair_chart(charts.dataset_costs(shown), width="stretch")
-st.dataframe(
-    shown[["name", "task_name", "source_kind", "modality", "samples", "cost_per_sample", "provenance", "licence",
-           "cost_source"]],
-    hide_index=True, width="stretch",
-    column_config={
-        "name": "Dataset", "task_name": "Task", "source_kind": "Source",
-        "samples": st.column_config.NumberColumn("Samples", format="localized"),
-        "cost_per_sample": st.column_config.NumberColumn("USD per sample", format="$%.4f"),
-        "cost_source": "Where the cost comes from",
-    },
-)
+
+def value(name, fallback):
+    if existing is None or existing.get(name) is None or existing.get(name) != existing.get(name):
+        return fallback
+    return existing[name]
+
+
+with st.form("dataset_form"):
+    first = st.columns(3)
+    name = first[0].text_input("Name", value=value("name", ""))
+    task_id = first[1].selectbox("Task", task_ids, index=task_ids.index(value("task_id", None))
+                                 if value("task_id", None) in task_ids else 0,
+                                 format_func=lambda v: "— none —" if v is None else task_names[v])
+    source_kind = first[2].selectbox("Source", SOURCE_KINDS, index=SOURCE_KINDS.index(value("source_kind", "human")))
+    second = st.columns(3)
+    modality = second[0].selectbox("Modality", MODALITIES, index=MODALITIES.index(value("modality", "text")))
+    samples = second[1].number_input("Samples", min_value=0, value=int(value("samples", 0)), step=100)
+    cost = second[2].number_input("Cost per sample (USD)", min_value=0.0, value=float(value("cost_per_sample", 0.0)),
+                                  format="%.4f")
+    provenance = st.text_area("Provenance", value=value("provenance", ""))
+    third = st.columns(2)
+    licence = third[0].text_input("Licence", value=value("licence", ""))
+    cost_source = third[1].text_input("Where the cost comes from", value=value("cost_source", ""))
+    submitted = st.form_submit_button("Save dataset" if existing else "Register dataset", type="primary")
+
+if submitted:
+    fields = dict(name=name, task_id=task_id, source_kind=source_kind, modality=modality, samples=samples,
+                  cost_per_sample=cost, provenance=provenance, licence=licence, cost_source=cost_source)
+    try:
+        if existing:
+            record = Dataset(**fields, id=existing["id"], source=existing["source"],
+                             created_by=existing["created_by"], created_at=existing["created_at"])
+            dashboard.catalog().replace_records("datasets", [record])
+        else:
+            dashboard.catalog().add_records("datasets", [Dataset(**fields)])
+    except ValidationError as error:
+        for field, reason in describe_errors(error):
+            st.error(f"{field}: {reason}", icon=":material/error:")
+    except ImportRejected as error:
+        st.error(str(error), icon=":material/error:")
+    else:
+        dashboard.clear_reads()
+        st.success(f"Saved {name!r}. Run a refit (or edit the task) for its price to reach the recommendation.",
+                   icon=":material/check:")

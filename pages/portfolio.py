@@ -1,45 +1,93 @@
-"""Portfolio: every task at a glance, with the evidence behind it."""
+"""Portfolio: every task's recommended sourcing, budget split, expected metric and confidence."""
 
 import streamlit as st
 
 import dashboard
-from strategy.models import profile_pulls
+from strategy import charts
+from strategy.demo import load_demo
+from strategy.recommend import SORTS, filter_portfolio, portfolio_totals, refit_portfolio
 
 location = dashboard.catalog_location()
-tasks = dashboard.tasks(location)
+view = dashboard.portfolio_view(location)
 
 st.title("Portfolio")
-st.caption("Each AI task the team sources data for, how its profile pulls, and how much evidence it has.")
+st.caption("For each AI task: should its training data come from people, synthetic generation, or a mix?")
 
-if tasks.empty:
-    st.info("The catalog has no tasks yet. Load the demo with `strategy init --demo`, "
-            "or add tasks from a file with `strategy tasks add FILE`.", icon=":material/info:")
+if view.empty:
+    st.info("The catalog has no tasks yet. Start with the demo portfolio, or create your first task.",
+            icon=":material/info:")
+    left, right = st.columns(2)
+    if left.button("Load the demo portfolio", type="primary", icon=":material/play_arrow:"):
+        with st.spinner("Loading the demo and fitting every task…"):
+            load_demo(dashboard.catalog())
+            refit_portfolio(dashboard.catalog())
+        dashboard.clear_reads()
+        st.rerun()
+    right.page_link("pages/tasks.py", label="Create a task", icon=":material/add:")
     st.stop()
 
-outcome_count = int(tasks["outcomes"].sum())
-left, middle, right = st.columns(3)
-left.metric("Tasks", len(tasks))
-middle.metric("Outcomes behind them", f"{outcome_count:,}")
-right.metric("Tasks with no outcomes", int((tasks["outcomes"] == 0).sum()))
+with st.container(border=True):
+    columns = st.columns([2, 2, 2, 1.3, 2])
+    domains = columns[0].multiselect("Domain", sorted(view["domain"].unique()),
+                                     default=[d for d in dashboard.query_list("domain") if d in set(view["domain"])])
+    modalities = columns[1].multiselect("Modality", sorted(view["modality"].unique()),
+                                        default=[m for m in dashboard.query_list("modality")
+                                                 if m in set(view["modality"])])
+    classes = columns[2].multiselect("Recommended", ["human", "mixed", "synthetic"],
+                                     default=[c for c in dashboard.query_list("class")
+                                              if c in {"human", "mixed", "synthetic"}])
+    low_only = columns[3].toggle("Low confidence only", value=st.query_params.get("low") == "1")
+    sorts = list(SORTS)
+    wanted_sort = st.query_params.get("sort", sorts[0])
+    sort_by = columns[4].selectbox("Sort", sorts, index=sorts.index(wanted_sort) if wanted_sort in sorts else 0)
+for name, value in (("domain", domains), ("modality", modalities), ("class", classes), ("low", low_only),
+                    ("sort", sort_by if sort_by != sorts[0] else None)):
+    dashboard.set_query(name, value)
 
-table = tasks.join(profile_pulls(tasks)).assign(open=lambda f: "task?task=" + f["id"])
+shown = filter_portfolio(view, domains=domains, modalities=modalities, classes=classes,
+                         low_confidence_only=low_only, sort_by=sort_by)
+totals = portfolio_totals(shown)
+metrics = st.columns(5)
+metrics[0].metric("Tasks shown", f"{totals['tasks']} of {len(view)}")
+metrics[1].metric("Total budget", f"${totals['budget']:,.0f}")
+metrics[2].metric("Human training data", f"${totals['spend_human']:,.0f}")
+metrics[3].metric("Synthetic training data", f"${totals['spend_synthetic']:,.0f}")
+metrics[4].metric("Human evaluation sets", f"${totals['evaluation']:,.0f}")
+
+if shown.empty:
+    st.info("No task matches these filters.", icon=":material/filter_alt_off:")
+    st.stop()
+
+table = shown.assign(
+    open="task?task=" + shown["task_id"],
+    split=[f"${h:,.0f} human · ${s:,.0f} synthetic" if c else "not computed yet"
+           for h, s, c in zip(shown["spend_human"], shown["spend_synthetic"], shown["computed"], strict=True)],
+    expected=[f"{v:.3f} ({lo:.3f}–{hi:.3f})" if v == v else "no evidence yet"
+              for v, lo, hi in zip(shown["expected_value"], shown["expected_low"], shown["expected_high"],
+                                   strict=True)],
+)
 st.dataframe(
-    table[["name", "domain", "modality", "metric", "human_pull", "synthetic_pull", "outcomes", "open"]],
-    hide_index=True,
-    width="stretch",
+    table[["open", "task_name", "sourcing", "human_share_spend", "human_share_samples", "split", "metric",
+           "expected", "confidence", "basis", "evidence_count", "created_at"]],
+    hide_index=True, width="stretch",
     column_config={
-        "name": st.column_config.TextColumn("Task"),
-        "domain": "Domain",
-        "modality": "Modality",
+        "open": st.column_config.LinkColumn("Task page", display_text="Open", width="small"),
+        "task_name": st.column_config.TextColumn("Task", width="medium"),
+        "sourcing": st.column_config.TextColumn("Recommended", help="human: ≥ 80% of training spend on human "
+                                                "data; synthetic: ≤ 20%; mixed otherwise."),
+        "human_share_spend": st.column_config.ProgressColumn("Human share of spend", min_value=0, max_value=1,
+                                                             format="percent"),
+        "human_share_samples": st.column_config.ProgressColumn("Human share of samples", min_value=0,
+                                                               max_value=1, format="percent"),
+        "split": "Budget split",
         "metric": "Metric",
-        "human_pull": st.column_config.ProgressColumn(
-            "Pull toward human data", help="Mean score (0–4) of the factors that favour human data.",
-            min_value=0, max_value=4, format="%.1f"),
-        "synthetic_pull": st.column_config.ProgressColumn(
-            "Pull toward synthetic data", help="Mean score (0–4) of the factors that favour synthetic data.",
-            min_value=0, max_value=4, format="%.1f"),
-        "outcomes": st.column_config.NumberColumn("Outcomes", help="Logged experiment outcomes (not deleted)."),
-        "open": st.column_config.LinkColumn("Details", display_text="Open"),
+        "expected": st.column_config.TextColumn("Expected (80% interval)"),
+        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1, format="percent",
+                                                      help="Share of bootstrap refits that choose the same class."),
+        "basis": "Basis",
+        "evidence_count": st.column_config.NumberColumn("Outcomes"),
+        "created_at": st.column_config.DatetimeColumn("Last change (UTC)", format="YYYY-MM-DD HH:mm"),
     },
 )
+st.altair_chart(charts.portfolio_split(shown), width="stretch")
 st.caption("Demo outcomes are illustrative (simulated), not measured results.")

@@ -1,67 +1,171 @@
-"""Task: one task's profile, its datasets and the outcomes logged for it."""
+"""Task: the recommendation for one task, why, what the evidence says, and what-if budgets and prices."""
 
 import streamlit as st
 
 import dashboard
 from strategy import charts
+from strategy.budget import Costs
+from strategy.errors import StrategyError
 from strategy.models import FACTORS
+from strategy.recommend import (
+    Scenario,
+    TaskFit,
+    budget_frontier,
+    evidence_view,
+    mix_curve,
+    recommend_task,
+    save_scenario,
+    whatif,
+)
 
 location = dashboard.catalog_location()
 tasks = dashboard.tasks(location)
 
 st.title("Task")
 if tasks.empty:
-    st.info("No tasks yet: load the demo with `strategy init --demo`.", icon=":material/info:")
+    st.info("No tasks yet: load the demo from the Portfolio page or create one in Catalog › Tasks.",
+            icon=":material/info:")
     st.stop()
 
 ids = tasks["id"].tolist()
 names = dict(zip(tasks["id"], tasks["name"], strict=True))
 wanted = st.query_params.get("task")
-chosen = st.selectbox("Task", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=names.get)
-st.query_params["task"] = chosen
-task = tasks[tasks["id"] == chosen]
-row = task.iloc[0]
-
+task_id = st.selectbox("Task", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=names.get)
+st.query_params["task"] = task_id
+row = tasks[tasks["id"] == task_id].iloc[0]
 st.subheader(row["name"])
 st.write(row["description"] or "_No description._")
-facts = st.columns(4)
-facts[0].metric("Domain", row["domain"])
-facts[1].metric("Modality", row["modality"])
-facts[2].metric("Metric", row["metric"], help="Higher is better." if row["higher_is_better"] else "Lower is better.")
-facts[3].metric("Outcomes", int(row["outcomes"]))
 
-profile_tab, evidence_tab, data_tab = st.tabs(["Profile", "Evidence", "Datasets"])
-with profile_tab:
-    st.altair_chart(charts.task_profile(task), width="stretch")
-    with st.expander("What the scores mean"):
-        for factor in FACTORS:
-            st.markdown(f"**{factor.label}** ({int(row[factor.name])}) — {factor.help}")
+stored = dashboard.stored_recommendation(location, task_id)
+if stored is None:
+    st.warning("No recommendation has been computed for this task yet.", icon=":material/pending:")
+    if st.button("Compute it now", type="primary"):
+        recommend_task(dashboard.catalog(), task_id)
+        dashboard.clear_reads()
+        st.rerun()
+    st.stop()
+baseline, fit_data = stored
+fit = TaskFit.from_dict(fit_data) if fit_data else None
+
+# ---------------------------------------------------------------- what-if controls
+with st.container(border=True):
+    st.markdown("**What if…** (answers come from the stored fit, nothing is refitted)")
+    tiers = dashboard.cost_tiers(location)
+    human_prices = {f"this task's price (${baseline.cost_per_sample['human']:,.4g})": baseline.cost_per_sample["human"]}
+    human_prices |= {f"{t.name} tier (${t.cost_per_sample:,.4g})": t.cost_per_sample
+                     for t in tiers[tiers["kind"] == "human"].itertuples()}
+    controls = st.columns(4)
+    budget = controls[0].number_input("Budget (USD)", min_value=0.0, value=float(baseline.budget), step=1000.0,
+                                      help="Total, the human evaluation set included.", key=f"budget-{task_id}")
+    human_price = controls[1].selectbox("Human data price", list(human_prices), key=f"tier-{task_id}")
+    synthetic_price = controls[2].number_input(
+        "Synthetic cost per sample (USD)", min_value=0.00001, value=float(baseline.cost_per_sample["synthetic"]),
+        format="%.4f", help="Generation, filtering and human validation together.", key=f"synthetic-{task_id}")
+    target = controls[3].number_input(f"Target {row['metric']}", value=None, format="%.3f",
+                                      placeholder="optional", key=f"target-{task_id}")
+
+scenario = Scenario(budget=budget, target=target,
+                    costs=Costs(human=human_prices[human_price], synthetic=synthetic_price), name="what-if")
+changed = (budget != baseline.budget or target is not None or human_prices[human_price] != baseline.cost_per_sample["human"]
+           or synthetic_price != baseline.cost_per_sample["synthetic"])
+current = baseline
+if changed:
+    try:
+        current, fit = whatif(dashboard.catalog(), task_id, scenario)
+    except StrategyError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+
+# ---------------------------------------------------------------- the recommendation card
+with st.container(border=True):
+    label = "What-if answer" if changed else "Current recommendation"
+    st.markdown(f"**{label}** · {current.basis} · computed {baseline.created_at:%Y-%m-%d %H:%M} UTC "
+                f"· model {current.model_version} · rulebook {current.rulebook_version}")
+    if current.low_confidence:
+        st.warning("Low confidence: " + ("rules only, no usable outcomes yet." if current.basis == "rules"
+                   else "bootstrap refits often choose another class."), icon=":material/help:")
+    card = st.columns(5)
+    card[0].metric("Recommended", current.sourcing.upper(),
+                   delta=None if not changed or current.sourcing == baseline.sourcing else f"was {baseline.sourcing}")
+    card[1].metric("Human share of spend", f"{current.human_share_spend:.0%}",
+                   delta=f"{current.human_share_spend - baseline.human_share_spend:+.0%}" if changed else None)
+    card[2].metric("Human share of samples", f"{current.human_share_samples:.0%}")
+    metric = current.expected_metric
+    card[3].metric(f"Expected {metric.name}", f"{metric.value:.3f}" if metric.value is not None else "—",
+                   delta=(f"{metric.value - baseline.expected_metric.value:+.3f}"
+                          if changed and metric.value is not None and baseline.expected_metric.value is not None
+                          else None),
+                   delta_color="normal" if metric.higher_is_better else "inverse",
+                   help="80% interval: " + (f"{metric.low:.3f}–{metric.high:.3f}" if metric.value is not None
+                                             else "needs outcomes"))
+    card[4].metric("Confidence", f"{current.confidence:.0%}", help="Share of bootstrap refits choosing this class.")
+    st.markdown(
+        f"Buy **{current.n_human:,} human** samples (${current.spend_human:,.0f}) and **{current.n_synthetic:,} "
+        f"synthetic** samples (${current.spend_synthetic:,.0f}), plus a **{current.eval_set.tier} human "
+        f"evaluation set of {current.eval_set.size:,}** (${current.eval_set.cost:,.0f}). Regime: "
+        f"**{current.regime.replace('_', ' ')}**. Collapse guard {current.collapse_guard}."
+        + (f" 80% interval for {metric.name}: {metric.low:.3f}–{metric.high:.3f}." if metric.value is not None else ""))
+    if current.target is not None:
+        st.markdown(f"Least budget to reach {current.target}: **${current.budget_for_target:,.0f}**"
+                    if current.target_reachable else
+                    f"A {metric.name} of {current.target} is **not reachable with this evidence**.")
+    if current.next_experiment:
+        nxt = current.next_experiment
+        st.info(f"**Next experiment:** {nxt.n_human:,} human + {nxt.n_synthetic:,} synthetic samples "
+                f"(${nxt.cost:,.0f}). {nxt.reason}", icon=":material/science:")
+    if changed:
+        save = st.columns([3, 1])
+        scenario_name = save[0].text_input("Scenario name", value=f"budget ${budget:,.0f}", key=f"name-{task_id}")
+        if save[1].button("Save scenario", type="primary", icon=":material/save:"):
+            save_scenario(dashboard.catalog(), current, fit, scenario_name)
+            dashboard.clear_reads()
+            st.success(f"Saved the scenario {scenario_name!r} to this task's history.", icon=":material/check:")
+
+# ---------------------------------------------------------------- details
+why, evidence_tab, budget_tab, history_tab, profile_tab = st.tabs(
+    ["Why", "Evidence", "Mix and budget", "History", "Profile"])
+
+with why:
+    st.caption(f"The rules' prior human share is {current.prior_human_share:.0%} of the training spend, with a "
+               f"floor of {current.human_floor:.0%}. Suggested uses: {', '.join(current.uses) or 'none'}.")
+    for rule in current.rules:
+        with st.expander(f"{rule.id} — {rule.effect}"):
+            st.write(rule.rationale)
+            st.caption(f"Principle: {rule.principle}")
 
 with evidence_tab:
-    outcomes = dashboard.outcomes(location, chosen)
-    if outcomes.empty:
-        st.info("No outcomes logged for this task yet.", icon=":material/info:")
+    evidence = dashboard.evidence(location, task_id)
+    if evidence.count == 0:
+        st.info("No usable outcomes yet (the task's metric, evaluated on human data).", icon=":material/info:")
     else:
-        if (outcomes["source"] == "illustrative").any():
-            st.caption("Illustrative outcomes are simulated demo content, not measured results.")
-        st.altair_chart(charts.outcomes_by_mix(outcomes, row["metric"]), width="stretch")
-        st.dataframe(
-            outcomes[["run_id", "n_human", "n_synthetic", "regime", "value", "human_eval", "cost", "source",
-                      "created_by", "created_at"]],
-            hide_index=True, width="stretch",
-            column_config={"value": st.column_config.NumberColumn(row["metric"], format="%.4f"),
-                           "cost": st.column_config.NumberColumn("Cost (USD)", format="$%.2f")},
-        )
+        st.altair_chart(charts.evidence_chart(evidence_view(evidence, fit), row["metric"]), width="stretch")
+        outcomes = dashboard.outcomes(location, task_id)
+        st.dataframe(outcomes[["run_id", "n_human", "n_synthetic", "regime", "value", "human_eval", "cost", "source",
+                               "created_by", "created_at"]], hide_index=True, width="stretch")
 
-with data_tab:
-    datasets = dashboard.datasets(location)
-    own = datasets[datasets["task_id"] == chosen]
-    if own.empty:
-        st.info("No datasets registered for this task.", icon=":material/info:")
+with budget_tab:
+    if fit is None:
+        st.info("The mix curve and the budget frontier need a fitted curve: log at least 3 outcomes at 2 or more "
+                "mixes.", icon=":material/info:")
     else:
-        st.dataframe(
-            own[["name", "source_kind", "modality", "samples", "cost_per_sample", "provenance", "licence",
-                 "cost_source"]],
-            hide_index=True, width="stretch",
-            column_config={"cost_per_sample": st.column_config.NumberColumn("USD per sample", format="$%.4f")},
-        )
+        st.altair_chart(charts.mix_chart(mix_curve(fit, current), row["metric"], current.human_share_spend,
+                                         current.human_floor), width="stretch")
+        st.altair_chart(charts.frontier_chart(budget_frontier(fit, current), row["metric"]), width="stretch")
+
+with history_tab:
+    history = dashboard.history(location, task_id)
+    history = history.assign(scenario_label=history["scenario"].replace("", "recomputed"))
+    st.altair_chart(charts.history_chart(history, row["metric"]), width="stretch")
+    st.dataframe(history[["created_at", "scenario_label", "sourcing", "human_share_spend", "budget",
+                          "expected_value", "confidence", "evidence_count", "basis", "created_by"]].iloc[::-1],
+                 hide_index=True, width="stretch",
+                 column_config={"human_share_spend": st.column_config.NumberColumn("Human share", format="percent"),
+                                "confidence": st.column_config.NumberColumn("Confidence", format="percent")})
+
+with profile_tab:
+    st.altair_chart(charts.task_profile(tasks[tasks["id"] == task_id]), width="stretch")
+    if dashboard.role() == "admin":
+        st.page_link("pages/tasks.py", label="Edit this task's profile in Catalog › Tasks", icon=":material/edit:",
+                     query_params={"task": task_id})
+    for factor in FACTORS:
+        st.markdown(f"**{factor.label}**: {int(row[factor.name])} — {factor.help}")

@@ -407,6 +407,40 @@ class Catalog:
         if problems:
             raise ImportRejected(problems)
 
+    def set_task_status(self, task_id: str, status: str, *, actor: str | None = None) -> None:
+        """Archive a task (hidden from the portfolio, kept with its history) or make it active again."""
+        if status not in {"active", "archived"}:
+            raise ValueError(f"unknown task status {status!r}")
+        actor = actor or current_actor()
+        with self.transaction() as cur:
+            found = cur.execute("SELECT count(*) FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
+            if not found:
+                raise UnknownTask(task_id)
+            cur.execute("UPDATE tasks SET status = ?, updated_by = ?, updated_at = ? WHERE id = ?",
+                        [status, actor, utc_now(), task_id])
+            self._audit(cur, actor, "archive" if status == "archived" else "restore", _ENTITY["tasks"], [task_id])
+
+    def replace_records(self, table: str, records: Sequence[BaseModel], *, actor: str | None = None) -> int:
+        """Edit existing datasets or cost tiers: each record replaces the stored one with its id, all or nothing."""
+        if table not in {"datasets", "cost_tiers"}:
+            raise ValueError(f"replace_records does not edit {table!r}")
+        actor = actor or current_actor()
+        ids = [r.id for r in records]
+        stamped = [_stamp(r, actor) if table == "cost_tiers" else r for r in records]
+        with self.transaction() as cur:
+            found = {row[0] for row in cur.execute(
+                f"SELECT id FROM {table} WHERE list_contains(?, id)", [ids]).fetchall()}
+            missing = [Problem(table, i, "id", f"no stored record has id {rid!r}")
+                       for i, rid in enumerate(ids, start=1) if rid not in found]
+            if missing:
+                raise ImportRejected(missing)
+            if table == "datasets":
+                self._check_task_ids(cur, table, stamped)
+            cur.execute(f"DELETE FROM {table} WHERE list_contains(?, id)", [ids])
+            self._append(cur, table, stamped)
+            self._audit(cur, actor, "update", _ENTITY[table], ids)
+        return len(stamped)
+
     def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
                              *, actor: str | None = None) -> int:
         """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""

@@ -86,3 +86,99 @@ def dataset_costs(datasets: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("cost_per_sample:Q", title="USD per sample", format="$,.4f"),
                  alt.Tooltip("samples:Q", title="Samples", format=","), alt.Tooltip("cost_source:N", title="Source of figure")],
     ).properties(height=alt.Step(24))
+
+
+def portfolio_split(view: pd.DataFrame) -> alt.Chart:
+    """Stacked spend per task: human training data, synthetic training data and the human evaluation set."""
+    rows = view[view["computed"]].assign(evaluation=lambda f: (f["budget"] - f["spend_human"]
+                                                               - f["spend_synthetic"]).clip(lower=0))
+    long = rows.melt(id_vars=["task_name"], value_vars=["spend_human", "spend_synthetic", "evaluation"],
+                     var_name="part", value_name="usd")
+    long["part"] = long["part"].map({"spend_human": "human training data", "spend_synthetic":
+                                     "synthetic training data", "evaluation": "human evaluation set"})
+    return alt.Chart(long, title="Budget split per task").mark_bar().encode(
+        x=alt.X("usd:Q", title="Spend (USD)", stack="zero", axis=alt.Axis(format="$,.0f")),
+        y=alt.Y("task_name:N", title="Task", sort=list(rows["task_name"]),
+                axis=alt.Axis(labelLimit=300, labelOverlap=False)),
+        color=alt.Color("part:N", title="Spent on", scale=alt.Scale(
+            domain=["human training data", "synthetic training data", "human evaluation set"],
+            range=[HUMAN_COLOUR, SYNTHETIC_COLOUR, "#8fb8cc"])),
+        tooltip=[alt.Tooltip("task_name:N", title="Task"), alt.Tooltip("part:N", title="Spent on"),
+                 alt.Tooltip("usd:Q", title="USD", format="$,.0f")],
+    ).properties(height=alt.Step(22))
+
+
+def mix_chart(frame: pd.DataFrame, metric: str, chosen_share: float, floor: float) -> alt.LayerChart:
+    """Expected metric against the human share of the training spend at one budget, with its 80% band."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("human_share_spend:Q", title="Human share of training spend (%)", axis=alt.Axis(format="%")))
+    band = base.mark_area(opacity=0.25, color=HUMAN_COLOUR).encode(
+        y=alt.Y("low:Q", title=f"Expected {metric} (metric units)", scale=alt.Scale(zero=False)), y2="high:Q")
+    line = base.mark_line(color=HUMAN_COLOUR).encode(
+        y="expected:Q",
+        tooltip=[alt.Tooltip("human_share_spend:Q", title="Human share of spend", format=".0%"),
+                 alt.Tooltip("n_human:Q", title="Human samples", format=","),
+                 alt.Tooltip("n_synthetic:Q", title="Synthetic samples", format=","),
+                 alt.Tooltip("expected:Q", title=f"Expected {metric}", format=".4f"),
+                 alt.Tooltip("low:Q", title="80% low", format=".4f"),
+                 alt.Tooltip("high:Q", title="80% high", format=".4f")])
+    marks = pd.DataFrame({"share": [chosen_share, floor], "what": ["recommended", "rules' floor"]})
+    rules = alt.Chart(marks).mark_rule(strokeDash=[4, 3]).encode(
+        x="share:Q", color=alt.Color("what:N", title="Marker",
+                                     scale=alt.Scale(domain=["recommended", "rules' floor"],
+                                                     range=["#1b5e20", "#b71c1c"])),
+        tooltip=[alt.Tooltip("what:N", title="Marker"), alt.Tooltip("share:Q", title="Human share", format=".0%")])
+    return alt.layer(band, line, rules, title=f"Expected {metric} by human share of spend, at this budget")
+
+
+def frontier_chart(frame: pd.DataFrame, metric: str) -> alt.Chart:
+    """Expected metric against budget for human only, synthetic only and the best allowed mix."""
+    return alt.Chart(frame, title=f"Budget frontier: expected {metric} by budget").mark_line(point=True).encode(
+        x=alt.X("budget:Q", title="Total budget (USD, log scale)", scale=alt.Scale(type="log"),
+                axis=alt.Axis(format="$,.0f")),
+        y=alt.Y("expected:Q", title=f"Expected {metric} (metric units)", scale=alt.Scale(zero=False)),
+        color=alt.Color("strategy:N", title="Strategy", scale=alt.Scale(
+            domain=["best mix", "human only", "synthetic only"], range=["#1b5e20", HUMAN_COLOUR, SYNTHETIC_COLOUR])),
+        tooltip=[alt.Tooltip("strategy:N", title="Strategy"), alt.Tooltip("budget:Q", title="Budget", format="$,.0f"),
+                 alt.Tooltip("n_human:Q", title="Human samples", format=","),
+                 alt.Tooltip("n_synthetic:Q", title="Synthetic samples", format=","),
+                 alt.Tooltip("expected:Q", title=f"Expected {metric}", format=".4f")],
+    )
+
+
+def evidence_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
+    """Logged outcomes and, at each one's mix, what the fitted curve expects with its 80% band."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("human_share:Q", title="Human share of training samples (%)", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])))
+    tooltip = [alt.Tooltip("n_human:Q", title="Human samples", format=","),
+               alt.Tooltip("n_synthetic:Q", title="Synthetic samples", format=","),
+               alt.Tooltip("observed:Q", title=f"Observed {metric}", format=".4f")]
+    observed = base.mark_circle(size=70, color=HUMAN_COLOUR).encode(
+        y=alt.Y("observed:Q", title=f"{metric} (metric units)", scale=alt.Scale(zero=False)),
+        size=alt.Size("total:Q", title="Training samples (count)", scale=alt.Scale(type="log")),
+        tooltip=tooltip)
+    if "fitted" not in frame:
+        return alt.layer(observed, title=f"Logged outcomes: {metric} by human share of samples")
+    tooltip = tooltip + [alt.Tooltip("fitted:Q", title="Fitted", format=".4f"),
+                         alt.Tooltip("low:Q", title="80% low", format=".4f"),
+                         alt.Tooltip("high:Q", title="80% high", format=".4f")]
+    band = base.mark_rule(color=SYNTHETIC_COLOUR, opacity=0.6).encode(y="low:Q", y2="high:Q", tooltip=tooltip)
+    fitted = base.mark_tick(color=SYNTHETIC_COLOUR, thickness=2).encode(y="fitted:Q", tooltip=tooltip)
+    return alt.layer(band, fitted, observed,
+                     title="Logged outcomes (dots) and the fitted curve with its 80% band (orange) at each mix")
+
+
+def history_chart(history: pd.DataFrame, metric: str) -> alt.Chart:
+    """How the expected metric and the class changed as recommendations were recomputed."""
+    return alt.Chart(history, title=f"Recommendation history: expected {metric}").mark_line(point=True).encode(
+        x=alt.X("created_at:T", title="Computed at (UTC)"),
+        y=alt.Y("expected_value:Q", title=f"Expected {metric} (metric units)", scale=alt.Scale(zero=False)),
+        color=alt.Color("scenario_label:N", title="Scenario"),
+        tooltip=[alt.Tooltip("created_at:T", title="When", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("scenario_label:N", title="Scenario"), alt.Tooltip("sourcing:N", title="Class"),
+                 alt.Tooltip("human_share_spend:Q", title="Human share of spend", format=".0%"),
+                 alt.Tooltip("budget:Q", title="Budget", format="$,.0f"),
+                 alt.Tooltip("expected_value:Q", title=f"Expected {metric}", format=".4f"),
+                 alt.Tooltip("evidence_count:Q", title="Outcomes")],
+    )

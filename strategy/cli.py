@@ -6,6 +6,7 @@ import json
 import sys
 
 import click
+import pandas as pd
 
 from strategy.catalog import Catalog, current_actor, resolve_location
 from strategy.demo import initialise
@@ -15,11 +16,10 @@ from strategy.models import FACTOR_NAMES, Recommendation
 from strategy.recommend import (
     RefitResult,
     Scenario,
-    backtest,
-    backtest_summary,
     portfolio,
     recommend_task,
     refit_portfolio,
+    run_backtest,
 )
 
 TASK_COLUMNS = ["id", "name", "domain", "modality", "metric", "higher_is_better", "status", "outcomes"]
@@ -215,12 +215,10 @@ def refit(ctx: click.Context, workers: int | None) -> None:
 @click.pass_context
 def backtest_command(ctx: click.Context, as_json: bool, form: str) -> None:
     """Leave-one-outcome-out error of the model against the rules-only and task-mean baselines."""
-    catalog = _open(ctx)
-    table = backtest(catalog, form=form)
-    summary = backtest_summary(table)
-    catalog.save_model_state("backtest", form, {"summary": summary, "tasks": table.to_dict(orient="records")})
+    result = run_backtest(_open(ctx), form=form)
+    summary, table = result["summary"], pd.DataFrame(result["tasks"])
     if as_json:
-        click.echo(json.dumps({"form": form, "summary": summary, "tasks": table.to_dict(orient="records")}, indent=2))
+        click.echo(json.dumps({"form": form, **result}, indent=2))
         return
     if table.empty:
         click.echo("No task has enough outcomes to backtest (4 or more).")

@@ -49,6 +49,7 @@ LOW_CONFIDENCE_BELOW = 0.6
 MIN_OUTCOMES_FOR_POOL = 6
 MIN_TASKS_FOR_POOL = 4
 POOLED_KIND = "pooled_prior"
+RULE_WEIGHTS_KIND = "rule_weights"
 # Fallback prices when a task has no dataset of that kind registered (evidence.md §5).
 TIER_DEFAULTS = {"crowd": 0.08, "skilled": 1.20, "expert": 150.0, "synthetic-validated": 0.02}
 
@@ -328,7 +329,7 @@ def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str |
     else:
         pooled, version = load_pooled(catalog)
         fit = fit_task(evidence, pooled=pooled, pooled_version=version)
-    return plan(evidence, fit, scenario, actor=actor or current_actor()), fit
+    return plan(evidence, fit, scenario, actor=actor or current_actor(), rulebook=current_rulebook(catalog)), fit
 
 
 def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit | None, name: str, *,
@@ -360,6 +361,49 @@ def pooled_version(pooled: PooledPrior) -> str:
     return hashlib.sha1(json.dumps(pooled.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
 
 
+def current_rulebook(catalog: Catalog) -> Rulebook:
+    """The rulebook file with the weights admins set in this catalog, if any."""
+    stored = catalog.latest_model_state(RULE_WEIGHTS_KIND)
+    base = default_rulebook()
+    return base.with_weights(stored[1]["weights"], stored[0]) if stored else base
+
+
+def set_rule_weights(catalog: Catalog, weights: dict[str, float], *, actor: str | None = None) -> Rulebook:
+    """Store new rule weights under a bumped rulebook version, then recompute every task with them."""
+    current = current_rulebook(catalog)
+    merged = {rule.id: rule.weight for rule in current.rules} | {k: float(v) for k, v in weights.items()}
+    base = default_rulebook()
+    edits = current.version.split("+w")[1] if "+w" in current.version else "0"
+    version = f"{base.version}+w{int(edits) + 1}"
+    updated = base.with_weights(merged, version)
+    catalog.save_model_state(RULE_WEIGHTS_KIND, version, {"weights": merged}, actor=actor)
+    replan_portfolio(catalog, actor=actor)
+    return updated
+
+
+def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResult:
+    """Re-plan every task from its stored fit after a change of prices or rule weights: no fitting.
+
+    Tasks never fitted are fitted here (the pooled prior as stored)."""
+    actor = actor or current_actor()
+    rulebook = current_rulebook(catalog)
+    pooled, version = load_pooled(catalog)
+    decided, problems = [], []
+    for item in gather(catalog):
+        latest = catalog.latest_recommendation(item.task.id)
+        stored = latest[1] if latest else None
+        try:
+            if stored is None and latest is None:
+                decided.append(decide(item, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook))
+            else:
+                fit = TaskFit.from_dict(stored) if stored else None
+                decided.append((plan(item, fit, rulebook=rulebook, actor=actor), stored))
+        except StrategyError as error:
+            problems.append(f"{item.task.name}: {error}")
+    catalog.save_recommendations([r for r, _ in decided], [f for _, f in decided], actor=actor)
+    return RefitResult([r for r, _ in decided], problems)
+
+
 def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
     stored = catalog.latest_model_state(POOLED_KIND)
     if stored is None:
@@ -369,9 +413,9 @@ def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
 
 def _decide_quietly(args):
     """decide() for a worker process: a task that cannot be decided is reported, not raised."""
-    evidence, pooled, version, actor = args
+    evidence, pooled, version, actor, rulebook = args
     try:
-        return decide(evidence, pooled=pooled, pooled_version=version, actor=actor)
+        return decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook)
     except StrategyError as error:
         return None, f"{evidence.task.name}: {error}"
 
@@ -407,8 +451,10 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
         if pooled is not None:
             version = pooled_version(pooled)
             catalog.save_model_state(POOLED_KIND, version, pooled.to_dict(), actor=actor)
+        rulebook = current_rulebook(catalog)
         results = []
-        for result in map_function(_decide_quietly, [(item, pooled, version, actor) for item in evidence]):
+        jobs = [(item, pooled, version, actor, rulebook) for item in evidence]
+        for result in map_function(_decide_quietly, jobs):
             results.append(result)
             if progress:
                 progress(1)
@@ -427,7 +473,8 @@ def recommend_task(catalog: Catalog, reference: str, scenario: Scenario | None =
     task = catalog.task(reference)
     evidence = gather(catalog, [task.id])[0]
     pooled, version = load_pooled(catalog)
-    recommendation, fit = decide(evidence, scenario, pooled=pooled, pooled_version=version, actor=actor)
+    recommendation, fit = decide(evidence, scenario, pooled=pooled, pooled_version=version, actor=actor,
+                                 rulebook=current_rulebook(catalog))
     if store:
         catalog.save_recommendations([recommendation], [fit], actor=actor)
     return recommendation
@@ -505,4 +552,133 @@ def backtest_summary(table: pd.DataFrame) -> dict:
                            for name in ("model", "rules", "mean")},
         "model_beats_rules": int((table["mae_model"] < table["mae_rules"]).sum()),
         "model_beats_mean": int((table["mae_model"] < table["mae_mean"]).sum()),
+    }
+
+
+# ------------------------------------------------------------------------- views for pages
+SORTS = {
+    "lowest confidence first": (["confidence", "task_name"], [True, True]),
+    "task name": (["task_name"], [True]),
+    "largest budget first": (["budget", "task_name"], [False, True]),
+    "most human first": (["human_share_spend", "task_name"], [False, True]),
+    "fewest outcomes first": (["evidence_count", "task_name"], [True, True]),
+    "latest change first": (["created_at", "task_name"], [False, True]),
+}
+
+
+def portfolio_view(catalog: Catalog) -> pd.DataFrame:
+    """Every active task with its stored recommendation (NaN columns where none is stored yet)."""
+    tasks = catalog.tasks()[["id", "name", "domain", "modality", "metric", "higher_is_better", "outcomes"]]
+    stored = catalog.latest_recommendations().drop(columns=["task_name", "domain", "modality", "metric"])
+    view = tasks.rename(columns={"id": "task_id", "name": "task_name"}).merge(
+        stored.rename(columns={"id": "recommendation_id"}), on="task_id", how="left")
+    view["computed"] = view["recommendation_id"].notna()
+    view["evidence_count"] = view["outcomes"]
+    return view
+
+
+def filter_portfolio(view: pd.DataFrame, *, domains=(), modalities=(), classes=(), low_confidence_only=False,
+                     sort_by: str = "lowest confidence first") -> pd.DataFrame:
+    """The rows a product lead asked for, in the order asked for (unknown sorts fall back to the first)."""
+    keep = pd.Series(True, index=view.index)
+    if domains:
+        keep &= view["domain"].isin(domains)
+    if modalities:
+        keep &= view["modality"].isin(modalities)
+    if classes:
+        keep &= view["sourcing"].isin(classes)
+    if low_confidence_only:
+        keep &= view["low_confidence"].fillna(True).astype(bool)
+    columns, ascending = SORTS.get(sort_by, next(iter(SORTS.values())))
+    return view[keep].sort_values(columns, ascending=ascending, na_position="first", ignore_index=True)
+
+
+def portfolio_totals(view: pd.DataFrame) -> dict[str, float]:
+    """Budget and spend by source over a set of tasks (tasks without a recommendation count as zero)."""
+    spend_human = float(view["spend_human"].fillna(0).sum())
+    spend_synthetic = float(view["spend_synthetic"].fillna(0).sum())
+    budget = float(view["budget"].fillna(0).sum())
+    return {"tasks": int(len(view)), "budget": budget, "spend_human": spend_human,
+            "spend_synthetic": spend_synthetic, "evaluation": max(budget - spend_human - spend_synthetic, 0.0),
+            "human_share_spend": spend_human / (spend_human + spend_synthetic) if spend_human + spend_synthetic else 0.0}
+
+
+def mix_curve(fit: TaskFit, recommendation: Recommendation, points: int = 101) -> pd.DataFrame:
+    """Expected metric (with band) against the human share of the training spend, at this budget."""
+    training = recommendation.budget - recommendation.eval_set.cost
+    costs = recommendation.cost_per_sample
+    share = np.linspace(0.0, 1.0, points)
+    n_h = np.floor(share * training / costs["human"]) + recommendation.owned["human"]
+    n_s = np.floor((1 - share) * training / costs["synthetic"]) + recommendation.owned["synthetic"]
+    low, high = fit.band(n_h, n_s)
+    return pd.DataFrame({"human_share_spend": share, "n_human": n_h, "n_synthetic": n_s,
+                         "expected": fit.predict(n_h, n_s), "low": low, "high": high,
+                         "allowed": share >= recommendation.human_floor - 1e-9})
+
+
+def budget_frontier(fit: TaskFit, recommendation: Recommendation, factors=(0.125, 0.25, 0.5, 1, 2, 4, 8),
+                    ) -> pd.DataFrame:
+    """Expected metric against total budget for human only, synthetic only and the best allowed mix."""
+    costs = Costs(**recommendation.cost_per_sample)
+    budgets = [recommendation.budget * f - recommendation.eval_set.cost for f in factors]
+    budgets = np.array([b for b in budgets if b > 0])
+
+    def predict(n_h, n_s):
+        return curve(fit.params, n_h, n_s, fit.form)
+
+    rows = budgeting.frontier(predict, budgets, costs, floor=recommendation.human_floor,
+                              owned=(recommendation.owned["human"], recommendation.owned["synthetic"]))
+    frame = pd.DataFrame(rows)
+    frame["expected"] *= fit.sign
+    frame["budget"] += recommendation.eval_set.cost
+    return frame
+
+
+def evidence_view(evidence: TaskEvidence, fit: TaskFit | None) -> pd.DataFrame:
+    """Each usable outcome beside what the fitted curve expects at its mix (with the 80% band)."""
+    total = evidence.n_human + evidence.n_synthetic
+    frame = pd.DataFrame({"n_human": evidence.n_human, "n_synthetic": evidence.n_synthetic,
+                          "total": total, "human_share": np.divide(evidence.n_human, total),
+                          "observed": evidence.values})
+    if fit is not None and len(frame):
+        frame["fitted"] = fit.predict(evidence.n_human, evidence.n_synthetic)
+        frame["low"], frame["high"] = fit.band(evidence.n_human, evidence.n_synthetic)
+    return frame
+
+
+def save_task_and_recommend(catalog: Catalog, task: Task, *, actor: str | None = None) -> Recommendation:
+    """Create or update a task from the form, then recompute its recommendation (its inputs changed)."""
+    catalog.save_tasks([task], actor=actor, source_label="task form")
+    return recommend_task(catalog, task.name, actor=actor)
+
+
+BACKTEST_KIND = "backtest"
+
+
+def run_backtest(catalog: Catalog, form: str = DEFAULT_FORM) -> dict:
+    """Backtest and store the result for the model card."""
+    table = backtest(catalog, form=form)
+    result = {"summary": backtest_summary(table), "tasks": table.to_dict(orient="records")}
+    catalog.save_model_state(BACKTEST_KIND, form, result)
+    return result
+
+
+def model_card(catalog: Catalog) -> dict:
+    """What the model card shows: evidence counts, when the model was fitted, and the stored backtest."""
+    stored = catalog.latest_recommendations()
+    pooled = catalog.latest_model_state(POOLED_KIND)
+    with catalog.cursor() as cur:
+        fitted_at = cur.execute("SELECT max(created_at) FROM model_state WHERE kind = ?", [POOLED_KIND]).fetchone()[0]
+        tested_at = cur.execute("SELECT max(created_at) FROM model_state WHERE kind = ?", [BACKTEST_KIND]).fetchone()
+    backtest_state = catalog.latest_model_state(BACKTEST_KIND)
+    return {
+        "outcomes": int(stored["evidence_count"].sum()) if not stored.empty else 0,
+        "model_tasks": int((stored["basis"] == "rules+model").sum()) if not stored.empty else 0,
+        "rules_tasks": int((stored["basis"] == "rules").sum()) if not stored.empty else 0,
+        "pooled_tasks": pooled[1]["n_tasks"] if pooled else 0,
+        "pooled_version": pooled[0] if pooled else "",
+        "fitted_at": fitted_at,
+        "backtest": backtest_state[1] if backtest_state else None,
+        "backtest_form": backtest_state[0] if backtest_state else None,
+        "backtest_at": tested_at[0] if tested_at else None,
     }

@@ -151,6 +151,17 @@ class Rulebook(BaseModel):
         )
 
 
+    def with_weights(self, weights: dict[str, float], version: str) -> Rulebook:
+        """The same rules with admin-set weights, under a new version string."""
+        unknown = sorted(set(weights) - {rule.id for rule in self.rules})
+        if unknown:
+            raise StrategyError(f"Unknown rule id(s): {', '.join(unknown)}.")
+        rules = [rule.model_copy(update={"weight": float(weights.get(rule.id, rule.weight))}) for rule in self.rules]
+        for rule in rules:
+            Rule.model_validate(rule.model_dump())  # weights stay within 0–5
+        return self.model_copy(update={"rules": rules, "version": version})
+
+
 @lru_cache(maxsize=4)
 def default_rulebook(path: str = str(RULEBOOK_PATH)) -> Rulebook:
     return Rulebook.load(path)

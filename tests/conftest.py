@@ -9,16 +9,19 @@ import pytest
 
 from strategy.catalog import Catalog
 from strategy.demo import SEED_DIR, initialise
+from strategy.recommend import refit_portfolio
 
 PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
-    """A demo catalog built once per session; tests get copies of it."""
+    """A demo catalog built once per session, with every task's recommendation stored (as `strategy init
+    --demo` leaves it); tests get copies of it."""
     path = tmp_path_factory.mktemp("template") / "demo.duckdb"
     catalog, _ = initialise(str(path), demo=True)
-    catalog.close()
+    with catalog:
+        refit_portfolio(catalog, workers=1)
     return path
 
 
