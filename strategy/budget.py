@@ -9,6 +9,7 @@ human samples, so more budget never lowers the best expected metric.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,8 +17,8 @@ import numpy as np
 
 from strategy.errors import StrategyError
 
-# Synthetic sample counts tried: 0, then about 3.5% apart from 1 to 10^10.
-SYNTHETIC_GRID = np.unique(np.concatenate([[0.0], np.round(np.geomspace(1, 1e10, 700))]))
+# Synthetic sample counts tried: every count up to 2,000, then about 1% apart up to 10^10.
+SYNTHETIC_GRID = np.unique(np.concatenate([np.arange(0.0, 2001.0), np.round(np.geomspace(2000, 1e10, 1600))]))
 HUMAN_CLASS_AT = 0.8
 SYNTHETIC_CLASS_AT = 0.2
 
@@ -77,13 +78,19 @@ def check_budget(budget: float) -> float:
 
 
 def candidate_plans(budget: float, costs: Costs, floor: float) -> list[Plan]:
-    """Every plan on the grid that spends the budget and keeps the human share of spend ≥ floor."""
+    """Plans that spend the budget, from the grid plus the all-synthetic corner the floor allows.
+
+    Whole samples only; a plan whose rounding leaves the human share of spend under the floor is dropped.
+    With a floor and less than one human sample's price, the only plan left buys nothing.
+    """
     budget = check_budget(budget)
-    max_synthetic = (1.0 - floor) * budget / costs.synthetic
-    synthetic = SYNTHETIC_GRID[max_synthetic + 1e-9 >= SYNTHETIC_GRID]
+    corner = np.floor((1.0 - floor) * budget / costs.synthetic + 1e-9)
+    synthetic = np.unique(np.append(SYNTHETIC_GRID[corner >= SYNTHETIC_GRID], corner))
     human = np.floor((budget - synthetic * costs.synthetic) / costs.human + 1e-9)
-    return [Plan(int(h), int(s), float(h * costs.human), float(s * costs.synthetic))
-            for h, s in zip(human, synthetic, strict=True)]
+    spend_h, spend_s = human * costs.human, synthetic * costs.synthetic
+    keep = spend_h >= floor * (spend_h + spend_s) - 1e-9
+    return [Plan(int(h), int(s), float(a), float(b))
+            for h, s, a, b in zip(human[keep], synthetic[keep], spend_h[keep], spend_s[keep], strict=True)]
 
 
 def _arrays(plans: list[Plan], owned: tuple[int, int]):
@@ -93,8 +100,9 @@ def _arrays(plans: list[Plan], owned: tuple[int, int]):
 
 
 def best_plan(predict: Predictor, budget: float, costs: Costs, *, floor: float = 0.0,
-              owned: tuple[int, int] = (0, 0)) -> tuple[Plan, np.ndarray]:
-    """The plan whose expected metric (mean over curves) is highest; also each curve's own best plan index."""
+              owned: tuple[int, int] = (0, 0)) -> tuple[Plan, np.ndarray, list[Plan]]:
+    """The plan whose expected metric (mean over curves) is highest, each curve's own best plan index,
+    and the candidate plans those indices point into."""
     plans = candidate_plans(budget, costs, floor)
     if not plans:
         raise StrategyError("No plan fits: the budget is too small for the rules' minimum human share.")
@@ -139,4 +147,4 @@ def least_budget_for(predict: Predictor, target: float, costs: Costs, *, floor: 
     while high - low > max(1.0, high * 1e-4):
         middle = (low + high) / 2
         low, high = (low, middle) if reaches(middle) else (middle, high)
-    return round(high, 2)
+    return math.ceil(high * 100) / 100  # up to the cent: rounding down could fall short of the target

@@ -62,7 +62,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         f"""CREATE TABLE outcomes (
             id VARCHAR, task_id VARCHAR, run_id VARCHAR, n_human BIGINT, n_synthetic BIGINT,
             regime VARCHAR, metric VARCHAR, value DOUBLE, higher_is_better BOOLEAN,
-            human_eval BOOLEAN, cost DOUBLE, dataset_ids VARCHAR[], notes VARCHAR,
+            human_eval BOOLEAN, cost DOUBLE, dataset_ids VARCHAR[], notes VARCHAR, fingerprint VARCHAR,
             source VARCHAR, deleted BOOLEAN, {_STAMP})""",
         f"""CREATE TABLE quality_reports (
             id VARCHAR, dataset_id VARCHAR, reference_dataset_id VARCHAR, task_id VARCHAR,
@@ -265,19 +265,19 @@ class Catalog:
             cur.unregister(view)
 
     def _audit(self, cur, actor: str, action: str, entity: str, ids: Sequence[str], details: dict | None = None):
-        """One audit row per record written, built as a frame so a bulk write stays cheap."""
-        if not ids:
+        """One audit row per record written; ids are made in the same statement so a bulk write stays cheap."""
+        if len(ids) == 0:
             return
-        entries = pd.DataFrame({
-            "id": [new_id() for _ in ids],
-            "changed_at": utc_now(),
-            "actor": actor,
-            "action": action,
-            "entity": entity,
-            "entity_id": list(ids),
-            "details": json.dumps(details or {}, default=str),
-        })
-        self._append_frame(cur, "audit_log", entries)
+        cur.register("incoming_audit", pd.DataFrame({"entity_id": list(ids)}))
+        try:
+            cur.execute(
+                "INSERT INTO audit_log BY NAME SELECT CAST(gen_random_uuid() AS VARCHAR) AS id, "
+                "CAST(? AS TIMESTAMP) AS changed_at, ? AS actor, ? AS action, ? AS entity, entity_id, "
+                "? AS details FROM incoming_audit",
+                [utc_now(), actor, action, entity, json.dumps(details or {}, default=str)],
+            )
+        finally:
+            cur.unregister("incoming_audit")
 
     def save_tasks(self, tasks: Sequence[Task], *, actor: str | None = None,
                    source_label: str = "tasks") -> tuple[int, int]:
@@ -440,6 +440,49 @@ class Catalog:
             self._append(cur, table, stamped)
             self._audit(cur, actor, "update", _ENTITY[table], ids)
         return len(stamped)
+
+    def outcome_directions(self) -> pd.DataFrame:
+        """For each task and metric name (lower-cased) already logged, whether higher is better."""
+        with self.cursor() as cur:
+            return cur.execute(
+                "SELECT DISTINCT task_id, lower(metric) AS metric, higher_is_better FROM outcomes WHERE NOT deleted"
+            ).df()
+
+    def logged_fingerprints(self, fingerprints: Sequence[str]) -> set[str]:
+        """Which of these outcome fingerprints (run ids or content digests) are already stored."""
+        if not fingerprints:
+            return set()
+        with self.cursor() as cur:
+            cur.register("wanted_fingerprints", pd.DataFrame({"fingerprint": list(fingerprints)}))
+            try:
+                return {row[0] for row in cur.execute(
+                    "SELECT DISTINCT o.fingerprint FROM outcomes o "
+                    "JOIN wanted_fingerprints w ON w.fingerprint = o.fingerprint").fetchall()}
+            finally:
+                cur.unregister("wanted_fingerprints")
+
+    def append_outcomes(self, frame: pd.DataFrame, *, actor: str) -> int:
+        """Bulk-append outcome rows already checked column by column (see strategy.outcomes).
+
+        Ids are made in the insert; tasks are checked inside the transaction. All rows or none.
+        """
+        if frame.empty:
+            return 0
+        with self.transaction() as cur:
+            cur.register("incoming_outcomes", frame)
+            try:
+                unknown = cur.execute(
+                    "SELECT count(*) FROM (SELECT DISTINCT task_id FROM incoming_outcomes) i "
+                    "ANTI JOIN tasks t ON t.id = i.task_id").fetchone()[0]
+                if unknown:
+                    raise ImportRejected([Problem("outcomes", None, "task_id", f"{unknown} task id(s) do not exist")])
+                ids = cur.execute(
+                    "INSERT INTO outcomes BY NAME SELECT CAST(gen_random_uuid() AS VARCHAR) AS id, * "
+                    "FROM incoming_outcomes RETURNING id").fetchall()
+            finally:
+                cur.unregister("incoming_outcomes")
+            self._audit(cur, actor, "import", _ENTITY["outcomes"], [row[0] for row in ids])
+        return len(ids)
 
     def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
                              *, actor: str | None = None) -> int:

@@ -4,15 +4,16 @@ The curve (in the metric's own units, written for higher-is-better; a
 lower-is-better metric is fitted with its sign flipped):
 
     n_eff  = n_h + w·S·(1 − exp(−n_s / S))            synthetic worth w human samples each, saturating at S
-    metric = c − A·(1 + n_eff/n0)^(−α) − λ·r·n_h/(n_h + S)   r = synthetic share of samples
+    metric = c − A·(1 + n_eff/n0)^(−α) − λ·r           r = synthetic share of samples
 
 A is the gap between the ceiling c and what no data gives; n0 is the
 "pre-learned" data size of a rectified power law (Lin et al., ICML 2024), which
 fits small pilot runs far better than a plain power law (evidence.md §1).
 
-The last term lets synthetic data help while human data is scarce and hurt once
-it is plentiful (evidence.md §2); w → 0 says the task's synthetic data is
-worthless. The forms "linear" (no saturation, no penalty) and "saturating"
+The last term lets synthetic data help while human data is scarce (its gain
+through n_eff is steep there) and hurt once human data is plentiful (the gain
+flattens and the share penalty remains), as evidence.md §2 reports; more human
+data never lowers the curve. w → 0 says the task's synthetic data is worthless. The forms "linear" (no saturation, no penalty) and "saturating"
 (no penalty) are kept for the backtest that chose "penalised".
 
 Tasks with few outcomes borrow strength from :class:`PooledPrior`, a
@@ -93,7 +94,7 @@ def curve(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
     if form == "penalised":
         total = n_h + n_s
         share = np.divide(n_s, total, out=np.zeros_like(total * lam), where=total > 0)
-        value = value - lam * share * n_h / (n_h + s)
+        value = value - lam * share
     return value
 
 
@@ -124,8 +125,7 @@ def curve_jacobian(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
     if form == "penalised":
         total = n_h + n_s
         share = np.divide(n_s, total, out=np.zeros_like(total), where=total > 0)
-        jac[:, 5] = -share * n_h / (n_h + s)
-        jac[:, 4] += lam * share * n_h * s / (n_h + s) ** 2
+        jac[:, 5] = -share
     return jac
 
 

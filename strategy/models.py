@@ -22,8 +22,9 @@ def new_id() -> str:
 
 
 def utc_now() -> datetime:
-    """Timestamps are stored as naive UTC so both backends read them alike."""
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    """Timestamps are stored as naive UTC so both backends read them alike; microseconds are kept so the
+    latest of two quick writes is well defined."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class Outcome(Stamped):
     cost: Money = 0.0
     dataset_ids: list[str] = Field(default_factory=list)
     notes: LongText = ""
+    fingerprint: ShortText = ""
     source: RecordSource = "measured"
     deleted: bool = False
 

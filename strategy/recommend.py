@@ -252,7 +252,12 @@ def plan(evidence: TaskEvidence, fit: TaskFit | None, scenario: Scenario | None 
     if fit is None:
         share = verdict.prior_human_share
         n_h = int(share * training // costs.human)
-        n_s = int((1 - share) * training // costs.synthetic)
+        if verdict.floor > 0 and n_h == 0 and training >= costs.human:
+            n_h = 1  # the floor asks for human data: at least one sample when the budget can pay for it
+        # Whole samples: cap synthetic so the rounding never takes the human share under the floor
+        # (with no human sample affordable, nothing is bought for training at all).
+        cap = n_h * costs.human * (1 - verdict.floor) / verdict.floor if verdict.floor > 0 else np.inf
+        n_s = int(min((1 - share) * training, cap) // costs.synthetic)
         chosen = Plan(n_h, n_s, n_h * costs.human, n_s * costs.synthetic)
         pilot = 0.1
         reason = ("No outcomes yet" if evidence.count == 0 else f"Only {evidence.count} usable outcome(s)") + (

@@ -156,9 +156,11 @@ class Rulebook(BaseModel):
         unknown = sorted(set(weights) - {rule.id for rule in self.rules})
         if unknown:
             raise StrategyError(f"Unknown rule id(s): {', '.join(unknown)}.")
-        rules = [rule.model_copy(update={"weight": float(weights.get(rule.id, rule.weight))}) for rule in self.rules]
-        for rule in rules:
-            Rule.model_validate(rule.model_dump())  # weights stay within 0–5
+        try:
+            rules = [Rule.model_validate(rule.model_dump() | {"weight": float(weights.get(rule.id, rule.weight))})
+                     for rule in self.rules]
+        except (ValidationError, ValueError) as error:
+            raise StrategyError(f"Rule weights must be numbers from 0 to 5: {error}") from None
         return self.model_copy(update={"rules": rules, "version": version})
 
 

@@ -91,8 +91,10 @@ def test_form_can_say_synthetic_data_is_worthless(seed):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_form_can_say_synthetic_data_hurts_when_human_data_is_plentiful(seed):
-    fitted = fit(truth(lam=0.3), seed)
-    assert fitted.params_.lam > 0.1
+    # λ = 0.1: with the share penalty, a much larger λ would make synthetic data hurt even where human
+    # data is scarce, so the truth would not have the property under test.
+    fitted = fit(truth(lam=0.1), seed)
+    assert fitted.params_.lam > 0.03
     plentiful_mixed = fitted.predict(16000, 64000)[0]
     plentiful_human = fitted.predict(16000, 0)[0]
     assert plentiful_mixed < plentiful_human - 0.05

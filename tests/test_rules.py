@@ -75,10 +75,6 @@ def test_expert_medical_diagnosis_needs_an_expert_evaluation_set():
     assert "expert partnerships" in recommendation.uses
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Rulebook calibration: expert medical diagnosis (domain_expertise 4, safety_risk 4, context_dependence 4) "
-    "gets prior_human_share 0.5 + 0.10 (H-CONTEXT) + 0.15 (H-EXPERT) = 0.75 (H-SAFETY only sets a 0.3 floor), "
-    "so sourcing is 'mixed', not the article's 'human' (needs >= 0.8)."))
 def test_expert_medical_diagnosis_is_sourced_from_people():
     task = make_task(MEDICAL)
     assert default_rulebook().evaluate(task.profile()).prior_human_share >= 0.8
@@ -106,6 +102,13 @@ def test_network_intrusion_is_synthetic_but_keeps_fresh_human_data():
     assert recommendation.eval_set.size > 0
     assert recommendation.collapse_guard == "kept"
     assert "G-COLLAPSE" in fired_ids(recommendation)
+    assert recommendation.human_share_spend >= recommendation.human_floor - 1e-9
+
+
+def test_collapse_guard_keeps_human_data_even_on_a_small_budget():
+    recommendation = rules_only(make_task(INTRUSION, modality="tabular"), budget=17.0)
+    assert recommendation.collapse_guard == "kept"
+    assert recommendation.n_human > 0
     assert recommendation.human_share_spend >= recommendation.human_floor - 1e-9
 
 
@@ -210,6 +213,19 @@ def test_rule_weight_scales_its_shift():
     assert doubled.prior_human_share == pytest.approx(rulebook.base_human_share + 2 * volume.shift)
     # The original rulebook is untouched.
     assert rulebook.evaluate(profile).prior_human_share == pytest.approx(before)
+
+
+def test_with_weights_matches_a_hand_made_copy_and_refuses_unknown_rules():
+    rulebook = Rulebook.load()
+    profile = make_task({"volume_needed": 4, "interaction": 4}).profile()
+    tuned = rulebook.with_weights({"S-VOLUME": 0.0}, "test+w1")
+    assert tuned.version == "test+w1"
+    assert tuned.evaluate(profile).prior_human_share == pytest.approx(
+        rulebook.base_human_share + next(r.shift for r in rulebook.rules if r.id == "H-INTERACT"))
+    with pytest.raises(StrategyError, match="NO-SUCH-RULE"):
+        rulebook.with_weights({"NO-SUCH-RULE": 1.0}, "test+w2")
+    with pytest.raises(StrategyError, match="less than or equal to 5"):
+        rulebook.with_weights({"S-VOLUME": 6.0}, "test+w3")
 
 
 def test_shifts_never_cross_a_floor():

@@ -1,0 +1,225 @@
+"""Recommendations on the demo catalog: refit, store, read back, recompute one task, backtest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import strategy.learning
+from strategy import recommend
+from strategy.catalog import Catalog
+from strategy.demo import initialise
+from strategy.errors import UnknownTask
+from strategy.models import Recommendation, Task, new_id, utc_now
+from strategy.recommend import Scenario
+
+TOP_LEVEL_KEYS = {"task_id", "sourcing", "human_share_spend", "human_share_samples", "n_human", "n_synthetic",
+                  "spend_human", "spend_synthetic", "budget", "expected_metric", "confidence", "basis", "regime",
+                  "eval_set", "rules", "next_experiment"}
+VOLATILE = {"id", "created_at"}
+
+
+@pytest.fixture(scope="module")
+def refitted(demo_template, tmp_path_factory):
+    """A demo catalog copy refitted once (workers=1), for read-only checks; yields (catalog, result)."""
+    path = tmp_path_factory.mktemp("refitted") / "catalog.duckdb"
+    shutil.copy(demo_template, path)
+    with Catalog.open(path) as catalog:
+        yield catalog, recommend.refit_portfolio(catalog, workers=1, actor="tester")
+
+
+@pytest.fixture(scope="module")
+def backtest_table(demo_template, tmp_path_factory):
+    path = tmp_path_factory.mktemp("backtest") / "catalog.duckdb"
+    shutil.copy(demo_template, path)
+    with Catalog.open(path) as catalog:
+        evidence = recommend.gather(catalog)
+        return recommend.backtest(catalog, evidence=evidence)
+
+
+def stored_payloads(catalog: Catalog) -> list[dict]:
+    with catalog.cursor() as cur:
+        return [json.loads(row[0]) for row in cur.execute("SELECT payload_json FROM recommendations").fetchall()]
+
+
+def comparable(recommendation: Recommendation) -> dict:
+    return {k: v for k, v in json.loads(recommendation.model_dump_json()).items() if k not in VOLATILE}
+
+
+# --------------------------------------------------------------------------- refit and portfolio
+def test_refit_stores_one_recommendation_per_task(tmp_path):
+    catalog, loaded = initialise(str(tmp_path / "fresh.duckdb"), demo=True)
+    with catalog:
+        assert loaded["tasks"] == 15
+        assert catalog.counts()["recommendations"] == 0
+        result = recommend.refit_portfolio(catalog, workers=1, actor="tester")
+        assert result.problems == []
+        assert len(result) == 15
+        assert catalog.counts()["recommendations"] == 15
+        assert catalog.latest_model_state(recommend.POOLED_KIND) is not None
+        assert {r.task_id for r in result.recommendations} == set(catalog.tasks()["id"])
+        assert len(recommend.portfolio(catalog)) == 15
+
+
+def test_refit_again_adds_one_recommendation_per_task(demo_catalog):
+    before = demo_catalog.counts()["recommendations"]
+    result = recommend.refit_portfolio(demo_catalog, workers=1, actor="tester")
+    assert len(result) == 15
+    assert demo_catalog.counts()["recommendations"] == before + 15
+    latest = recommend.portfolio(demo_catalog)
+    assert len(latest) == 15 and latest["task_id"].is_unique
+    # Which of two same-second rows is "latest" is not well defined (see the xfail below), so only the
+    # count and uniqueness are checked here.
+
+
+def test_latest_recommendation_is_the_last_one_stored(demo_catalog):
+    first = recommend.recommend_task(demo_catalog, "Card fraud detection", Scenario(budget=1_000.0), store=False)
+    second = recommend.recommend_task(demo_catalog, "Card fraud detection", Scenario(budget=1_001.0), store=False)
+    stale = 0
+    for _ in range(20):
+        # Stored as recommend_task stores them: a fresh id and the current time, one right after the other.
+        for recommendation in (first, second):
+            fresh = recommendation.model_copy(update={"id": new_id(), "created_at": utc_now()})
+            demo_catalog.save_recommendations([fresh], [None], actor="tester")
+        latest, _ = demo_catalog.latest_recommendation(first.task_id)
+        row = recommend.portfolio(demo_catalog).set_index("task_id").loc[first.task_id]
+        stale += latest.budget != 1_001.0 or row["budget"] != 1_001.0
+    assert stale == 0, f"an older recommendation came back as the latest in {stale} of 20 tries"
+
+
+def test_portfolio_reads_without_fitting(refitted, monkeypatch):
+    catalog, _ = refitted
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("portfolio() must not fit a learning curve")
+
+    monkeypatch.setattr(strategy.learning.LearningCurve, "fit", refuse)
+    monkeypatch.setattr(strategy.learning, "least_squares", refuse)
+    table = recommend.portfolio(catalog)
+    assert len(table) == 15
+    assert table["task_id"].is_unique
+    assert set(table["basis"]) == {"rules+model"}
+    assert {"sourcing", "human_share_spend", "expected_value", "expected_low", "expected_high"} <= set(table.columns)
+
+
+def test_recommendation_json_has_the_documented_keys(refitted):
+    catalog, result = refitted
+    payloads = stored_payloads(catalog)
+    assert len(payloads) >= 15
+    assert {r.id for r in result.recommendations} <= {p["id"] for p in payloads}
+    for payload in payloads:
+        assert set(payload) >= TOP_LEVEL_KEYS, TOP_LEVEL_KEYS - set(payload)
+        assert payload["contract"] == "strategy.recommendation/1"
+        assert {"value", "low", "high"} <= set(payload["expected_metric"])
+        assert {"size", "tier", "cost"} <= set(payload["eval_set"])
+        assert payload["rules"], "the collapse guard at least is always listed"
+        for rule in payload["rules"]:
+            assert {"id", "effect", "rationale"} <= set(rule)
+            assert rule["id"] and rule["effect"] and rule["rationale"]
+        assert {"n_human", "n_synthetic", "cost", "reason"} <= set(payload["next_experiment"])
+        again = Recommendation.model_validate(payload)
+        assert json.loads(again.model_dump_json()) == payload
+    by_id = {r.id: comparable(r) for r in result.recommendations}
+    for payload in payloads:
+        if payload["id"] in by_id:
+            assert {k: v for k, v in payload.items() if k not in VOLATILE} == by_id[payload["id"]]
+
+
+def test_every_demo_recommendation_is_consistent(refitted):
+    _, result = refitted
+    for r in result.recommendations:
+        spent = r.spend_human + r.spend_synthetic + r.eval_set.cost
+        assert spent <= r.budget + 1e-6, r.task_name
+        assert r.basis == "rules+model", r.task_name
+        assert r.evidence_count == 11
+        metric = r.expected_metric
+        assert metric.value is not None and metric.low is not None and metric.high is not None
+        assert metric.low <= metric.value <= metric.high, r.task_name
+        assert 0 <= r.confidence <= 1
+        assert r.low_confidence == (r.confidence < recommend.LOW_CONFIDENCE_BELOW)
+        assert r.human_share_spend >= r.human_floor - 1e-9, r.task_name
+        assert r.n_human + r.n_synthetic > 0
+        assert r.spend_human == pytest.approx(r.n_human * r.cost_per_sample["human"], abs=0.01)
+        assert r.spend_synthetic == pytest.approx(r.n_synthetic * r.cost_per_sample["synthetic"], abs=0.01)
+        assert r.collapse_guard == "kept"
+        assert r.model_version.startswith(recommend.ENGINE_VERSION)
+
+
+# --------------------------------------------------------------------------- one task
+def test_recommend_task_by_name_and_by_id_is_deterministic(demo_catalog):
+    assert demo_catalog.latest_model_state(recommend.POOLED_KIND) is not None
+    task = demo_catalog.task("Sarcasm detection in speech")
+    before = demo_catalog.counts()["recommendations"]
+    by_name = recommend.recommend_task(demo_catalog, "sarcasm detection in speech", Scenario(budget=5_000.0),
+                                       actor="tester")
+    assert demo_catalog.counts()["recommendations"] == before + 1
+    by_id = recommend.recommend_task(demo_catalog, task.id, Scenario(budget=5_000.0), actor="tester")
+    assert demo_catalog.counts()["recommendations"] == before + 2
+    assert by_name.task_id == by_id.task_id == task.id
+    assert by_name.id != by_id.id
+    assert comparable(by_name) == comparable(by_id)
+    history = demo_catalog.recommendation_history(task.id)
+    assert {by_name.id, by_id.id} <= set(history["id"])
+    stored = {row["id"]: row for row in history.to_dict(orient="records")}
+    assert json.loads(stored[by_name.id]["payload_json"]) == json.loads(by_name.model_dump_json())
+    assert by_name.budget == 5_000.0
+
+
+def test_recommend_task_without_storing_leaves_the_catalog_alone(demo_catalog):
+    before = demo_catalog.counts()["recommendations"]
+    recommendation = recommend.recommend_task(demo_catalog, "Card fraud detection", store=False, actor="tester")
+    assert recommendation.basis == "rules+model"
+    assert demo_catalog.counts()["recommendations"] == before
+
+
+def test_task_without_outcomes_gets_a_rules_only_answer(demo_catalog):
+    task = Task(name="Brand-new task", domain="Retail", modality="text", metric="accuracy", interaction=4)
+    demo_catalog.save_tasks([task], actor="tester")
+    recommendation = recommend.recommend_task(demo_catalog, "Brand-new task", actor="tester")
+    assert recommendation.basis == "rules"
+    assert recommendation.evidence_count == 0
+    assert recommendation.low_confidence is True
+    assert recommendation.confidence <= 0.5
+    assert recommendation.expected_metric.value is None
+    assert recommendation.budget == recommend.DEFAULT_BUDGET
+    stored, fit = demo_catalog.latest_recommendation(task.id)
+    assert stored.id == recommendation.id and fit is None
+
+
+def test_unknown_task_is_refused(demo_catalog):
+    before = demo_catalog.counts()["recommendations"]
+    with pytest.raises(UnknownTask, match="no such task"):
+        recommend.recommend_task(demo_catalog, "no such task")
+    with pytest.raises(UnknownTask):
+        recommend.recommend_task(demo_catalog, "00000000-0000-0000-0000-000000000000")
+    assert demo_catalog.counts()["recommendations"] == before
+
+
+def test_scenario_target_reports_the_budget_needed(demo_catalog):
+    task = demo_catalog.task("Product review sentiment")
+    modest = recommend.recommend_task(demo_catalog, task.id, Scenario(budget=300.0, target=0.5), store=False)
+    assert modest.target_reachable is True
+    assert modest.budget_for_target is not None and modest.budget_for_target >= modest.eval_set.cost
+    impossible = recommend.recommend_task(demo_catalog, task.id, Scenario(budget=300.0, target=1e6), store=False)
+    assert impossible.target_reachable is False and impossible.budget_for_target is None
+
+
+# --------------------------------------------------------------------------- backtest
+def test_backtest_model_beats_both_baselines(backtest_table):
+    assert len(backtest_table) == 15
+    assert np.isfinite(backtest_table[["mae_model", "mae_rules", "mae_mean"]].to_numpy()).all()
+    summary = recommend.backtest_summary(backtest_table)
+    assert summary["tasks"] == 15 and summary["outcomes"] == 165
+    errors = summary["relative_error"]
+    assert errors["model"] < errors["rules"]
+    assert errors["model"] < errors["mean"]
+    assert summary["model_beats_mean"] >= 12
+    assert summary["model_beats_rules"] >= 10
+
+
+def test_backtest_summary_of_nothing():
+    import pandas as pd
+    assert recommend.backtest_summary(pd.DataFrame()) == {"tasks": 0}
