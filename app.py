@@ -13,6 +13,7 @@ pages = {
         st.Page("pages/task.py", title="Task", icon=":material/target:", url_path="task"),
     ],
     "Evidence": [
+        st.Page("pages/log_outcomes.py", title="Log outcomes", icon=":material/add_chart:", url_path="log"),
         st.Page("pages/outcomes.py", title="Outcomes", icon=":material/science:", url_path="outcomes"),
         st.Page("pages/model_card.py", title="Model card", icon=":material/fact_check:", url_path="model"),
     ],

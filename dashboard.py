@@ -50,8 +50,8 @@ def tasks(location: str, include_archived: bool = False) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=64, show_spinner=False)
-def outcomes(location: str, task_id: str | None = None) -> pd.DataFrame:
-    return _open_catalog(location).outcomes(task_id)
+def outcomes(location: str, task_id: str | None = None, include_deleted: bool = False) -> pd.DataFrame:
+    return _open_catalog(location).outcomes(task_id, include_deleted=include_deleted)
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)

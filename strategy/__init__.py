@@ -2,6 +2,7 @@
 
 from strategy.catalog import Catalog
 from strategy.errors import CatalogError, ImportRejected, StrategyError, UnknownTask
+from strategy.outcomes import log_outcome
 
 __version__ = "0.1.0"
-__all__ = ["Catalog", "CatalogError", "ImportRejected", "StrategyError", "UnknownTask", "__version__"]
+__all__ = ["Catalog", "CatalogError", "ImportRejected", "StrategyError", "UnknownTask", "__version__", "log_outcome"]

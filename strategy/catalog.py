@@ -461,28 +461,66 @@ class Catalog:
             finally:
                 cur.unregister("wanted_fingerprints")
 
-    def append_outcomes(self, frame: pd.DataFrame, *, actor: str) -> int:
-        """Bulk-append outcome rows already checked column by column (see strategy.outcomes).
+    def append_outcomes(self, rows, *, actor: str, source: str, created_at, label: str = "") -> int:
+        """Bulk-append outcome rows already checked in one pass (see strategy.outcomes.validate).
 
-        Ids are made in the insert; tasks are checked inside the transaction. All rows or none.
+        ``rows`` is an Arrow table or DataFrame. Ids are made in SQL; tasks are checked inside the
+        transaction; all rows land or none. The import is one write, so it is one audit entry (with the
+        row count and the file); each row also carries who and when.
         """
-        if frame.empty:
+        if len(rows) == 0:
             return 0
         with self.transaction() as cur:
-            cur.register("incoming_outcomes", frame)
+            cur.register("incoming_outcomes", rows)
             try:
                 unknown = cur.execute(
                     "SELECT count(*) FROM (SELECT DISTINCT task_id FROM incoming_outcomes) i "
                     "ANTI JOIN tasks t ON t.id = i.task_id").fetchone()[0]
                 if unknown:
                     raise ImportRejected([Problem("outcomes", None, "task_id", f"{unknown} task id(s) do not exist")])
-                ids = cur.execute(
-                    "INSERT INTO outcomes BY NAME SELECT CAST(gen_random_uuid() AS VARCHAR) AS id, * "
-                    "FROM incoming_outcomes RETURNING id").fetchall()
+                cur.execute(
+                    "INSERT INTO outcomes BY NAME SELECT CAST(gen_random_uuid() AS VARCHAR) AS id, "
+                    "* EXCLUDE (dataset_ids_text), "
+                    "list_filter(list_transform(string_split(dataset_ids_text, ','), x -> trim(x)), x -> x <> '') "
+                    "AS dataset_ids, ? AS source, false AS deleted, ? AS created_by, CAST(? AS TIMESTAMP) AS created_at "
+                    "FROM incoming_outcomes", [source, actor, created_at])
             finally:
                 cur.unregister("incoming_outcomes")
-            self._audit(cur, actor, "import", _ENTITY["outcomes"], [row[0] for row in ids])
-        return len(ids)
+            batch = new_id()
+            self._audit(cur, actor, "import", "outcome import", [batch],
+                        {"rows": len(rows), "file": label, "created_at": created_at})
+        return len(rows)
+
+    def delete_outcomes(self, ids: Sequence[str], *, actor: str | None = None) -> list[str]:
+        """Soft delete: the rows stay, marked deleted and left out of fits. Returns the affected task ids."""
+        actor = actor or current_actor()
+        with self.transaction() as cur:
+            tasks = [row[0] for row in cur.execute(
+                "SELECT DISTINCT task_id FROM outcomes WHERE list_contains(?, id) AND NOT deleted",
+                [list(ids)]).fetchall()]
+            cur.execute("UPDATE outcomes SET deleted = true WHERE list_contains(?, id)", [list(ids)])
+            self._audit(cur, actor, "delete", _ENTITY["outcomes"], list(ids))
+        return tasks
+
+    def replace_outcome(self, outcome: Outcome, *, actor: str | None = None) -> None:
+        """Edit one stored outcome (same id): the old row is replaced in one transaction and audited."""
+        actor = actor or current_actor()
+        with self.transaction() as cur:
+            if not cur.execute("SELECT count(*) FROM outcomes WHERE id = ?", [outcome.id]).fetchone()[0]:
+                raise ImportRejected([Problem("outcomes", None, "id", f"no outcome has id {outcome.id!r}")])
+            self._check_task_ids(cur, "outcomes", [outcome])
+            cur.execute("DELETE FROM outcomes WHERE id = ?", [outcome.id])
+            self._append(cur, "outcomes", [outcome])
+            self._audit(cur, actor, "update", _ENTITY["outcomes"], [outcome.id])
+
+    def outcome(self, outcome_id: str) -> Outcome:
+        with self.cursor() as cur:
+            frame = cur.execute("SELECT * FROM outcomes WHERE id = ?", [outcome_id]).df()
+        if frame.empty:
+            raise ImportRejected([Problem("outcomes", None, "id", f"no outcome has id {outcome_id!r}")])
+        row = frame.iloc[0].to_dict()
+        row["dataset_ids"] = list(row["dataset_ids"]) if row["dataset_ids"] is not None else []
+        return Outcome(**{k: v for k, v in row.items() if k in Outcome.model_fields and not _is_null(v)})
 
     def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
                              *, actor: str | None = None) -> int:

@@ -13,6 +13,7 @@ from strategy.demo import initialise
 from strategy.errors import StrategyError
 from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
+from strategy.outcomes import changes_table, log_file
 from strategy.recommend import (
     RefitResult,
     Scenario,
@@ -177,6 +178,31 @@ def recommend(ctx: click.Context, task: str, budget: float | None, target: float
     scenario = Scenario(budget=budget, target=target, name="" if budget is None and target is None else "cli")
     result = recommend_task(_open(ctx), task, scenario)
     click.echo(result.model_dump_json(indent=2) if as_json else _summary(result))
+
+
+@main.command("log")
+@click.argument("source", type=click.File("rb"))
+@click.option("--no-recompute", is_flag=True, help="Write the outcomes but leave recommendations as they are.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written and what changed as JSON.")
+@click.pass_context
+def log_command(ctx: click.Context, source, no_recompute: bool, as_json: bool) -> None:
+    """Log outcomes from a CSV, Parquet or JSON-lines file, or JSON lines on standard input (-).
+
+    Columns: task (id or name), n_human, n_synthetic, metric, value (required), higher_is_better, regime,
+    human_eval, cost, run_id, notes, dataset_ids. Every row is checked first; one bad row and nothing is
+    written (exit status 1). Rows whose run id, or exact content, is already logged are skipped.
+    """
+    label = "<stdin>" if source.name == "<stdin>" else source.name
+    catalog = _open(ctx)
+    result = log_file(catalog, source, label=label, recompute_after=not no_recompute)
+    table = changes_table(result.changes)
+    if as_json:
+        click.echo(json.dumps({"written": result.written, "skipped": result.skipped,
+                               "changes": table.to_dict(orient="records")}, indent=2))
+        return
+    click.echo(f"{result.written} outcomes written, {result.skipped} skipped as already logged ({label}).")
+    if not table.empty:
+        click.echo(table.to_string(index=False))
 
 
 @main.command("portfolio")

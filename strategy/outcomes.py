@@ -11,7 +11,6 @@ returned as before → after.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from strategy.catalog import Catalog, current_actor
@@ -66,7 +66,7 @@ def _format_of(label: str, head: bytes) -> str:
 
 
 def read_outcome_file(source: str | Path | IO[bytes], *, label: str | None = None,
-                      size: int | None = None) -> tuple[str, pd.DataFrame]:
+                      size: int | None = None) -> tuple[str, pa.Table]:
     """Read a CSV, Parquet or JSON-lines file (a path, a byte stream, or ``-`` for stdin) into text-ish columns.
 
     A file over the upload limit is refused before it is read.
@@ -96,7 +96,6 @@ def read_outcome_file(source: str | Path | IO[bytes], *, label: str | None = Non
             table = pq.read_table(io.BytesIO(raw))
         except (pa.ArrowInvalid, OSError) as error:
             raise ImportRejected([Problem(label, None, "file", f"is not a readable Parquet file: {error}")]) from None
-        frame = table.to_pandas()
     else:
         try:
             text = raw.decode("utf-8-sig")
@@ -107,18 +106,21 @@ def read_outcome_file(source: str | Path | IO[bytes], *, label: str | None = Non
             )]) from None
         try:
             if fmt == "csv":
-                frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+                # Arrow's reader is multi-threaded; types it cannot infer stay text and are checked later.
+                table = pacsv.read_csv(io.BytesIO(text.encode("utf-8")),
+                                       convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True))
             else:
                 stripped = text.strip()
                 frame = (pd.read_json(io.StringIO(stripped), dtype=False) if stripped.startswith("[")
                          else pd.read_json(io.StringIO(stripped), lines=True, dtype=False))
-        except ValueError as error:
+                table = pa.Table.from_pandas(frame.astype(object).where(frame.notna(), None), preserve_index=False)
+        except (ValueError, pa.ArrowInvalid) as error:
             kind = "CSV" if fmt == "csv" else "JSON lines"
             raise ImportRejected([Problem(label, None, "file", f"is not valid {kind}: {error}")]) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.empty:
+    table = table.rename_columns([str(c).strip() for c in table.column_names])
+    if table.num_rows == 0:
         raise ImportRejected([Problem(label, None, "file", "has a header but no rows")])
-    return label, frame
+    return label, table
 
 
 def _too_large(label: str, size: int, limit: int) -> ImportRejected:
@@ -129,53 +131,115 @@ def _too_large(label: str, size: int, limit: int) -> ImportRejected:
 # --------------------------------------------------------------------------- validating
 @dataclass
 class Checked:
-    """Rows ready to write, what was skipped as already logged, and every problem found."""
+    """Rows ready to write (an Arrow table), what was skipped as already logged, and every problem found."""
 
-    rows: pd.DataFrame
+    rows: pa.Table
     problems: list[Problem]
     skipped: int = 0
     tasks: list[str] = field(default_factory=list)
 
-
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    values = frame[column]
-    return values.where(values.notna(), "").astype(str).str.strip()
+    @property
+    def count(self) -> int:
+        return self.rows.num_rows
 
 
-def _flags(frame, column, label, problems, default) -> pd.Series:
-    raw = _text(frame, column).str.lower()
-    parsed = pd.Series(np.where(raw.isin(TRUE_WORDS), True, np.where(raw.isin(FALSE_WORDS), False, None)),
-                       index=frame.index, dtype=object)
-    bad = (raw != "") & parsed.isna()
-    _report(problems, label, bad, column, lambda i: f"is not true/false (got {raw[i]!r})")
-    return parsed.where(raw != "", default)
+_TEXT = "coalesce(trim(CAST({c} AS VARCHAR)), '')"
+_FLAG = ("CASE WHEN lower({t}) IN ('true','t','yes','y','1') THEN true "
+         "WHEN lower({t}) IN ('false','f','no','n','0') THEN false END")
+_NUMBER = "TRY_CAST({t} AS DOUBLE)"
+
+# Each check: (field, condition on the typed row, reason; {column} placeholders are the typed columns).
+# They run as one SQL pass over the whole file: no Python loop over rows.
+_CHECKS = [
+    ("task", "task_text = ''", "'is required'"),
+    ("task", "task_text <> '' AND task_id IS NULL", "'no task has the id or name ' || ('''' || task_text || '''')"),
+    ("n_human", "n_human_text = ''", "'is required'"),
+    ("n_human", "n_human_text <> '' AND n_human IS NULL", "'is not a number (got ' || ('''' || n_human_text || '''') || ')'"),
+    ("n_human", "n_human < 0", "'must be 0 or more (got ' || n_human_text || ')'"),
+    ("n_human", "n_human >= 0 AND (NOT isfinite(n_human) OR n_human <> floor(n_human))",
+     "'must be a whole number of samples (got ' || n_human_text || ')'"),
+    ("n_synthetic", "n_synthetic_text = ''", "'is required'"),
+    ("n_synthetic", "n_synthetic_text <> '' AND n_synthetic IS NULL",
+     "'is not a number (got ' || ('''' || n_synthetic_text || '''') || ')'"),
+    ("n_synthetic", "n_synthetic < 0", "'must be 0 or more (got ' || n_synthetic_text || ')'"),
+    ("n_synthetic", "n_synthetic >= 0 AND (NOT isfinite(n_synthetic) OR n_synthetic <> floor(n_synthetic))",
+     "'must be a whole number of samples (got ' || n_synthetic_text || ')'"),
+    ("n_synthetic", "n_human = 0 AND n_synthetic = 0",
+     "'n_human + n_synthetic must be above 0: a model trained on no data is not an outcome'"),
+    ("metric", "metric = ''", "'is required'"),
+    ("metric", "length(metric) > 200", "'is longer than 200 characters'"),
+    ("value", "value_text = ''", "'is required'"),
+    ("value", "value_text <> '' AND value IS NULL", "'is not a number (got ' || ('''' || value_text || '''') || ')'"),
+    ("value", "value IS NOT NULL AND NOT isfinite(value)", "'must be a finite number (got ' || ('''' || value_text || '''') || ')'"),
+    ("cost", "cost_text <> '' AND cost IS NULL", "'is not a number (got ' || ('''' || cost_text || '''') || ')'"),
+    ("cost", "cost IS NOT NULL AND (NOT isfinite(cost) OR cost < 0)", "'must be a finite number, 0 or more'"),
+    ("higher_is_better", "higher_text <> '' AND higher_flag IS NULL",
+     "'is not true/false (got ' || ('''' || higher_text || '''') || ')'"),
+    ("human_eval", "human_eval_text <> '' AND human_eval_flag IS NULL",
+     "'is not true/false (got ' || ('''' || human_eval_text || '''') || ')'"),
+    ("regime", "regime_text <> '' AND NOT list_contains($regimes, regime_text)",
+     "'must be one of ' || array_to_string($regimes, ', ') || ' (got ' || ('''' || regime_text || '''') || ')'"),
+    ("run_id", "length(run_id) > 200", "'is longer than 200 characters'"),
+    ("notes", "length(notes) > 20000", "'is longer than 20,000 characters'"),
+    ("higher_is_better", "task_id IS NOT NULL AND directions_in_file > 1",
+     "('''' || metric || '''') || ' is higher-is-better on some rows of this task and lower-is-better on others'"),
+    ("higher_is_better", "task_id IS NOT NULL AND logged_direction IS NOT NULL AND logged_direction <> higher",
+     "('''' || metric || '''') || ' is already logged for this task as ' || "
+     "CASE WHEN logged_direction THEN 'higher' ELSE 'lower' END || '-is-better'"),
+]
 
 
-def _numbers(frame, column, label, problems, *, required: bool) -> pd.Series:
-    raw = frame[column] if column in frame else pd.Series([None] * len(frame), index=frame.index)
-    text = raw.where(raw.notna(), "").astype(str).str.strip()
-    numbers = pd.to_numeric(text.where(text != "", None), errors="coerce")
-    bad = (text != "") & numbers.isna() & ~text.str.lower().isin({"nan", "+nan", "-nan"})
-    _report(problems, label, bad, column, lambda i: f"is not a number (got {text[i]!r})")
-    if required:
-        _report(problems, label, text == "", column, lambda i: "is required")
-    return numbers.astype(float)
+def _typed_sql(columns: list[str]) -> str:
+    def text(name: str) -> str:
+        return _TEXT.format(c=f'"{name}"') if name in columns else "''"
+
+    return f"""
+        WITH typed AS (
+            SELECT __row AS row,
+                {text("task")} AS task_text,
+                {text("n_human")} AS n_human_text, {_NUMBER.format(t=text("n_human"))} AS n_human,
+                {text("n_synthetic")} AS n_synthetic_text, {_NUMBER.format(t=text("n_synthetic"))} AS n_synthetic,
+                {text("metric")} AS metric,
+                {text("value")} AS value_text, {_NUMBER.format(t=text("value"))} AS value,
+                {text("cost")} AS cost_text, {_NUMBER.format(t=text("cost"))} AS cost,
+                {text("higher_is_better")} AS higher_text, {_FLAG.format(t=text("higher_is_better"))} AS higher_flag,
+                {text("human_eval")} AS human_eval_text, {_FLAG.format(t=text("human_eval"))} AS human_eval_flag,
+                {text("regime")} AS regime_text, {text("run_id")} AS run_id,
+                {"coalesce(CAST(notes AS VARCHAR), '')" if "notes" in columns else "''"} AS notes,
+                {text("dataset_ids")} AS dataset_ids_text
+            FROM incoming_raw
+        ), task_keys AS (
+            SELECT id AS key, id, higher_is_better FROM tasks
+            UNION ALL
+            SELECT lower(trim(name)), id, higher_is_better FROM tasks
+        ), resolved AS (
+            -- A task is named by its id or by its name, ignoring case: one equi-join on either key.
+            SELECT typed.*, task_keys.id AS task_id,
+                coalesce(higher_flag, task_keys.higher_is_better, true) AS higher
+            FROM typed LEFT JOIN task_keys ON task_keys.key = lower(typed.task_text)
+        ), checked AS (
+            SELECT resolved.*,
+                max(higher::INT) OVER w - min(higher::INT) OVER w + 1 AS directions_in_file,
+                logged.higher_is_better AS logged_direction
+            FROM resolved
+            LEFT JOIN (SELECT DISTINCT task_id, lower(metric) AS metric_key, higher_is_better
+                       FROM outcomes WHERE NOT deleted) logged
+                   ON logged.task_id = resolved.task_id AND logged.metric_key = lower(resolved.metric)
+            WINDOW w AS (PARTITION BY resolved.task_id, lower(resolved.metric))
+        )"""
 
 
-def _report(problems: list[Problem], label: str, mask: pd.Series, column: str, reason) -> None:
-    for position in np.flatnonzero(mask.to_numpy(dtype=bool))[:PROBLEMS_LISTED]:
-        index = mask.index[position]
-        problems.append(Problem(label, int(position) + 1, column, reason(index)))
+def validate(catalog: Catalog, frame: pa.Table | pd.DataFrame, label: str, *,
+             listed: int = PROBLEMS_LISTED) -> Checked:
+    """Check every column of every row in one SQL pass, resolve tasks, and find rows already logged.
 
-
-def validate(catalog: Catalog, frame: pd.DataFrame, label: str) -> Checked:
-    """Check every column at once and resolve tasks; nothing is written here."""
-    frame = frame.reset_index(drop=True)
-    problems: list[Problem] = []
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    unknown = [c for c in frame.columns if c not in COLUMNS]
+    Nothing is written here. Problems are listed up to ``listed``; their total is always counted.
+    """
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    columns = table.column_names
+    missing = [c for c in REQUIRED if c not in columns]
+    unknown = [c for c in columns if c not in COLUMNS]
+    problems = []
     if missing:
         problems.append(Problem(label, None, ", ".join(missing),
                                 f"required column missing; expected columns: {', '.join(COLUMNS)} "
@@ -184,98 +248,52 @@ def validate(catalog: Catalog, frame: pd.DataFrame, label: str) -> Checked:
         problems.append(Problem(label, None, ", ".join(unknown),
                                 f"unknown column; expected columns: {', '.join(COLUMNS)}"))
     if problems:
-        return Checked(frame.iloc[0:0], problems)
-
-    tasks = catalog.tasks(include_archived=True)
-    by_id = dict(zip(tasks["id"], tasks["id"], strict=True))
-    by_name = dict(zip(tasks["name"].str.strip().str.lower(), tasks["id"], strict=True))
-    direction = dict(zip(tasks["id"], tasks["higher_is_better"], strict=True))
-    reference = _text(frame, "task")
-    task_id = reference.map(by_id).fillna(reference.str.lower().map(by_name))
-    _report(problems, label, reference == "", "task", lambda i: "is required")
-    _report(problems, label, (reference != "") & task_id.isna(), "task",
-            lambda i: f"no task has the id or name {reference[i]!r}")
-
-    n_human = _numbers(frame, "n_human", label, problems, required=True)
-    n_synthetic = _numbers(frame, "n_synthetic", label, problems, required=True)
-    for column, numbers in (("n_human", n_human), ("n_synthetic", n_synthetic)):
-        _report(problems, label, numbers < 0, column, lambda i, n=numbers: f"must be 0 or more (got {n[i]:g})")
-        _report(problems, label, (numbers >= 0) & (numbers % 1 != 0), column,
-                lambda i, n=numbers: f"must be a whole number of samples (got {n[i]:g})")
-    _report(problems, label, (n_human == 0) & (n_synthetic == 0), "n_synthetic",
-            lambda i: "n_human + n_synthetic must be above 0: a model trained on no data is not an outcome")
-    value = _numbers(frame, "value", label, problems, required=True)
-    value_text = _text(frame, "value")
-    _report(problems, label, (value_text != "") & ~np.isfinite(value.fillna(np.inf)) & ~value.isna()
-            | (value_text.str.lower().isin({"nan", "+nan", "-nan"})), "value",
-            lambda i: f"must be a finite number (got {value_text[i]!r})")
-    cost = _numbers(frame, "cost", label, problems, required=False)
-    _report(problems, label, cost < 0, "cost", lambda i: f"must be 0 or more (got {cost[i]:g})")
-    _report(problems, label, ~np.isfinite(cost.fillna(0)), "cost", lambda i: "must be a finite number")
-
-    metric = _text(frame, "metric")
-    _report(problems, label, metric == "", "metric", lambda i: "is required")
-    _report(problems, label, metric.str.len() > 200, "metric", lambda i: "is longer than 200 characters")
-    regime = _text(frame, "regime")
-    _report(problems, label, (regime != "") & ~regime.isin(REGIMES), "regime",
-            lambda i: f"must be one of {', '.join(REGIMES)} (got {regime[i]!r})")
-    run_id = _text(frame, "run_id")
-    _report(problems, label, run_id.str.len() > 200, "run_id", lambda i: "is longer than 200 characters")
-    notes = frame["notes"].where(frame["notes"].notna(), "").astype(str) if "notes" in frame else _text(frame, "x")
-    _report(problems, label, notes.str.len() > 20_000, "notes", lambda i: "is longer than 20,000 characters")
-    task_direction = task_id.map(direction).where(task_id.notna(), True).astype(bool)
-    higher = _flags(frame, "higher_is_better", label, problems, None)
-    higher = higher.where(higher.notna(), task_direction).astype(bool)
-    human_eval = _flags(frame, "human_eval", label, problems, True).astype(bool)
-    datasets = _text(frame, "dataset_ids")
-
-    # One metric, one direction: within the file, and against what is already logged for the task.
-    key = task_id.fillna("") + "\x1f" + metric.str.lower()
-    mixed = pd.Series(higher.values, index=key.values).groupby(level=0).nunique()
-    clash = key.map(mixed).fillna(1) > 1
-    _report(problems, label, clash & task_id.notna(), "higher_is_better",
-            lambda i: f"{metric[i]!r} is higher-is-better on some rows of this task and lower-is-better on others")
-    stored = catalog.outcome_directions()
-    if not stored.empty:
-        known = dict(zip(stored["task_id"] + "\x1f" + stored["metric"], stored["higher_is_better"], strict=True))
-        logged = key.map(known)
-        _report(problems, label, logged.notna() & (logged != higher) & task_id.notna(), "higher_is_better",
-                lambda i: f"{metric[i]!r} is already logged for this task as "
-                          f"{'higher' if known[key[i]] else 'lower'}-is-better")
-    if problems:
-        problems.sort(key=lambda p: (p.row or 0, p.field))
-        return Checked(frame.iloc[0:0], problems)
-
-    derived = np.where(n_synthetic == 0, "human_only", np.where(n_human == 0, "synthetic_only", "mixed"))
-    rows = pd.DataFrame({
-        "task_id": task_id.astype(str), "run_id": run_id, "n_human": n_human.astype("int64"),
-        "n_synthetic": n_synthetic.astype("int64"), "regime": regime.where(regime != "", derived),
-        "metric": metric, "value": value, "higher_is_better": higher, "human_eval": human_eval,
-        "cost": cost.fillna(0.0), "dataset_ids": datasets.map(lambda s: [p.strip() for p in s.split(",") if p.strip()]),
-        "notes": notes,
-    })
-    rows["fingerprint"] = _fingerprints(rows)
-    fresh = _not_yet_logged(catalog, rows)
-    return Checked(rows[fresh].reset_index(drop=True), [], skipped=int((~fresh).sum()),
-                   tasks=sorted(rows["task_id"].unique()))
+        return Checked(pa.table({}), problems)
+    raw = table.append_column("__row", pa.array(np.arange(1, table.num_rows + 1)))
+    typed = _typed_sql(columns)
+    failures = " UNION ALL ".join(
+        f"SELECT row, '{name}' AS field, {reason} AS reason FROM checked_rows WHERE {condition}"
+        for name, condition, reason in _CHECKS)
+    with catalog.cursor() as cur:
+        cur.register("incoming_raw", raw)
+        try:
+            # Materialise the typed rows once; every check and the clean rows then read that table.
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE checked_rows AS {typed} SELECT * FROM checked")
+            found = cur.execute(f"WITH failures AS ({failures}) "
+                                "SELECT row, field, reason, count(*) OVER () AS total FROM failures "
+                                "ORDER BY row, field LIMIT $limit",
+                                {"regimes": list(REGIMES), "limit": listed}).fetchall()
+            if found:
+                problems = [Problem(label, row, name, reason) for row, name, reason, _ in found]
+                if found[0][3] > listed:
+                    problems.append(Problem(label, None, "file", f"… {found[0][3] - listed:,} more problems"))
+                return Checked(pa.table({}), problems)
+            clean = cur.execute("""
+                WITH fresh AS (
+                    SELECT *, CASE WHEN run_id <> '' THEN 'run:' || task_id || ':' || run_id
+                              ELSE 'content:' || md5(concat_ws('|', task_id, n_human, n_synthetic, lower(metric),
+                                                               value, regime_text, notes)) END AS fingerprint
+                    FROM checked_rows),
+                logged AS (SELECT DISTINCT fingerprint FROM outcomes WHERE fingerprint IS NOT NULL)
+                SELECT task_id, run_id, CAST(n_human AS BIGINT) AS n_human,
+                       CAST(n_synthetic AS BIGINT) AS n_synthetic,
+                       CASE WHEN regime_text <> '' THEN regime_text WHEN n_synthetic = 0 THEN 'human_only'
+                            WHEN n_human = 0 THEN 'synthetic_only' ELSE 'mixed' END AS regime,
+                       metric, value, higher AS higher_is_better, coalesce(human_eval_flag, true) AS human_eval,
+                       coalesce(cost, 0.0) AS cost, dataset_ids_text, notes, fresh.fingerprint,
+                       (row_number() OVER (PARTITION BY fresh.fingerprint ORDER BY row) = 1
+                        AND logged.fingerprint IS NULL) AS is_new
+                FROM fresh LEFT JOIN logged ON logged.fingerprint = fresh.fingerprint
+                ORDER BY row""").to_arrow_table()
+        finally:
+            cur.unregister("incoming_raw")
+            cur.execute("DROP TABLE IF EXISTS checked_rows")
+    is_new = clean.column("is_new")
+    rows = clean.filter(is_new).drop_columns(["is_new"])
+    tasks = sorted(set(clean.column("task_id").unique().to_pylist()))
+    return Checked(rows, [], skipped=clean.num_rows - rows.num_rows, tasks=tasks)
 
 
-def _fingerprints(rows: pd.DataFrame) -> pd.Series:
-    """A run id when the row has one; otherwise a digest of what the row says, so a re-import is recognised."""
-    content = (rows["task_id"] + "|" + rows["n_human"].astype(str) + "|" + rows["n_synthetic"].astype(str) + "|"
-               + rows["metric"].str.lower() + "|" + rows["value"].map(repr) + "|" + rows["regime"] + "|"
-               + rows["notes"])
-    digests = content.map(lambda text: "sha1:" + hashlib.sha1(text.encode()).hexdigest())
-    return ("run:" + rows["task_id"] + ":" + rows["run_id"]).where(rows["run_id"] != "", digests)
-
-
-def _not_yet_logged(catalog: Catalog, rows: pd.DataFrame) -> pd.Series:
-    first_in_file = ~rows["fingerprint"].duplicated()
-    logged = catalog.logged_fingerprints(rows["fingerprint"].unique().tolist())
-    return first_in_file & ~rows["fingerprint"].isin(logged)
-
-
-# ------------------------------------------------------------------------------ writing
 @dataclass
 class Change:
     """What a write did to one task's recommendation."""
@@ -294,13 +312,13 @@ class LogResult:
     changes: list[Change]
 
 
-def commit(catalog: Catalog, checked: Checked, *, actor: str | None = None, source: str = "measured") -> int:
+def commit(catalog: Catalog, checked: Checked, *, actor: str | None = None, source: str = "measured",
+           label: str = "") -> int:
     """Write checked rows in one transaction, or raise ImportRejected with every problem and write nothing."""
     if checked.problems:
         raise ImportRejected(checked.problems)
     actor = actor or current_actor()
-    frame = checked.rows.assign(source=source, deleted=False, created_by=actor, created_at=utc_now())
-    return catalog.append_outcomes(frame, actor=actor)
+    return catalog.append_outcomes(checked.rows, actor=actor, source=source, created_at=utc_now(), label=label)
 
 
 def recompute(catalog: Catalog, task_ids: list[str], *, actor: str | None = None, progress=None) -> list[Change]:
@@ -326,7 +344,7 @@ def log_file(catalog: Catalog, source, *, label: str | None = None, actor: str |
     """Read, check, write (all or nothing) and recompute: the whole bulk path."""
     label, frame = read_outcome_file(source, label=label)
     checked = validate(catalog, frame, label)
-    written = commit(catalog, checked, actor=actor)
+    written = commit(catalog, checked, actor=actor, label=label)
     changes = recompute(catalog, checked.tasks, actor=actor, progress=progress) if recompute_after and written else []
     return LogResult(written, checked.skipped, changes)
 
@@ -358,3 +376,68 @@ def log_outcome(task: str, n_human: int, n_synthetic: int, metric: str, value: f
     finally:
         if owned:
             opened.close()
+
+
+def delete(catalog: Catalog, ids: list[str], *, actor: str | None = None) -> list[Change]:
+    """Soft-delete outcomes and recompute the tasks they belonged to."""
+    tasks = catalog.delete_outcomes(ids, actor=actor)
+    return recompute(catalog, tasks, actor=actor)
+
+
+def edit(catalog: Catalog, outcome_id: str, changes: dict, *, actor: str | None = None) -> list[Change]:
+    """Change fields of one outcome (validated like a new one) and recompute its task."""
+    from pydantic import ValidationError
+
+    from strategy.models import Outcome, describe_errors
+
+    current = catalog.outcome(outcome_id)
+    try:
+        updated = Outcome(**(current.model_dump() | changes))
+    except ValidationError as error:
+        raise ImportRejected([Problem("outcome", None, field, reason)
+                              for field, reason in describe_errors(error)]) from None
+    catalog.replace_outcome(updated, actor=actor)
+    return recompute(catalog, [updated.task_id], actor=actor)
+
+
+def changes_table(changes: list[Change]) -> pd.DataFrame:
+    """Before → after of each recomputed task, as a table for pages and the CLI."""
+    def describe(r: Recommendation | None, part: str):
+        if r is None:
+            return None
+        return {"class": r.sourcing, "share": r.human_share_spend, "expected": r.expected_metric.value,
+                "confidence": r.confidence}[part]
+
+    return pd.DataFrame([{
+        "task": c.task_name,
+        "class": f"{describe(c.before, 'class') or '—'} → {describe(c.after, 'class') or '—'}",
+        "human share of spend": _arrow(describe(c.before, "share"), describe(c.after, "share"), "{:.0%}"),
+        "expected metric": _arrow(describe(c.before, "expected"), describe(c.after, "expected"), "{:.3f}"),
+        "confidence": _arrow(describe(c.before, "confidence"), describe(c.after, "confidence"), "{:.0%}"),
+        "next experiment": (f"{c.after.next_experiment.n_human:,} human + {c.after.next_experiment.n_synthetic:,} "
+                            f"synthetic" if c.after and c.after.next_experiment else c.problem),
+    } for c in changes])
+
+
+def _arrow(before, after, pattern: str) -> str:
+    shown = [pattern.format(v) if v is not None else "—" for v in (before, after)]
+    return f"{shown[0]} → {shown[1]}"
+
+
+def filter_outcomes(outcomes: pd.DataFrame, *, tasks=(), datasets=(), regimes=(), people=(),
+                    dates: tuple | None = None) -> pd.DataFrame:
+    """The explorer's selection: by task name, dataset used, regime, who logged it and the day it was logged."""
+    keep = pd.Series(True, index=outcomes.index)
+    if tasks:
+        keep &= outcomes["task_name"].isin(tasks)
+    if datasets:
+        wanted = set(datasets)
+        keep &= outcomes["dataset_ids"].map(lambda used: bool(wanted.intersection(used if used is not None else [])))
+    if regimes:
+        keep &= outcomes["regime"].isin(regimes)
+    if people:
+        keep &= outcomes["created_by"].isin(people)
+    if dates:
+        day = outcomes["created_at"].dt.date
+        keep &= (day >= dates[0]) & (day <= dates[1])
+    return outcomes[keep]
