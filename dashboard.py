@@ -89,22 +89,42 @@ def query_list(name: str) -> list[str]:
     return st.query_params.get_all(name)
 
 
-def set_query(name: str, values) -> None:
-    if values in (None, "", [], False):
+def from_url(widget_key: str, url_value, to_widget=lambda value: value) -> None:
+    """Seed a keyed widget from the URL when the URL says something new (a shared link, a page link), and
+    otherwise leave what the person picked: an unkeyed widget whose default follows the URL would be reset
+    each time the URL changes, dropping the person's next change."""
+    marker = f"_url_{widget_key}"
+    if widget_key not in st.session_state or st.session_state.get(marker) != url_value:
+        st.session_state[widget_key] = to_widget(url_value)
+        st.session_state[marker] = url_value
+
+
+def to_url(widget_key: str, name: str, url_value) -> None:
+    """Write a widget's value to the URL, remembering it so the next run does not re-seed the widget."""
+    if url_value in (None, "", []):
         st.query_params.pop(name, None)
     else:
-        st.query_params[name] = values if not isinstance(values, bool) else "1"
+        st.query_params[name] = url_value
+    st.session_state[f"_url_{widget_key}"] = url_value if url_value not in ("", None) else (
+        [] if isinstance(url_value, list) else None)
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _stored_recommendation(location: str, task_id: str) -> tuple[str, dict | None] | None:
+    # Cached as JSON, not as objects: a pickled Recommendation breaks when Streamlit reloads edited modules.
+    stored = _open_catalog(location).latest_recommendation(task_id)
+    return (stored[0].model_dump_json(), stored[1]) if stored else None
+
+
 def stored_recommendation(location: str, task_id: str):
     """The task's stored recommendation and fit (as a JSON-ready dict), or None."""
-    return _open_catalog(location).latest_recommendation(task_id)
+    cached = _stored_recommendation(location, task_id)
+    return (recommend.Recommendation.model_validate_json(cached[0]), cached[1]) if cached else None
 
 
-@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=64, show_spinner=False)
 def evidence(location: str, task_id: str):
-    return recommend.gather(_open_catalog(location), [task_id])[0]
+    """One task's usable outcomes: a small query, not cached (its result holds live objects)."""
+    return recommend.gather(catalog(), [task_id])[0]
 
 
 def role() -> str:

@@ -28,7 +28,8 @@ edited = st.data_editor(
         "cost_source": "Where the figure comes from",
     },
 )
-st.caption(f"Last changed by {tiers['updated_by'].iloc[0]} at {tiers['updated_at'].max():%Y-%m-%d %H:%M} UTC.")
+latest = tiers.loc[tiers["updated_at"].idxmax()]
+st.caption(f"Last changed by {latest['updated_by']} at {latest['updated_at']:%Y-%m-%d %H:%M} UTC ({latest['name']}).")
 
 if editable and st.button("Save cost assumptions", type="primary"):
     before = tiers.set_index("id")

@@ -26,23 +26,27 @@ if view.empty:
     right.page_link("pages/tasks.py", label="Create a task", icon=":material/add:")
     st.stop()
 
+sorts = list(SORTS)
+dashboard.from_url("pf_domain", dashboard.query_list("domain"),
+                   lambda v: [d for d in v if d in set(view["domain"])])
+dashboard.from_url("pf_modality", dashboard.query_list("modality"),
+                   lambda v: [m for m in v if m in set(view["modality"])])
+dashboard.from_url("pf_class", dashboard.query_list("class"),
+                   lambda v: [c for c in v if c in {"human", "mixed", "synthetic"}])
+dashboard.from_url("pf_low", st.query_params.get("low"), lambda v: v == "1")
+dashboard.from_url("pf_sort", st.query_params.get("sort"), lambda v: v if v in sorts else sorts[0])
 with st.container(border=True):
     columns = st.columns([2, 2, 2, 1.3, 2])
-    domains = columns[0].multiselect("Domain", sorted(view["domain"].unique()),
-                                     default=[d for d in dashboard.query_list("domain") if d in set(view["domain"])])
-    modalities = columns[1].multiselect("Modality", sorted(view["modality"].unique()),
-                                        default=[m for m in dashboard.query_list("modality")
-                                                 if m in set(view["modality"])])
-    classes = columns[2].multiselect("Recommended", ["human", "mixed", "synthetic"],
-                                     default=[c for c in dashboard.query_list("class")
-                                              if c in {"human", "mixed", "synthetic"}])
-    low_only = columns[3].toggle("Low confidence only", value=st.query_params.get("low") == "1")
-    sorts = list(SORTS)
-    wanted_sort = st.query_params.get("sort", sorts[0])
-    sort_by = columns[4].selectbox("Sort", sorts, index=sorts.index(wanted_sort) if wanted_sort in sorts else 0)
-for name, value in (("domain", domains), ("modality", modalities), ("class", classes), ("low", low_only),
-                    ("sort", sort_by if sort_by != sorts[0] else None)):
-    dashboard.set_query(name, value)
+    domains = columns[0].multiselect("Domain", sorted(view["domain"].unique()), key="pf_domain")
+    modalities = columns[1].multiselect("Modality", sorted(view["modality"].unique()), key="pf_modality")
+    classes = columns[2].multiselect("Recommended", ["human", "mixed", "synthetic"], key="pf_class")
+    low_only = columns[3].toggle("Low confidence only", key="pf_low")
+    sort_by = columns[4].selectbox("Sort", sorts, key="pf_sort")
+dashboard.to_url("pf_domain", "domain", domains)
+dashboard.to_url("pf_modality", "modality", modalities)
+dashboard.to_url("pf_class", "class", classes)
+dashboard.to_url("pf_low", "low", "1" if low_only else None)
+dashboard.to_url("pf_sort", "sort", sort_by if sort_by != sorts[0] else None)
 
 shown = filter_portfolio(view, domains=domains, modalities=modalities, classes=classes,
                          low_confidence_only=low_only, sort_by=sort_by)

@@ -29,9 +29,9 @@ if tasks.empty:
 
 ids = tasks["id"].tolist()
 names = dict(zip(tasks["id"], tasks["name"], strict=True))
-wanted = st.query_params.get("task")
-task_id = st.selectbox("Task", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=names.get)
-st.query_params["task"] = task_id
+dashboard.from_url("task_pick", st.query_params.get("task"), lambda v: v if v in ids else ids[0])
+task_id = st.selectbox("Task", ids, format_func=names.get, key="task_pick")
+dashboard.to_url("task_pick", "task", task_id)
 row = tasks[tasks["id"] == task_id].iloc[0]
 st.subheader(row["name"])
 st.write(row["description"] or "_No description._")
@@ -40,7 +40,11 @@ stored = dashboard.stored_recommendation(location, task_id)
 if stored is None:
     st.warning("No recommendation has been computed for this task yet.", icon=":material/pending:")
     if st.button("Compute it now", type="primary"):
-        recommend_task(dashboard.catalog(), task_id)
+        try:
+            recommend_task(dashboard.catalog(), task_id)
+        except StrategyError as error:
+            st.error(str(error), icon=":material/error:")
+            st.stop()
         dashboard.clear_reads()
         st.rerun()
     st.stop()
@@ -115,7 +119,7 @@ with st.container(border=True):
                 f"(${nxt.cost:,.0f}). {nxt.reason}", icon=":material/science:")
     if changed:
         save = st.columns([3, 1])
-        scenario_name = save[0].text_input("Scenario name", value=f"budget ${budget:,.0f}", key=f"name-{task_id}")
+        scenario_name = save[0].text_input("Scenario name", value=f"budget ${budget:,.0f}", key=f"name-{task_id}-{budget}-{target}")
         if save[1].button("Save scenario", type="primary", icon=":material/save:"):
             save_scenario(dashboard.catalog(), current, fit, scenario_name)
             dashboard.clear_reads()

@@ -15,13 +15,18 @@ errors = st.session_state.setdefault("task_form_errors", {})
 st.title("Tasks")
 st.caption("A task's profile drives the rules; its budget is what the portfolio plans with.")
 
+saved = st.session_state.pop("task_saved", None)
+if saved:
+    st.success(saved, icon=":material/check:")
+
 NEW = "➕ New task"
 choices = [NEW, *tasks["id"].tolist()]
 names = dict(zip(tasks["id"], tasks["name"] + tasks["status"].map({"archived": " (archived)", "active": ""}),
                  strict=True))
-wanted = st.query_params.get("task")
-chosen = st.selectbox("Task to edit", choices, index=choices.index(wanted) if wanted in choices else 0,
+dashboard.from_url("task_edit_pick", st.query_params.get("task"), lambda v: v if v in choices else NEW)
+chosen = st.selectbox("Task to edit", choices, key="task_edit_pick",
                       format_func=lambda value: value if value == NEW else names[value])
+dashboard.to_url("task_edit_pick", "task", None if chosen == NEW else chosen)
 existing = None if chosen == NEW else tasks[tasks["id"] == chosen].iloc[0]
 
 
@@ -83,16 +88,17 @@ if submitted:
         st.session_state["task_form_errors"] = dict(describe_errors(error))
         st.rerun()
     try:
-        recommendation = save_task_and_recommend(dashboard.catalog(), task)
+        recommendation = save_task_and_recommend(dashboard.catalog(), task, create=existing is None)
     except (ImportRejected, StrategyError) as error:
         problems = getattr(error, "problems", [])
-        st.session_state["task_form_errors"] = {p.field: p.reason for p in problems} or {"name": str(error)}
+        st.session_state["task_form_errors"] = {p.field: p.reason for p in problems} or {"budget": str(error)}
         st.rerun()
     errors.clear()
     dashboard.clear_reads()
-    st.query_params["task"] = task.id if existing is None else existing["id"]
-    st.success(f"Saved {task.name!r}: recommended {recommendation.sourcing} "
-               f"({recommendation.human_share_spend:.0%} of spend on human data).", icon=":material/check:")
+    st.session_state["task_saved"] = (f"Saved {task.name!r}: recommended {recommendation.sourcing} "
+                                      f"({recommendation.human_share_spend:.0%} of spend on human data).")
+    st.query_params["task"] = task.id  # the picker follows the URL on the next run
+    st.rerun()
 
 if errors:
     st.error("Fix the fields marked in red; nothing was saved.", icon=":material/error:")

@@ -7,6 +7,7 @@ reading the portfolio never fits anything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ import pandas as pd
 from strategy import budget as budgeting
 from strategy.budget import Costs, Plan, sourcing_class
 from strategy.catalog import Catalog, current_actor, task_from_row
-from strategy.errors import StrategyError
+from strategy.errors import ImportRejected, Problem, StrategyError
 from strategy.learning import (
     DEFAULT_FORM,
     MIN_OUTCOMES_FOR_MODEL,
@@ -84,8 +85,7 @@ def gather(catalog: Catalog, task_ids: list[str] | None = None) -> list[TaskEvid
     tasks = catalog.tasks(ids=task_ids)
     outcomes = catalog.outcomes(task_ids=task_ids)
     datasets = catalog.datasets()
-    tiers = catalog.cost_tiers()
-    tier_costs = dict(TIER_DEFAULTS) | dict(zip(tiers["name"], tiers["cost_per_sample"], strict=True))
+    tier_costs = tier_prices(catalog)
     usable = outcomes[outcomes["human_eval"]]
     by_task = {key: group for key, group in usable.groupby("task_id")}
     priced = datasets[datasets["cost_per_sample"] > 0].groupby(["task_id", "source_kind"])["cost_per_sample"].mean()
@@ -102,6 +102,12 @@ def gather(catalog: Catalog, task_ids: list[str] | None = None) -> list[TaskEvid
             tier_costs=tier_costs,
         ))
     return evidence
+
+
+def tier_prices(catalog: Catalog) -> dict[str, float]:
+    """Per-sample prices by tier: the catalog's cost assumptions over the published defaults."""
+    tiers = catalog.cost_tiers()
+    return dict(TIER_DEFAULTS) | dict(zip(tiers["name"], tiers["cost_per_sample"], strict=True))
 
 
 def default_costs(evidence: TaskEvidence) -> Costs:
@@ -651,12 +657,31 @@ def evidence_view(evidence: TaskEvidence, fit: TaskFit | None) -> pd.DataFrame:
     return frame
 
 
-def save_task_and_recommend(catalog: Catalog, task: Task, *, actor: str | None = None) -> Recommendation:
-    """Create or update a task from the form, then recompute its recommendation (its inputs changed)."""
+def save_task_and_recommend(catalog: Catalog, task: Task, *, create: bool = False,
+                            actor: str | None = None) -> Recommendation:
+    """Create or update a task from the form and store its new recommendation.
+
+    The recommendation is computed first, so a task whose budget cannot work (say, it does not cover the
+    evaluation set the rules require) is refused before anything is written. ``create`` refuses a name
+    already taken instead of updating that task.
+    """
+    actor = actor or current_actor()
+    existing = catalog.tasks(include_archived=True)
+    taken = existing[existing["name"].str.strip().str.lower() == task.name.strip().lower()]
+    if create and not taken.empty:
+        raise ImportRejected([Problem("task form", None, "name", f"another task is already called {task.name!r}")])
+    if task.id in set(existing["id"]):
+        evidence = dataclasses.replace(gather(catalog, [task.id])[0], task=task)
+    else:
+        empty = np.array([], dtype=float)
+        evidence = TaskEvidence(task=task, n_human=empty, n_synthetic=empty, values=empty,
+                                tier_costs=tier_prices(catalog))
+    pooled, version = load_pooled(catalog)
+    recommendation, fit = decide(evidence, pooled=pooled, pooled_version=version, actor=actor,
+                                 rulebook=current_rulebook(catalog))
     catalog.save_tasks([task], actor=actor, source_label="task form")
-    return recommend_task(catalog, task.name, actor=actor)
-
-
+    catalog.save_recommendations([recommendation], [fit], actor=actor)
+    return recommendation
 BACKTEST_KIND = "backtest"
 
 

@@ -339,9 +339,6 @@ def test_portfolio_filter_goes_into_the_url(page, app_url, demo_tasks):
     expect(grid_cells(page, 2)).to_have_text(names)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/portfolio.py (seen in Chromium too): the second change to the same filter is dropped, because "
-    "the unkeyed widget's default comes from the URL and its id changes once the URL holds the first choice."))
 def test_portfolio_second_domain_is_added(page, app_url):
     open_portfolio(page, app_url)
     domains = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Domain")

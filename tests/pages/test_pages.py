@@ -510,10 +510,6 @@ def test_empty_catalog_portfolio_offers_the_demo_and_loads_it(monkeypatch, empty
         assert len(catalog.latest_recommendations()) == 15
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/portfolio.py: the filter widgets have no key and take their default from the URL, so once a "
-    "choice is written to the URL the widget gets a new id on the next run and the next change to that same "
-    "widget is dropped (adding Finance after Healthcare leaves only Healthcare)."))
 def test_portfolio_keeps_a_second_change_to_the_same_filter(demo_app):
     at = open_page(demo_app, "pages/portfolio.py")
     by_label(at.multiselect, "Domain").select("Healthcare").run()
@@ -584,9 +580,6 @@ def test_choosing_another_task_updates_subheader_and_query_parameter(demo_app, e
     assert len(evidence.dataframe[0].value) == int(other["outcomes"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/task.py: the Task selectbox has no key and its index comes from ?task=, so after one switch "
-    "the widget gets a new id and the next switch is dropped (the page stays on the previous task)."))
 def test_task_page_keeps_a_second_task_switch(demo_app, expected):
     at = open_page(demo_app, "pages/task.py")
     second, third = expected.tasks["id"].iloc[2], expected.tasks["id"].iloc[4]
@@ -719,10 +712,6 @@ def test_task_page_scenario_name_can_be_typed(demo_app, expected, demo_path):
         assert catalog.recommendation_history(chest)["scenario"].tolist() == ["", "board ask, triple budget"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/task.py: the 'Scenario name' text input is keyed per task, so its default 'budget $X' is "
-    "fixed at the first what-if; after changing the budget again, saving stores the new plan under the old "
-    "budget's name."))
 def test_task_page_scenario_name_follows_the_budget(demo_app, expected):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
@@ -752,9 +741,6 @@ def test_task_page_budget_below_the_evaluation_set_is_refused_without_crashing(d
     assert metrics(at)["Recommended"] == expected.recommendation(chest)["sourcing"].upper()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/task.py: 'Compute it now' calls recommend_task without catching StrategyError, so a task "
-    "whose budget does not cover the evaluation set the rules require crashes the page with a traceback."))
 def test_task_page_compute_it_now_reports_an_impossible_budget(demo_app, demo_path):
     task = Task(name="Tiny budget task", domain="Retail", modality="text", metric="accuracy", budget=1.0)
     with Catalog.open(demo_path) as catalog:
@@ -822,11 +808,6 @@ def test_task_form_creates_a_task_and_its_rules_recommendation(demo_app, demo_pa
     assert row["basis"] == "rules" and row["evidence_count"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/tasks.py: 'Create task' with the name of an existing task (any case) goes through "
-    "Catalog.save_tasks, which matches by name and updates: the existing task is silently overwritten "
-    "(renamed to the typed case, profile reset to the form's zeros, description erased) and st.success says "
-    "'Saved'."))
 def test_task_form_refuses_to_create_a_task_under_an_existing_name(demo_app, expected, demo_path):
     chest = expected.task_id(CHEST)
     at = open_page(demo_app, "pages/tasks.py")
@@ -899,10 +880,6 @@ def test_task_archive_hides_it_from_the_portfolio_and_restore_brings_it_back(dem
     assert REVIEWS in set(portfolio_table(at)["task_name"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/tasks.py: the 'Task to edit' selectbox has no key and its labels carry ' (archived)', so "
-    "archiving changes its options, the widget gets a new id and the page jumps back to '➕ New task' "
-    "instead of staying on the task with its 'Restore task' button."))
 def test_task_archive_keeps_the_task_open_in_the_editor(demo_app, expected):
     reviews = expected.task_id(REVIEWS)
     at = open_page(demo_app, "pages/tasks.py")
@@ -912,10 +889,6 @@ def test_task_archive_keeps_the_task_open_in_the_editor(demo_app, expected):
     assert "Restore task" in [b.label for b in at.button]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/tasks.py: field messages are drawn inside the form before the submit is handled and cleared "
-    "only afterwards, so the run that saves successfully still shows the old red message beside the fixed "
-    "field, next to the st.success."))
 def test_task_form_clears_the_red_message_once_the_field_is_fixed(demo_app):
     at = open_page(demo_app, "pages/tasks.py")
     fill_task_form(at, name="Invoice field extraction", domain="Finance", metric="")
@@ -927,10 +900,6 @@ def test_task_form_clears_the_red_message_once_the_field_is_fixed(demo_app):
     assert not red_messages(at)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG pages/tasks.py: save_task_and_recommend stores the task before computing its recommendation; when "
-    "that raises (a budget below the evaluation set), the page says 'nothing was saved' and puts the budget "
-    "message under Name, yet the task is stored (without a recommendation)."))
 def test_task_form_budget_below_the_evaluation_set_writes_nothing(demo_app, demo_path):
     at = open_page(demo_app, "pages/tasks.py")
     fill_task_form(at, name="Invoice field extraction", domain="Finance", metric="F1")
