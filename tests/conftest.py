@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from strategy.catalog import Catalog
 from strategy.demo import SEED_DIR, initialise
@@ -60,3 +61,8 @@ def seed_copy(tmp_path) -> Path:
     target = tmp_path / "seed"
     shutil.copytree(SEED_DIR, target)
     return target
+
+
+# No example database: every run (here and in CI) tries exactly the same examples.
+hypothesis_settings.register_profile("deterministic", database=None, derandomize=True)
+hypothesis_settings.load_profile("deterministic")
