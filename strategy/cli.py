@@ -119,7 +119,7 @@ def tasks_add(ctx: click.Context, source) -> None:
     task with the same id, else the same name; otherwise it creates one. Every
     row is checked first: one bad row and nothing is written.
     """
-    label = "<stdin>" if source is sys.stdin.buffer or source.name == "<stdin>" else source.name
+    label = getattr(source, "name", "<stdin>")
     incoming = read_tasks(source, label=label)
     catalog = _open(ctx)
     created, updated = catalog.save_tasks(incoming, actor=current_actor(), source_label=label)
@@ -192,7 +192,7 @@ def log_command(ctx: click.Context, source, no_recompute: bool, as_json: bool) -
     human_eval, cost, run_id, notes, dataset_ids. Every row is checked first; one bad row and nothing is
     written (exit status 1). Rows whose run id, or exact content, is already logged are skipped.
     """
-    label = "<stdin>" if source.name == "<stdin>" else source.name
+    label = getattr(source, "name", "<stdin>")
     catalog = _open(ctx)
     result = log_file(catalog, source, label=label, recompute_after=not no_recompute)
     table = changes_table(result.changes)
