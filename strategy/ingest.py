@@ -29,6 +29,17 @@ def task_id_for(name: str) -> str:
     return str(uuid.uuid5(TASK_NAMESPACE, name.strip().lower()))
 
 
+def decode_utf8(raw: bytes, label: str) -> str:
+    """File bytes as text, or a message saying where the first byte that is not UTF-8 sits."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportRejected([Problem(
+            label, None, "file",
+            f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at position {error.start}); save it as UTF-8",
+        )]) from None
+
+
 def read_text(source: str | Path | IO[bytes], label: str | None = None) -> tuple[str, str]:
     """Return (label, text) of a UTF-8 file or byte stream; ``-`` reads standard input."""
     if isinstance(source, (str, Path)):
@@ -42,13 +53,7 @@ def read_text(source: str | Path | IO[bytes], label: str | None = None) -> tuple
         raw = source.read()
         if isinstance(raw, str):
             raw = raw.encode()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRejected([Problem(
-            label, None, "file",
-            f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at position {error.start}); save it as UTF-8",
-        )]) from None
+    text = decode_utf8(raw, label)
     if not text.strip():
         raise ImportRejected([Problem(label, None, "file", "is empty")])
     return label, text

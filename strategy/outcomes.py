@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from strategy.catalog import Catalog, current_actor
 from strategy.errors import ImportRejected, Problem
+from strategy.ingest import decode_utf8
 from strategy.models import REGIMES, Recommendation, utc_now
 
 COLUMNS = ["task", "n_human", "n_synthetic", "metric", "value", "higher_is_better", "regime", "human_eval", "cost",
@@ -97,13 +98,7 @@ def read_outcome_file(source: str | Path | IO[bytes], *, label: str | None = Non
         except (pa.ArrowInvalid, OSError) as error:
             raise ImportRejected([Problem(label, None, "file", f"is not a readable Parquet file: {error}")]) from None
     else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ImportRejected([Problem(
-                label, None, "file",
-                f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at position {error.start}); save it as UTF-8",
-            )]) from None
+        text = decode_utf8(raw, label)
         try:
             if fmt == "csv":
                 # Arrow's reader is multi-threaded; types it cannot infer stay text and are checked later.
