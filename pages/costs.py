@@ -1,12 +1,10 @@
 """Catalog › Cost assumptions: what one sample costs from each source, and where each figure comes from."""
 
-import pandas as pd
 import streamlit as st
-from pydantic import ValidationError
 
 import dashboard
-from strategy.models import CostTier, describe_errors
-from strategy.recommend import replan_portfolio
+from strategy.errors import ImportRejected
+from strategy.recommend import save_cost_tiers
 
 location = dashboard.catalog_location()
 tiers = dashboard.cost_tiers(location)
@@ -32,22 +30,13 @@ latest = tiers.loc[tiers["updated_at"].idxmax()]
 st.caption(f"Last changed by {latest['updated_by']} at {latest['updated_at']:%Y-%m-%d %H:%M} UTC ({latest['name']}).")
 
 if editable and st.button("Save cost assumptions", type="primary"):
-    before = tiers.set_index("id")
-    changed = [row for row in edited.to_dict(orient="records")
-               if any(row[c] != before.loc[row["id"], c] for c in ("cost_per_sample", "description", "cost_source"))]
-    problems = []
-    records = []
-    for row in changed:
-        try:
-            records.append(CostTier(**{k: ("" if pd.isna(v) else v) for k, v in row.items()}))
-        except ValidationError as error:
-            problems += [f"{row['name']}, {field}: {reason}" for field, reason in describe_errors(error)]
-    if problems:
-        st.error("Nothing was saved:\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/error:")
-    elif records:
-        dashboard.catalog().replace_records("cost_tiers", records)
-        result = replan_portfolio(dashboard.catalog())
-        dashboard.clear_reads()
-        st.success(f"Saved {len(records)} tier(s); re-planned {len(result)} tasks.", icon=":material/check:")
+    try:
+        saved, result = save_cost_tiers(dashboard.catalog(), tiers, edited)
+    except ImportRejected as error:
+        st.error(str(error), icon=":material/error:")
     else:
-        st.info("Nothing changed.")
+        if saved:
+            dashboard.clear_reads()
+            st.success(f"Saved {saved} tier(s); re-planned {len(result)} tasks.", icon=":material/check:")
+        else:
+            st.info("Nothing changed.")
