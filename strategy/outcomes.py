@@ -22,11 +22,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from strategy.catalog import Catalog, current_actor
 from strategy.errors import ImportRejected, Problem
 from strategy.ingest import decode_utf8
-from strategy.models import REGIMES, Recommendation, utc_now
+from strategy.models import REGIMES, Outcome, Recommendation, describe_errors, utc_now
+from strategy.recommend import recommend_task
 
 COLUMNS = ["task", "n_human", "n_synthetic", "metric", "value", "higher_is_better", "regime", "human_eval", "cost",
            "run_id", "notes", "dataset_ids"]
@@ -318,8 +320,6 @@ def commit(catalog: Catalog, checked: Checked, *, actor: str | None = None, sour
 
 def recompute(catalog: Catalog, task_ids: list[str], *, actor: str | None = None, progress=None) -> list[Change]:
     """Recompute these tasks' recommendations and report each one's before → after."""
-    from strategy.recommend import recommend_task  # recommend builds on this module's neighbours
-
     changes = []
     for task_id in task_ids:
         before = catalog.latest_recommendation(task_id)
@@ -381,10 +381,6 @@ def delete(catalog: Catalog, ids: list[str], *, actor: str | None = None) -> lis
 
 def edit(catalog: Catalog, outcome_id: str, changes: dict, *, actor: str | None = None) -> list[Change]:
     """Change fields of one outcome (validated like a new one) and recompute its task."""
-    from pydantic import ValidationError
-
-    from strategy.models import Outcome, describe_errors
-
     current = catalog.outcome(outcome_id)
     try:
         updated = Outcome(**(current.model_dump() | changes))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from strategy import budget as budgeting
 from strategy.budget import Costs, Plan, sourcing_class
@@ -33,12 +34,14 @@ from strategy.learning import (
 )
 from strategy.models import (
     FACTOR_NAMES,
+    CostTier,
     EvalSet,
     ExpectedMetric,
     NextExperiment,
     Recommendation,
     RuleEffect,
     Task,
+    describe_errors,
 )
 from strategy.rules import Rulebook, Verdict, default_rulebook
 
@@ -718,10 +721,6 @@ def save_cost_tiers(catalog: Catalog, stored: pd.DataFrame, edited: pd.DataFrame
                     actor: str | None = None) -> tuple[int, RefitResult | None]:
     """Store the cost tiers an admin edited (price, description, source) and re-plan every task from its
     stored fit. All edited rows are checked first; one bad row and nothing is saved."""
-    from pydantic import ValidationError
-
-    from strategy.models import CostTier, describe_errors
-
     before = stored.set_index("id")
     changed = [row for row in edited.to_dict(orient="records")
                if any(row[c] != before.loc[row["id"], c] for c in ("cost_per_sample", "description", "cost_source"))]
