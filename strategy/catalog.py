@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel
 
-from strategy.errors import CatalogError, ImportRejected, Problem, UnknownTask
+from strategy.errors import CatalogError, ImportRejected, Problem, StrategyError, UnknownTask
 from strategy.models import (
     FACTOR_NAMES,
     AuditEntry,
@@ -85,6 +85,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             entity_id VARCHAR, details VARCHAR)""",
     ]),
 ]
+MIGRATIONS.append(
+    (2, "datasets: where a sample of the rows lives, so the humanness of a dataset can be assessed", [
+        "ALTER TABLE datasets ADD COLUMN location VARCHAR",
+    ]),
+)
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 # Which model each table holds; the only table names ever put into SQL text. Recommendations and
@@ -657,6 +662,48 @@ class Catalog:
                 """,
                 [task_id, task_id, task_ids, task_ids, include_deleted],
             ).df()
+
+    def quality_reports(self, *, task_id: str | None = None, dataset_id: str | None = None,
+                        with_metrics: bool = False) -> pd.DataFrame:
+        """Humanness reports, oldest first, with the names of their datasets and task (the full JSON only when
+        asked: it can be large)."""
+        metrics = ", q.metrics_json" if with_metrics else ""
+        with self.cursor() as cur:
+            return cur.execute(
+                f"""
+                SELECT q.id, q.dataset_id, q.reference_dataset_id, q.task_id, q.modality, q.humanness, q.grade,
+                       q.created_by, q.created_at, d.name AS dataset_name, r.name AS reference_name,
+                       t.name AS task_name{metrics}
+                FROM quality_reports q
+                LEFT JOIN datasets d ON d.id = q.dataset_id
+                LEFT JOIN datasets r ON r.id = q.reference_dataset_id
+                LEFT JOIN tasks t ON t.id = q.task_id
+                WHERE (? IS NULL OR q.task_id = ?) AND (? IS NULL OR q.dataset_id = ?)
+                ORDER BY q.created_at, q.id
+                """,
+                [task_id, task_id, dataset_id, dataset_id],
+            ).df()
+
+    def quality_report_json(self, report_id: str) -> str:
+        with self.cursor() as cur:
+            found = cur.execute("SELECT metrics_json FROM quality_reports WHERE id = ?", [report_id]).fetchone()
+        if found is None:
+            raise StrategyError(f"Unknown quality report {report_id!r}.")
+        return found[0]
+
+    def task_humanness(self) -> dict[str, float]:
+        """Per task, the mean humanness of its synthetic datasets' latest reports."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                """
+                SELECT task_id, avg(humanness) FROM (
+                    SELECT task_id, humanness,
+                           row_number() OVER (PARTITION BY dataset_id ORDER BY created_at DESC, id) AS latest
+                    FROM quality_reports WHERE task_id IS NOT NULL)
+                WHERE latest = 1 GROUP BY task_id
+                """
+            ).fetchall()
+        return {task_id: float(value) for task_id, value in rows}
 
     def cost_tiers(self) -> pd.DataFrame:
         with self.cursor() as cur:

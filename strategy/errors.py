@@ -38,6 +38,8 @@ class Problem:
 class ImportRejected(StrategyError):
     """Input refused as a whole: nothing was written. Carries every problem found."""
 
+    headline = "Nothing was written"
+
     def __init__(self, problems: list[Problem], *, limit: int = 20):
         self.problems = list(problems)
         shown = [f"  - {p}" for p in self.problems[:limit]]
@@ -45,5 +47,11 @@ class ImportRejected(StrategyError):
             shown.append(f"  … and {len(self.problems) - limit} more")
         noun = "problem" if len(self.problems) == 1 else "problems"
         super().__init__(
-            f"Nothing was written: {len(self.problems)} {noun} found.\n" + "\n".join(shown)
+            f"{self.headline}: {len(self.problems)} {noun} found.\n" + "\n".join(shown)
         )
+
+
+class AssessmentRejected(ImportRejected):
+    """Samples that cannot be compared (no shared column, mismatched types, too few rows...)."""
+
+    headline = "Cannot assess these samples"

@@ -1,4 +1,4 @@
-"""Reading records from files people keep: CSV and JSON (an array, an object, or JSON lines).
+"""Reading records from files people keep: CSV and JSON (an array, an object, or JSON lines), and Parquet.
 
 Everything is checked before anything is written, and every problem names the
 file, the row (counted from 1, header excluded) and the field.
@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
 from strategy.errors import ImportRejected, Problem
@@ -166,3 +170,78 @@ def read_tasks(source: str | Path | IO[bytes], *, label: str | None = None,
         raise ImportRejected(problems)
     return validate_rows(label, rows, Task, prepare=lambda row: _prepare_task(
         {k: v for k, v in row.items() if k not in extra_fields}))
+
+
+# ----------------------------------------------------------------------------- data files
+UPLOAD_LIMIT_ENV = "STRATEGY_MAX_UPLOAD_MB"
+DEFAULT_UPLOAD_LIMIT_MB = 50
+
+
+def upload_limit_bytes() -> int:
+    """The same limit as the app's upload widget (.streamlit/config.toml), overridable for the CLI."""
+    return int(float(os.environ.get(UPLOAD_LIMIT_ENV, DEFAULT_UPLOAD_LIMIT_MB)) * 1024 * 1024)
+
+
+def _format_of(label: str, head: bytes) -> str:
+    suffix = Path(label).suffix.lower()
+    if suffix == ".parquet" or head.startswith(b"PAR1"):
+        return "parquet"
+    if suffix in {".jsonl", ".ndjson", ".json"} or head.lstrip()[:1] in (b"{", b"["):
+        return "jsonl"
+    return "csv"
+
+
+def read_data_file(source: str | Path | IO[bytes], *, label: str | None = None,
+                   size: int | None = None, limit: int | None = None) -> tuple[str, pa.Table]:
+    """Read a CSV, Parquet or JSON-lines file (a path or a byte stream) into an Arrow table.
+
+    Given a ``limit`` in bytes, a larger file is refused before it is read.
+    """
+    if isinstance(source, (str, Path)):
+        label = label or str(source)
+        try:
+            size = Path(source).stat().st_size
+        except OSError as error:
+            raise ImportRejected([Problem(label, None, "file", f"cannot be read: {error.strerror}")]) from None
+        if limit is not None and size > limit:
+            raise _too_large(label, size, limit)
+        raw = Path(source).read_bytes()
+    else:
+        label = label or getattr(source, "name", "<stdin>")
+        if limit is not None and size is not None and size > limit:
+            raise _too_large(label, size, limit)
+        raw = source.read() if limit is None else source.read(limit + 1)
+        if limit is not None and len(raw) > limit:
+            raise _too_large(label, len(raw), limit)
+    if not raw.strip():
+        raise ImportRejected([Problem(label, None, "file", "is empty")])
+    fmt = _format_of(label, raw[:64])
+    if fmt == "parquet":
+        try:
+            table = pq.read_table(io.BytesIO(raw))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise ImportRejected([Problem(label, None, "file", f"is not a readable Parquet file: {error}")]) from None
+    else:
+        text = decode_utf8(raw, label)
+        try:
+            if fmt == "csv":
+                # Arrow's reader is multi-threaded; types it cannot infer stay text and are checked later.
+                table = pacsv.read_csv(io.BytesIO(text.encode("utf-8")),
+                                       convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True))
+            else:
+                stripped = text.strip()
+                frame = (pd.read_json(io.StringIO(stripped), dtype=False) if stripped.startswith("[")
+                         else pd.read_json(io.StringIO(stripped), lines=True, dtype=False))
+                table = pa.Table.from_pandas(frame.astype(object).where(frame.notna(), None), preserve_index=False)
+        except (ValueError, pa.ArrowInvalid) as error:
+            kind = "CSV" if fmt == "csv" else "JSON lines"
+            raise ImportRejected([Problem(label, None, "file", f"is not valid {kind}: {error}")]) from None
+    table = table.rename_columns([str(c).strip() for c in table.column_names])
+    if table.num_rows == 0:
+        raise ImportRejected([Problem(label, None, "file", "has a header but no rows")])
+    return label, table
+
+
+def _too_large(label: str, size: int, limit: int) -> ImportRejected:
+    return ImportRejected([Problem(label, None, "file", f"is {size / 1e6:,.1f} MB, over the upload limit of "
+                                                        f"{limit / 1e6:,.0f} MB; split it into smaller files")])

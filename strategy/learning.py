@@ -248,19 +248,30 @@ def shape_of(params: CurveParams, spread: float) -> np.ndarray:
 
 @dataclass
 class PooledPrior:
-    """Predicts a task's curve shape from its profile (and later its data's humanness), pooled over tasks.
+    """Predicts a task's curve shape from its profile and its synthetic data's humanness, pooled over tasks.
 
     A ridge regression per shape parameter on standardised features; its
     residual spread becomes the prior's sd, so a poor pooled model pulls weakly.
+    A feature missing for a task (NaN: humanness never measured) takes the mean
+    of the tasks that have it, or 0 when none has.
     """
 
     ridge_alpha: float = 3.0
     model_: object = field(default=None, init=False)
     sd_: np.ndarray | None = field(default=None, init=False)
     n_tasks_: int = field(default=0, init=False)
+    fill_: np.ndarray | None = field(default=None, init=False)
+
+    def _filled(self, features: np.ndarray) -> np.ndarray:
+        return np.where(np.isnan(features), self.fill_, features)
 
     def fit(self, features: np.ndarray, shapes: np.ndarray) -> PooledPrior:
         features, shapes = np.asarray(features, float), np.asarray(shapes, float)
+        present = ~np.isnan(features)
+        sums = np.where(present, features, 0.0).sum(axis=0)
+        self.fill_ = np.divide(sums, present.sum(axis=0), out=np.zeros(features.shape[1]),
+                               where=present.sum(axis=0) > 0)
+        features = self._filled(features)
         self.model_ = make_pipeline(StandardScaler(), Ridge(alpha=self.ridge_alpha)).fit(features, shapes)
         residual = shapes - self.model_.predict(features)
         floor = np.array(Prior.default().sd) * 0.25
@@ -270,7 +281,7 @@ class PooledPrior:
         return self
 
     def predict(self, features: np.ndarray) -> Prior:
-        mean = self.model_.predict(np.asarray(features, float).reshape(1, -1))[0]
+        mean = self.model_.predict(self._filled(np.asarray(features, float).reshape(1, -1)))[0]
         mean[0] = float(np.clip(mean[0], 0.05, 2.5))
         mean[1] = float(np.clip(mean[1], 0.0, W_MAX))
         mean[3] = float(max(mean[3], 0.0))
@@ -281,7 +292,12 @@ class PooledPrior:
         scaler, ridge = self.model_.steps[0][1], self.model_.steps[1][1]
         return {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "coef": ridge.coef_.tolist(),
                 "intercept": ridge.intercept_.tolist(), "sd": self.sd_.tolist(), "n_tasks": self.n_tasks_,
-                "ridge_alpha": self.ridge_alpha}
+                "ridge_alpha": self.ridge_alpha, "fill": self.fill_.tolist()}
+
+    @staticmethod
+    def readable(data: dict, features: int) -> bool:
+        """Whether a stored prior was fitted on the features this version computes."""
+        return "fill" in data and len(data["mean"]) == features
 
     @classmethod
     def from_dict(cls, data: dict) -> PooledPrior:
@@ -294,4 +310,5 @@ class PooledPrior:
         ridge.n_features_in_ = len(data["mean"])
         pooled.model_ = make_pipeline(scaler, ridge)
         pooled.sd_, pooled.n_tasks_ = np.array(data["sd"]), data["n_tasks"]
+        pooled.fill_ = np.array(data["fill"])
         return pooled

@@ -158,6 +158,7 @@ class Dataset(Stamped):
     licence: ShortText = ""
     cost_source: LongText = ""
     source: RecordSource = "user"
+    location: LongText = ""
 
 
 class Outcome(Stamped):
@@ -202,7 +203,8 @@ class QualityReport(Stamped):
     modality: Modality
     humanness: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
     grade: ShortText = ""
-    metrics_json: LongText = "{}"
+    # The whole report as JSON, written by the app (every pair of columns, the noise floor...), so it may be long.
+    metrics_json: Annotated[str, StringConstraints(max_length=20_000_000)] = "{}"
 
 
 class ExpectedMetric(Record):

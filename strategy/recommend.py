@@ -53,6 +53,7 @@ LOW_CONFIDENCE_BELOW = 0.6
 MIN_OUTCOMES_FOR_POOL = 6
 MIN_TASKS_FOR_POOL = 4
 POOLED_KIND = "pooled_prior"
+FEATURE_COUNT = len(FACTOR_NAMES) + 1
 RULE_WEIGHTS_KIND = "rule_weights"
 # Fallback prices when a task has no dataset of that kind registered (evidence.md §5).
 TIER_DEFAULTS = {"crowd": 0.08, "skilled": 1.20, "expert": 150.0, "synthetic-validated": 0.02}
@@ -69,13 +70,17 @@ class TaskEvidence:
     human_cost: float | None = None
     synthetic_cost: float | None = None
     tier_costs: dict[str, float] = field(default_factory=lambda: dict(TIER_DEFAULTS))
+    humanness: float | None = None
 
     @property
     def count(self) -> int:
         return len(self.values)
 
     def features(self) -> np.ndarray:
-        return np.array([getattr(self.task, f) for f in FACTOR_NAMES], dtype=float)
+        """The pooled model's inputs: the profile, then the humanness of the task's synthetic data (0–1;
+        NaN when never measured, which the pooled model fills with the mean of the tasks that have it)."""
+        measured = np.nan if self.humanness is None else self.humanness / 100.0
+        return np.array([*(getattr(self.task, f) for f in FACTOR_NAMES), measured], dtype=float)
 
     def enough_for_model(self) -> bool:
         mixes = {(h, s) for h, s in zip(self.n_human, self.n_synthetic, strict=True)}
@@ -89,6 +94,7 @@ def gather(catalog: Catalog, task_ids: list[str] | None = None) -> list[TaskEvid
     outcomes = catalog.outcomes(task_ids=task_ids)
     datasets = catalog.datasets()
     tier_costs = tier_prices(catalog)
+    humanness = catalog.task_humanness()
     usable = outcomes[outcomes["human_eval"]]
     by_task = {key: group for key, group in usable.groupby("task_id")}
     priced = datasets[datasets["cost_per_sample"] > 0].groupby(["task_id", "source_kind"])["cost_per_sample"].mean()
@@ -102,7 +108,7 @@ def gather(catalog: Catalog, task_ids: list[str] | None = None) -> list[TaskEvid
             n_human=own["n_human"].to_numpy(float), n_synthetic=own["n_synthetic"].to_numpy(float),
             values=own["value"].to_numpy(float),
             human_cost=priced.get((task.id, "human")), synthetic_cost=priced.get((task.id, "synthetic")),
-            tier_costs=tier_costs,
+            tier_costs=tier_costs, humanness=humanness.get(task.id),
         ))
     return evidence
 
@@ -420,7 +426,8 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
 
 def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
     stored = catalog.latest_model_state(POOLED_KIND)
-    if stored is None:
+    if stored is None or not PooledPrior.readable(stored[1], FEATURE_COUNT):
+        # A prior fitted on other inputs (before humanness was a feature) waits for the next refit.
         return None, ""
     return PooledPrior.from_dict(stored[1]), stored[0]
 

@@ -1,0 +1,332 @@
+"""The humanness assessment: every metric, its noise floor, one score with a grade, per-segment scores,
+and storing the result in the catalog where the decisions use it.
+
+The noise floor is the same metrics computed between two random halves of the
+human sample: what human data scores against itself at this sample size. A
+score is read against it, and the grade is the gap between the two.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from strategy.catalog import Catalog, current_actor
+from strategy.errors import StrategyError
+from strategy.models import QualityReport
+from strategy.quality.columns import (
+    ColumnPlan,
+    Encoder,
+    Sample,
+    plan_columns,
+    sample_rows,
+    split_halves,
+)
+from strategy.quality.tabular import (
+    DETECTION_ROWS,
+    NEIGHBOUR_ROWS,
+    column_pairs,
+    column_shapes,
+    coverage,
+    detection,
+    fidelity_diversity,
+    privacy,
+    privacy_flags,
+)
+from strategy.quality.text import TEXT_METRICS, clean_texts, text_report
+
+SCHEMA = "strategy.humanness/1"
+# Documented in the README. Privacy is reported beside the score, never inside it: a copy of the human
+# data is perfectly human-like and still unusable.
+TABULAR_WEIGHTS = {"shapes": 0.30, "pairs": 0.20, "detection": 0.20, "coverage": 0.10, "fidelity": 0.20}
+TEXT_WEIGHTS = {"structure": 0.20, "lexical": 0.20, "repetition": 0.10, "detection": 0.25, "fidelity": 0.25}
+METRIC_LABELS = {
+    "shapes": "Column shapes", "pairs": "Column-pair trends", "detection": "Detection", "coverage": "Coverage",
+    "fidelity": "Fidelity and diversity (k-NN)", "structure": "Length and structure", "lexical": "Lexical diversity",
+    "repetition": "Repetition",
+}
+# Grades on the gap to the noise floor, in points: within sampling noise of human data is an A.
+GAP_GRADES = ((2.5, "A"), (7.5, "B"), (15.0, "C"), (25.0, "D"))
+# Without a floor (too few human rows to halve), grades on the score itself.
+SCORE_GRADES = ((90.0, "A"), (80.0, "B"), (70.0, "C"), (60.0, "D"))
+FLOOR_MIN_ROWS = 20
+SEGMENTS_SHOWN = 8
+SEGMENT_MIN_ROWS = 20
+SEGMENT_DETECTION_ROWS = 2_000
+
+Progress = Callable[[float, str], None]
+
+
+def _mean(values) -> float | None:
+    kept = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return float(np.mean(kept)) if kept else None
+
+
+def weighted_score(scores: dict[str, float | None], weights: dict[str, float]) -> float | None:
+    """0–100 from metric scores in 0–1; a metric that could not be computed hands its weight to the others."""
+    kept = {name: value for name, value in scores.items() if value is not None and name in weights}
+    if not kept:
+        return None
+    total = sum(weights[name] for name in kept)
+    return 100.0 * sum(weights[name] * value for name, value in kept.items()) / total
+
+
+def grade(humanness: float | None, floor: float | None) -> str:
+    if humanness is None:
+        return "–"
+    if floor is not None:
+        gap = floor - humanness
+        return next((letter for limit, letter in GAP_GRADES if gap <= limit), "F")
+    return next((letter for limit, letter in SCORE_GRADES if humanness >= limit), "F")
+
+
+# ----------------------------------------------------------------------------- the tabular metrics
+def _tabular_metrics(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, *, seed: int,
+                     progress: Progress | None, span: tuple[float, float], label: str) -> dict:
+    encoder = Encoder(plan).fit(human)
+    steps = [
+        ("shapes", lambda: column_shapes(human, synthetic, plan)),
+        ("pairs", lambda: column_pairs(human, synthetic, plan)),
+        ("coverage", lambda: coverage(human, synthetic, plan)),
+        ("detection", lambda: detection(encoder.transform(sample_rows(human, DETECTION_ROWS, seed)),
+                                        encoder.transform(sample_rows(synthetic, DETECTION_ROWS, seed + 1)),
+                                        seed=seed)),
+        ("fidelity", lambda: fidelity_diversity(encoder.transform(sample_rows(human, NEIGHBOUR_ROWS, seed + 2)),
+                                                encoder.transform(sample_rows(synthetic, NEIGHBOUR_ROWS, seed + 3)))),
+    ]
+    out = {}
+    for position, (name, step) in enumerate(steps):
+        if progress:
+            progress(span[0] + (span[1] - span[0]) * position / len(steps), f"{label}: {METRIC_LABELS[name]}")
+        out[name] = step()
+    return out
+
+
+def _tabular_scores(metrics: dict) -> dict[str, float | None]:
+    return {
+        "shapes": _mean(row["score"] for row in metrics["shapes"]),
+        "pairs": _mean(row["score"] for row in metrics["pairs"]),
+        "coverage": _mean(row["score"] for row in metrics["coverage"]),
+        "detection": metrics["detection"]["score"],
+        "fidelity": metrics["fidelity"]["score"],
+    }
+
+
+def _text_scores(metrics: dict) -> dict[str, float | None]:
+    return {name: metrics[name]["score"] for name in TEXT_METRICS}
+
+
+def segments(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, column: str, *, seed: int) -> dict:
+    """Scores within each value of one column (the most frequent values with enough rows on both sides):
+    shapes, pair trends and a logistic detector, weighted as in the overall score."""
+    inner = ColumnPlan(kinds={k: v for k, v in plan.kinds.items() if k != column and v != "text"})
+    weights = {k: TABULAR_WEIGHTS[k] for k in ("shapes", "pairs", "detection")}
+    key_h = human[column].astype(object).where(human[column].notna(), "∅ missing").astype(str)
+    key_s = synthetic[column].astype(object).where(synthetic[column].notna(), "∅ missing").astype(str)
+    counts_h, counts_s = key_h.value_counts(), key_s.value_counts()
+    rows, left_out = [], []
+    for value in counts_h.index:
+        n_h, n_s = int(counts_h.get(value, 0)), int(counts_s.get(value, 0))
+        if len(rows) >= SEGMENTS_SHOWN or min(n_h, n_s) < SEGMENT_MIN_ROWS:
+            left_out.append({"value": value, "human_rows": n_h, "synthetic_rows": n_s})
+            continue
+        h, s = human[key_h == value], synthetic[key_s == value]
+        row = {"value": value, "human_rows": n_h, "synthetic_rows": n_s}
+        if inner.tabular:
+            encoder = Encoder(inner).fit(h)
+            found = {"shapes": _mean(r["score"] for r in column_shapes(h, s, inner)),
+                     "pairs": _mean(r["score"] for r in column_pairs(h, s, inner)),
+                     "detection": detection(encoder.transform(sample_rows(h, SEGMENT_DETECTION_ROWS, seed)),
+                                            encoder.transform(sample_rows(s, SEGMENT_DETECTION_ROWS, seed + 1)),
+                                            seed=seed, models=("logistic",))["score"]}
+            row |= found | {"humanness": weighted_score(found, weights)}
+        rows.append(row)
+    new_values = sorted(set(counts_s.index) - set(counts_h.index))[:10]
+    return {"column": column, "rows": rows, "left_out": left_out, "min_rows": SEGMENT_MIN_ROWS,
+            "values_only_in_synthetic": new_values}
+
+
+# ----------------------------------------------------------------------------- the assessment
+@dataclass
+class Assessment:
+    """A humanness report: plain JSON-able data (stored as is) with readers for the pages and the CLI."""
+
+    data: dict
+
+    @property
+    def humanness(self) -> float | None:
+        return self.data["humanness"]
+
+    @property
+    def floor(self) -> float | None:
+        return self.data["floor"]
+
+    @property
+    def grade(self) -> str:
+        return self.data["grade"]
+
+    @property
+    def modality(self) -> str:
+        parts = [m for m in ("tabular", "text") if m in self.data["modalities"]]
+        return parts[0] if len(parts) == 1 else "multimodal"
+
+    def metrics_table(self) -> pd.DataFrame:
+        """One row per scored metric: score and floor on 0–100, weight, and what it measures."""
+        rows = []
+        for modality, section in self.data["modalities"].items():
+            weights = TABULAR_WEIGHTS if modality == "tabular" else TEXT_WEIGHTS
+            for name, weight in weights.items():
+                score = section["scores"].get(name)
+                floor = (section.get("floor_scores") or {}).get(name)
+                rows.append({"modality": modality, "metric": METRIC_LABELS[name], "key": name, "weight": weight,
+                             "score": None if score is None else 100 * score,
+                             "floor": None if floor is None else 100 * floor})
+        return pd.DataFrame(rows, columns=["modality", "metric", "key", "weight", "score", "floor"])
+
+    def table(self, part: str) -> pd.DataFrame:
+        """Per-column shapes, per-pair trends or per-column coverage of the tabular section."""
+        section = self.data["modalities"].get("tabular")
+        return pd.DataFrame(section["metrics"][part]) if section else pd.DataFrame()
+
+    def segments_table(self) -> pd.DataFrame:
+        found = self.data.get("segments")
+        return pd.DataFrame(found["rows"]) if found else pd.DataFrame()
+
+    def to_json(self) -> str:
+        return json.dumps(self.data, default=_jsonable, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Assessment:
+        return cls(json.loads(text))
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _clean(value):
+    """NaN and infinity have no JSON form; they become null (the report says why where it matters)."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, columns: list[str] | None = None,
+           text_column: str | None = None, segment_column: str | None = None, ignore: list[str] | None = None,
+           seed: int = 0, progress: Progress | None = None) -> Assessment:
+    """Compare a synthetic sample with a human one; deterministic for a given seed.
+
+    Raises AssessmentRejected when the samples cannot be compared at all;
+    columns that cannot be compared are listed in the report with the reason.
+    """
+    plan = plan_columns(human, synthetic, holdout, columns=columns, text_column=text_column,
+                        segment_column=segment_column, ignore=ignore)
+    h_frame, s_frame = human.frame.reset_index(drop=True), synthetic.frame.reset_index(drop=True)
+    can_halve = len(h_frame) >= FLOOR_MIN_ROWS
+    modalities: dict[str, dict] = {}
+    if plan.tabular:
+        section = {"columns": {n: plan.kinds[n] for n in plan.tabular},
+                   "metrics": _tabular_metrics(h_frame, s_frame, plan, seed=seed, progress=progress,
+                                               span=(0.0, 0.45), label="tables")}
+        section["scores"] = _tabular_scores(section["metrics"])
+        if can_halve:
+            half_a, half_b = split_halves(h_frame, seed)
+            section["floor_metrics"] = _tabular_metrics(half_a, half_b, plan, seed=seed, progress=progress,
+                                                        span=(0.45, 0.75), label="noise floor")
+            section["floor_scores"] = _tabular_scores(section["floor_metrics"])
+        modalities["tabular"] = section
+    if plan.text_column:
+        h_text, s_text = clean_texts(h_frame[plan.text_column]), clean_texts(s_frame[plan.text_column])
+        section = {"column": plan.text_column, "texts": [len(h_text), len(s_text)],
+                   "metrics": text_report(h_text, s_text, seed=seed,
+                                          progress=_scaled(progress, 0.75, 0.87, "text"))}
+        section["scores"] = _text_scores(section["metrics"])
+        if len(h_text) >= FLOOR_MIN_ROWS:
+            order = np.random.default_rng(seed).permutation(len(h_text))
+            half = len(h_text) // 2
+            section["floor_metrics"] = text_report(h_text.iloc[order[:half]].reset_index(drop=True),
+                                                   h_text.iloc[order[half:]].reset_index(drop=True), seed=seed,
+                                                   progress=_scaled(progress, 0.87, 0.94, "noise floor"))
+            section["floor_scores"] = _text_scores(section["floor_metrics"])
+        modalities["text"] = section
+    if progress:
+        progress(0.95, "privacy")
+    compared = plan.tabular + ([plan.text_column] if plan.text_column else [])
+    found_privacy = privacy(h_frame, s_frame, plan, Encoder(plan).fit(h_frame), seed=seed, columns=compared,
+                            holdout=None if holdout is None else holdout.frame.reset_index(drop=True))
+    found_privacy["flags"] = privacy_flags(found_privacy)
+    for name, section in modalities.items():
+        weights = TABULAR_WEIGHTS if name == "tabular" else TEXT_WEIGHTS
+        section["humanness"] = weighted_score(section["scores"], weights)
+        section["floor"] = weighted_score(section["floor_scores"], weights) if "floor_scores" in section else None
+        section["grade"] = grade(section["humanness"], section["floor"])
+    humanness = _mean(s["humanness"] for s in modalities.values())
+    floors = [s["floor"] for s in modalities.values()]
+    floor = _mean(floors) if all(f is not None for f in floors) else None
+    data = {
+        "schema": SCHEMA, "humanness": humanness, "floor": floor, "grade": grade(humanness, floor),
+        "human": {"label": human.label, "rows": len(h_frame)},
+        "synthetic": {"label": synthetic.label, "rows": len(s_frame)},
+        "holdout": None if holdout is None else {"label": holdout.label, "rows": len(holdout.frame)},
+        "skipped": plan.skipped, "seed": seed, "modalities": modalities, "privacy": found_privacy,
+        "weights": {"tabular": TABULAR_WEIGHTS, "text": TEXT_WEIGHTS},
+        "floor_note": None if floor is not None else
+        f"no noise floor: the human sample needs at least {FLOOR_MIN_ROWS} rows to be halved",
+    }
+    if segment_column and plan.tabular and segment_column in plan.kinds:
+        if progress:
+            progress(0.97, "segments")
+        data["segments"] = segments(h_frame, s_frame, plan, segment_column, seed=seed)
+    if progress:
+        progress(1.0, "done")
+    return Assessment(_clean(data))
+
+
+def _scaled(progress: Progress | None, start: float, stop: float, label: str) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda fraction, message: progress(start + (stop - start) * fraction, f"{label}: {message}")
+
+
+# ----------------------------------------------------------------------------- catalog
+def save_assessment(catalog: Catalog, assessment: Assessment, *, dataset_id: str,
+                    reference_dataset_id: str | None = None, actor: str | None = None) -> QualityReport:
+    """Store a report against the synthetic dataset it measured (and its task), then recompute that task's
+    recommendation, because the pooled model reads the humanness of a task's synthetic data."""
+    from strategy.recommend import recommend_task
+
+    datasets = catalog.datasets()
+    known = datasets.set_index("id")
+    if dataset_id not in known.index:
+        raise StrategyError(f"Unknown dataset {dataset_id!r}: register it in Catalog › Datasets first.")
+    if reference_dataset_id is not None and reference_dataset_id not in known.index:
+        raise StrategyError(f"Unknown reference dataset {reference_dataset_id!r}.")
+    if assessment.humanness is None:
+        raise StrategyError("This assessment has no score (no metric could be computed), so it is not stored.")
+    task_id = known.loc[dataset_id, "task_id"]
+    task_id = None if pd.isna(task_id) else str(task_id)
+    actor = actor or current_actor()
+    report = QualityReport(dataset_id=dataset_id, reference_dataset_id=reference_dataset_id, task_id=task_id,
+                           modality=assessment.modality, humanness=round(assessment.humanness, 4),
+                           grade=assessment.grade, metrics_json=assessment.to_json())
+    catalog.add_records("quality_reports", [report], actor=actor, action="assess")
+    if task_id is not None:
+        recommend_task(catalog, task_id, actor=actor)
+    return report

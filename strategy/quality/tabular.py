@@ -1,0 +1,364 @@
+"""Humanness metrics for tables: each compares a human sample with a synthetic one and returns scores in 0–1,
+where 1 means "as the human data is".
+
+Column shapes and pair trends follow the definitions SDMetrics calls
+KSComplement, TVComplement, CorrelationSimilarity and ContingencySimilarity, so
+the scores can be compared with that tool. Neighbour-based metrics (fidelity,
+diversity, privacy) use scikit-learn's neighbour search on bounded samples and
+never build a full human × synthetic distance matrix.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from strategy.quality.columns import ColumnPlan, Encoder, as_labels, as_numbers, sample_rows
+
+CONTINGENCY_BINS = 10
+DETECTION_ROWS = 5_000       # per side; the classifiers' AUC settles long before this
+DETECTION_MIN_ROWS = 10
+NEIGHBOUR_ROWS = 5_000       # per side for precision / recall / density / coverage
+NEIGHBOURS_K = 5
+PRIVACY_QUERY_ROWS = 5_000
+PRIVACY_REFERENCE_ROWS = 100_000
+# Two-sample KS statistic that sampling alone exceeds 5% of the time: c(0.05) = 1.358.
+KS_CRITICAL = 1.358
+
+
+# ----------------------------------------------------------------------------- column shapes
+def ks_statistic(human: np.ndarray, synthetic: np.ndarray) -> float:
+    """The two-sample Kolmogorov–Smirnov statistic, from sorted values (exact, O(n log n))."""
+    a, b = np.sort(human), np.sort(synthetic)
+    points = np.concatenate([a, b])
+    gap = np.searchsorted(a, points, side="right") / a.size - np.searchsorted(b, points, side="right") / b.size
+    return float(np.max(np.abs(gap)))
+
+
+def total_variation(human: pd.Series, synthetic: pd.Series) -> float:
+    """Half the summed absolute difference between the two samples' category frequencies."""
+    p = human.value_counts(normalize=True)
+    q = synthetic.value_counts(normalize=True)
+    return float(0.5 * p.sub(q, fill_value=0.0).abs().sum())
+
+
+def column_shapes(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan) -> list[dict]:
+    """Per column: 1 − KS for numbers and dates, 1 − TV distance for categories; missing values left out."""
+    rows = []
+    for name in plan.tabular:
+        kind = plan.kinds[name]
+        if kind in ("numeric", "datetime"):
+            h, s = as_numbers(human[name]), as_numbers(synthetic[name])
+            h, s = h[np.isfinite(h)], s[np.isfinite(s)]
+            if h.size == 0 or s.size == 0:
+                rows.append({"column": name, "kind": kind, "metric": "KSComplement", "score": None,
+                             "note": "no value left in one sample"})
+                continue
+            score = 1.0 - ks_statistic(h, s)
+            band = 1.0 - min(1.0, KS_CRITICAL * np.sqrt((h.size + s.size) / (h.size * s.size)))
+            rows.append({"column": name, "kind": kind, "metric": "KSComplement", "score": score,
+                         "noise_band": band})
+        else:
+            h, s = human[name].dropna(), synthetic[name].dropna()
+            if h.empty or s.empty:
+                rows.append({"column": name, "kind": kind, "metric": "TVComplement", "score": None,
+                             "note": "no value left in one sample"})
+                continue
+            rows.append({"column": name, "kind": kind, "metric": "TVComplement",
+                         "score": 1.0 - total_variation(as_labels(h), as_labels(s))})
+    return rows
+
+
+# ----------------------------------------------------------------------------- column pairs
+def _bin_codes(human: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ten equal-width bins over the human range (outer bins open-ended); missing values get a bin of their own."""
+    finite = human[np.isfinite(human)]
+    edges = np.histogram_bin_edges(finite, bins=CONTINGENCY_BINS) if finite.size else np.array([0.0, 1.0])
+    inner = edges[1:-1]
+
+    def codes(values):
+        out = np.clip(np.digitize(values, inner), 0, CONTINGENCY_BINS - 1)
+        return np.where(np.isfinite(values), out, CONTINGENCY_BINS)
+
+    return codes(human), codes(synthetic)
+
+
+def _label_codes(human: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    joined = pd.Categorical(pd.concat([as_labels(human), as_labels(synthetic)], ignore_index=True))
+    codes = joined.codes.astype(np.int64)
+    return codes[: len(human)], codes[len(human):]
+
+
+def _codes(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan) -> dict[str, tuple]:
+    table = {}
+    for name in plan.tabular:
+        if plan.kinds[name] in ("numeric", "datetime"):
+            table[name] = _bin_codes(as_numbers(human[name]), as_numbers(synthetic[name]))
+        else:
+            table[name] = _label_codes(human[name], synthetic[name])
+    return table
+
+
+def contingency_distance(h_a: np.ndarray, h_b: np.ndarray, s_a: np.ndarray, s_b: np.ndarray) -> float:
+    """Total variation distance between the two samples' joint frequency tables of two coded columns."""
+    width = int(max(h_b.max(initial=0), s_b.max(initial=0))) + 1
+    size = (int(max(h_a.max(initial=0), s_a.max(initial=0))) + 1) * width
+    p = np.bincount(h_a * width + h_b, minlength=size) / h_a.size
+    q = np.bincount(s_a * width + s_b, minlength=size) / s_a.size
+    return float(0.5 * np.abs(p - q).sum())
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:
+    both = np.isfinite(x) & np.isfinite(y)
+    x, y = x[both], y[both]
+    if x.size < 2 or x.std() == 0 or y.std() == 0:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def column_pairs(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan) -> list[dict]:
+    """Every pair of compared columns: 1 − |Δ Pearson correlation| / 2 for two numeric (or date) columns,
+    1 − TV distance of the joint table otherwise (numbers binned). A numeric pair whose correlation is
+    undefined (a constant side) is compared by its joint table instead, and says so."""
+    names = plan.tabular
+    numbers = {n: (as_numbers(human[n]), as_numbers(synthetic[n]))
+               for n in names if plan.kinds[n] in ("numeric", "datetime")}
+    codes = _codes(human, synthetic, plan)
+    rows = []
+    for a, b in combinations(names, 2):
+        if a in numbers and b in numbers:
+            r_h = _correlation(numbers[a][0], numbers[b][0])
+            r_s = _correlation(numbers[a][1], numbers[b][1])
+            if r_h is not None and r_s is not None:
+                rows.append({"pair": f"{a}|{b}", "left": a, "right": b, "metric": "CorrelationSimilarity",
+                             "score": 1.0 - abs(r_h - r_s) / 2, "human": r_h, "synthetic": r_s})
+                continue
+            note = "correlation undefined (a constant side); compared by the binned joint table"
+        else:
+            note = None
+        distance = contingency_distance(codes[a][0], codes[b][0], codes[a][1], codes[b][1])
+        row = {"pair": f"{a}|{b}", "left": a, "right": b, "metric": "ContingencySimilarity", "score": 1.0 - distance}
+        if note:
+            row["note"] = note
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- detection
+def detection(human: np.ndarray, synthetic: np.ndarray, *, seed: int, folds: int = 3,
+              models: tuple[str, ...] = ("logistic", "boosted_tree")) -> dict:
+    """How well classifiers tell human rows from synthetic ones, cross-validated on a balanced sample.
+
+    Each classifier reports its AUC (mean and range over folds) and the score
+    1 − 2·max(AUC − 0.5, 0); the metric's score is the lower one, because the
+    better detector is the one that matters.
+    """
+    rng = np.random.default_rng(seed)
+    size = min(len(human), len(synthetic), DETECTION_ROWS)
+    if size < DETECTION_MIN_ROWS:
+        return {"score": None, "note": f"needs at least {DETECTION_MIN_ROWS} rows on each side"}
+    h = human[rng.choice(len(human), size, replace=False)]
+    s = synthetic[rng.choice(len(synthetic), size, replace=False)]
+    features = np.vstack([h, s])
+    labels = np.r_[np.zeros(size), np.ones(size)]
+    splitter = StratifiedKFold(n_splits=min(folds, size), shuffle=True, random_state=seed)
+    result = {"rows_per_side": int(size)}
+    for name in models:
+        aucs = []
+        for train, test in splitter.split(features, labels):
+            model = _detector(name, seed).fit(features[train], labels[train])
+            aucs.append(roc_auc_score(labels[test], model.predict_proba(features[test])[:, 1]))
+        auc = float(np.mean(aucs))
+        result[name] = {"auc": auc, "auc_low": float(min(aucs)), "auc_high": float(max(aucs)),
+                        "score": detection_score(auc)}
+    result["score"] = min(result[name]["score"] for name in models)
+    return result
+
+
+def detection_score(auc: float) -> float:
+    return 1.0 - 2.0 * max(auc - 0.5, 0.0)
+
+
+def _detector(name: str, seed: int):
+    if name == "logistic":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.2, early_stopping=False, random_state=seed)
+
+
+# ----------------------------------------------------------------------------- coverage
+def coverage(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan) -> list[dict]:
+    """Per column: how much of the human categories or range the synthetic data covers, and the share of
+    synthetic values that fall outside them."""
+    rows = []
+    for name in plan.tabular:
+        if plan.kinds[name] in ("numeric", "datetime"):
+            h, s = as_numbers(human[name]), as_numbers(synthetic[name])
+            h, s = h[np.isfinite(h)], s[np.isfinite(s)]
+            if h.size == 0 or s.size == 0:
+                continue
+            low, high = h.min(), h.max()
+            if high > low:
+                covered = max(1.0 - (max((s.min() - low) / (high - low), 0.0)
+                                     + max((high - s.max()) / (high - low), 0.0)), 0.0)
+            else:
+                covered = float(np.any(s == low))
+            outside = float(np.mean((s < low) | (s > high)))
+            rows.append({"column": name, "measure": "range", "covered": float(covered), "outside": outside,
+                         "score": (covered + 1.0 - outside) / 2})
+        else:
+            h, s = as_labels(human[name].dropna()), as_labels(synthetic[name].dropna())
+            if h.empty or s.empty:
+                continue
+            known = set(h.unique())
+            seen = set(s.unique())
+            covered = len(known & seen) / len(known)
+            outside = float((~s.isin(known)).mean())
+            rows.append({"column": name, "measure": "categories", "covered": covered, "outside": outside,
+                         "score": (covered + 1.0 - outside) / 2,
+                         "missing_categories": sorted(known - seen)[:10], "new_categories": sorted(seen - known)[:10]})
+    return rows
+
+
+# ----------------------------------------------------------------------------- fidelity and diversity
+def kth_neighbour_radii(points: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each point to its k-th nearest other point of the same sample."""
+    k = min(k, len(points) - 1)
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
+    return distances[:, k]
+
+
+def balls_containing(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """For each query point, how many balls (centre, radius) contain it.
+
+    The centres are grouped by radius so each neighbour search uses a radius
+    near its group's own; one outlier with a huge radius then costs one small
+    search instead of inflating every search.
+    """
+    counts = np.zeros(len(queries), dtype=np.int64)
+    order = np.argsort(radii)
+    cuts = np.unique((np.array([0.0, 0.5, 0.75, 0.875, 0.95, 0.99, 1.0]) * len(order)).astype(int))
+    for start, stop in zip(cuts[:-1], cuts[1:], strict=True):
+        group = order[start:stop]
+        if group.size == 0:
+            continue
+        reach = float(radii[group].max())
+        search = NearestNeighbors(radius=reach).fit(centres[group])
+        distances, indices = search.radius_neighbors(queries, return_distance=True)
+        lengths = np.fromiter((len(i) for i in indices), dtype=np.int64, count=len(indices))
+        if lengths.sum() == 0:
+            continue
+        flat_distance = np.concatenate(distances)
+        flat_index = np.concatenate(indices).astype(np.int64)
+        inside = flat_distance <= radii[group][flat_index]
+        owner = np.repeat(np.arange(len(queries)), lengths)
+        counts += np.bincount(owner[inside], minlength=len(queries))
+    return counts
+
+
+def fidelity_diversity(human: np.ndarray, synthetic: np.ndarray, *, k: int = NEIGHBOURS_K) -> dict:
+    """k-NN precision and recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020).
+
+    Precision: share of synthetic rows inside some human row's k-NN ball
+    (fidelity). Recall: share of human rows inside some synthetic row's ball
+    (diversity). Density counts the balls around each synthetic row; coverage
+    is the share of human rows whose own ball holds a synthetic row.
+    """
+    if min(len(human), len(synthetic)) <= k:
+        return {"score": None, "note": f"needs more than {k} rows on each side"}
+    human_radii = kth_neighbour_radii(human, k)
+    synthetic_radii = kth_neighbour_radii(synthetic, k)
+    inside = balls_containing(synthetic, human, human_radii)
+    precision = float(np.mean(inside > 0))
+    density = float(inside.sum() / (k * len(synthetic)))
+    recall = float(np.mean(balls_containing(human, synthetic, synthetic_radii) > 0))
+    nearest, _ = NearestNeighbors(n_neighbors=1).fit(synthetic).kneighbors(human)
+    covered = float(np.mean(nearest[:, 0] <= human_radii))
+    return {"precision": precision, "recall": recall, "density": density, "coverage": covered, "k": k,
+            "rows_per_side": [len(human), len(synthetic)],
+            "score": float(np.mean([precision, recall, min(density, 1.0), covered]))}
+
+
+# ----------------------------------------------------------------------------- privacy
+def row_fingerprints(frame: pd.DataFrame, plan: ColumnPlan, columns: list[str]) -> np.ndarray:
+    """One hash per row over the compared columns, typed alike in both samples (ints and floats agree)."""
+    normalised = pd.DataFrame({
+        name: (as_numbers(frame[name]) if plan.kinds[name] in ("numeric", "datetime") else as_labels(frame[name]))
+        for name in columns
+    })
+    return pd.util.hash_pandas_object(normalised, index=False).to_numpy()
+
+
+def privacy(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, encoder: Encoder, *, seed: int,
+            holdout: pd.DataFrame | None = None, columns: list[str] | None = None) -> dict:
+    """Exact copies (over every compared column, text included), distance to the closest human record, and
+    (with a holdout) whether synthetic rows sit closer to the human rows they may have been trained on than to
+    unseen ones."""
+    columns = columns or plan.tabular
+    human_hashes = row_fingerprints(human, plan, columns)
+    synthetic_hashes = row_fingerprints(synthetic, plan, columns)
+    copies = np.isin(synthetic_hashes, human_hashes)
+    result = {"exact_copies": int(copies.sum()), "exact_copy_share": float(copies.mean())}
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(human))
+    half = len(human) // 2
+    if holdout is None:
+        reference, baseline = human.iloc[order[:half]], human.iloc[order[half:]]
+        result["baseline"] = "a random half of the human rows, against the other half"
+    else:
+        reference, baseline = human, holdout
+        result["baseline"] = "the holdout rows, against the human rows"
+    if len(reference) < 1 or len(baseline) < 1:
+        result["note"] = "too few human rows for a baseline"
+        return result
+    result["baseline_copy_share"] = float(np.isin(row_fingerprints(baseline, plan, columns),
+                                                  row_fingerprints(reference, plan, columns)).mean())
+    if not plan.tabular:
+        result["note"] = "distances to the closest record need table columns; only exact copies were checked"
+        return result
+    reference = encoder.transform(sample_rows(reference, PRIVACY_REFERENCE_ROWS, seed))
+    search = NearestNeighbors(n_neighbors=1).fit(reference)
+    synthetic_dcr = search.kneighbors(encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
+    baseline_dcr = search.kneighbors(encoder.transform(sample_rows(baseline, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
+    result |= {
+        "dcr_median": float(np.median(synthetic_dcr)),
+        "dcr_baseline_median": float(np.median(baseline_dcr)),
+        "dcr_fifth_percentile": float(np.percentile(synthetic_dcr, 5)),
+        "dcr_baseline_fifth_percentile": float(np.percentile(baseline_dcr, 5)),
+        "reference_rows": int(min(len(human) if holdout is not None else half, PRIVACY_REFERENCE_ROWS)),
+    }
+    if holdout is not None:
+        size = min(len(human), len(holdout), PRIVACY_REFERENCE_ROWS)
+        train = encoder.transform(sample_rows(human, size, seed))
+        unseen = encoder.transform(sample_rows(holdout, size, seed + 1))
+        queries = encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed + 2))
+        to_train = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(queries)[0][:, 0]
+        to_unseen = NearestNeighbors(n_neighbors=1).fit(unseen).kneighbors(queries)[0][:, 0]
+        # Ties (equal distances) count half each way, so identical copies of both read as 50%.
+        closer = np.mean((to_train < to_unseen) + 0.5 * (to_train == to_unseen))
+        result["closer_to_training_share"] = float(closer)
+    return result
+
+
+def privacy_flags(result: dict) -> list[str]:
+    """Plain-language warnings a reader should not miss."""
+    flags = []
+    if result.get("exact_copy_share", 0) > result.get("baseline_copy_share", 0) + 0.01:
+        flags.append(f"{result['exact_copy_share']:.1%} of synthetic rows are exact copies of human rows "
+                     f"(human rows repeat each other at {result.get('baseline_copy_share', 0):.1%})")
+    if "dcr_median" in result and result["dcr_median"] < 0.5 * result["dcr_baseline_median"]:
+        flags.append("synthetic rows sit much closer to human rows than human rows sit to each other "
+                     f"(median distance {result['dcr_median']:.3g} against {result['dcr_baseline_median']:.3g})")
+    if result.get("closer_to_training_share", 0.5) > 0.6:
+        flags.append(f"{result['closer_to_training_share']:.0%} of synthetic rows are closer to the training rows "
+                     "than to the holdout (about 50% is expected): the generator may memorise")
+    return flags
