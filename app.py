@@ -15,6 +15,7 @@ pages = {
     "Evidence": [
         st.Page("pages/log_outcomes.py", title="Log outcomes", icon=":material/add_chart:", url_path="log"),
         st.Page("pages/outcomes.py", title="Outcomes", icon=":material/science:", url_path="outcomes"),
+        st.Page("pages/data_quality.py", title="Data quality", icon=":material/compare:", url_path="quality"),
         st.Page("pages/model_card.py", title="Model card", icon=":material/fact_check:", url_path="model"),
     ],
     "Catalog": [

@@ -7,6 +7,7 @@ never queries more than it must and never shows stale rows after a change.
 
 from __future__ import annotations
 
+import io
 import sys
 
 import pandas as pd
@@ -14,6 +15,8 @@ import streamlit as st
 
 from strategy import recommend
 from strategy.catalog import Catalog, resolve_location
+from strategy.ingest import upload_limit_bytes
+from strategy.quality import report as quality
 
 READ_TTL_SECONDS = 60
 
@@ -130,3 +133,30 @@ def evidence(location: str, task_id: str):
 def role() -> str:
     """Single-user local mode: the person at the keyboard is an admin (sign-in and roles come later)."""
     return "admin"
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=8, show_spinner="Reading the sample…")
+def _dataset_frame(location: str, dataset_id: str) -> tuple[str, pd.DataFrame]:
+    sample = quality.dataset_sample(quality.find_dataset(_open_catalog(location), dataset_id))
+    return sample.label, sample.frame
+
+
+def dataset_sample(location: str, dataset_id: str) -> quality.Sample:
+    """The rows behind a catalog dataset, read from its location (cached: samples can be large)."""
+    return quality.Sample(*_dataset_frame(location, dataset_id))
+
+
+@st.cache_data(max_entries=6, show_spinner="Reading the file…")
+def _uploaded_frame(data: bytes, name: str) -> tuple[str, pd.DataFrame]:
+    sample = quality.load_sample(io.BytesIO(data), label=name, limit=upload_limit_bytes())
+    return sample.label, sample.frame
+
+
+def uploaded_sample(data: bytes, name: str) -> quality.Sample:
+    """An uploaded sample, read once per distinct file."""
+    return quality.Sample(*_uploaded_frame(data, name))
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
+def quality_history(location: str, task_id: str | None = None) -> pd.DataFrame:
+    return quality.reports_with_scores(_open_catalog(location), task_id=task_id)

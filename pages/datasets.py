@@ -21,13 +21,14 @@ if not datasets.empty:
     st.altair_chart(charts.dataset_costs(shown), width="stretch")
     st.dataframe(
         shown[["name", "task_name", "source_kind", "modality", "samples", "cost_per_sample", "provenance",
-               "licence", "cost_source"]],
+               "licence", "cost_source", "location"]],
         hide_index=True, width="stretch",
         column_config={
             "name": "Dataset", "task_name": "Task", "source_kind": "Source",
             "samples": st.column_config.NumberColumn("Samples", format="localized"),
             "cost_per_sample": st.column_config.NumberColumn("USD per sample", format="$%.4f"),
             "cost_source": "Where the cost comes from",
+            "location": "Sample of its rows",
         },
     )
 else:
@@ -62,14 +63,19 @@ with st.form("dataset_form"):
     cost = second[2].number_input("Cost per sample (USD)", min_value=0.0, value=float(value("cost_per_sample", 0.0)),
                                   format="%.4f")
     provenance = st.text_area("Provenance", value=value("provenance", ""))
-    third = st.columns(2)
+    third = st.columns(3)
     licence = third[0].text_input("Licence", value=value("licence", ""))
     cost_source = third[1].text_input("Where the cost comes from", value=value("cost_source", ""))
+    sample_location = third[2].text_input(
+        "Sample of its rows (file path)", value=value("location", ""),
+        help="A CSV, Parquet, JSON-lines or .txt file holding rows of this dataset, readable by the app: the Data "
+             "quality page assesses it from there.")
     submitted = st.form_submit_button("Save dataset" if existing else "Register dataset", type="primary")
 
 if submitted:
     fields = dict(name=name, task_id=task_id, source_kind=source_kind, modality=modality, samples=samples,
-                  cost_per_sample=cost, provenance=provenance, licence=licence, cost_source=cost_source)
+                  cost_per_sample=cost, provenance=provenance, licence=licence, cost_source=cost_source,
+                  location=sample_location.strip())
     try:
         if existing:
             record = Dataset(**fields, id=existing["id"], source=existing["source"],

@@ -1,5 +1,6 @@
 """Task: the recommendation for one task, why, what the evidence says, and what-if budgets and prices."""
 
+import pandas as pd
 import streamlit as st
 
 import dashboard
@@ -126,8 +127,8 @@ with st.container(border=True):
             st.success(f"Saved the scenario {scenario_name!r} to this task's history.", icon=":material/check:")
 
 # ---------------------------------------------------------------- details
-why, evidence_tab, budget_tab, history_tab, profile_tab = st.tabs(
-    ["Why", "Evidence", "Mix and budget", "History", "Profile"])
+why, evidence_tab, quality_tab, budget_tab, history_tab, profile_tab = st.tabs(
+    ["Why", "Evidence", "Synthetic data quality", "Mix and budget", "History", "Profile"])
 
 with why:
     st.caption(f"The rules' prior human share is {current.prior_human_share:.0%} of the training spend, with a "
@@ -146,6 +147,25 @@ with evidence_tab:
         outcomes = dashboard.outcomes(location, task_id)
         st.dataframe(outcomes[["run_id", "n_human", "n_synthetic", "regime", "value", "human_eval", "cost", "source",
                                "created_by", "created_at"]], hide_index=True, width="stretch")
+
+with quality_tab:
+    reports = dashboard.quality_history(location, task_id)
+    if reports.empty:
+        st.info("No humanness report for this task's synthetic data yet. Measure one on the Data quality page: the "
+                "pooled model uses it as a feature.", icon=":material/info:")
+    else:
+        latest = reports.iloc[-1]
+        floor_text = "no noise floor" if pd.isna(latest["floor"]) else f"human data against itself {latest['floor']:.1f}"
+        st.markdown(f"Latest: **{latest['dataset_name']}** scores **{latest['humanness']:.1f} / 100**, grade "
+                    f"**{latest['grade']}** ({floor_text}), assessed {latest['created_at']:%Y-%m-%d %H:%M} UTC by "
+                    f"{latest['created_by']}.")
+        st.altair_chart(charts.humanness_trend(reports), width="stretch")
+        st.dataframe(reports[["created_at", "dataset_name", "reference_name", "modality", "humanness", "floor",
+                              "grade", "created_by"]].iloc[::-1], hide_index=True, width="stretch",
+                     column_config={"humanness": st.column_config.NumberColumn("Humanness", format="%.1f"),
+                                    "floor": st.column_config.NumberColumn("Human vs human", format="%.1f")})
+    st.page_link("pages/data_quality.py", label="Assess synthetic data on the Data quality page",
+                 icon=":material/compare:")
 
 with budget_tab:
     if fit is None:

@@ -182,3 +182,77 @@ def history_chart(history: pd.DataFrame, metric: str) -> alt.Chart:
                  alt.Tooltip("expected_value:Q", title=f"Expected {metric}", format=".4f"),
                  alt.Tooltip("evidence_count:Q", title="Outcomes")],
     )
+
+
+# ----------------------------------------------------------------------------- humanness
+def humanness_metrics(table: pd.DataFrame) -> alt.LayerChart:
+    """Each humanness metric's score (bar) against what human data scores against itself (tick)."""
+    frame = table.dropna(subset=["score"]).assign(label=lambda f: f["modality"] + " · " + f["metric"])
+    base = alt.Chart(frame, title="Humanness by metric, against the noise floor (0–100)").encode(
+        y=alt.Y("label:N", title="Metric", sort=None, axis=alt.Axis(labelLimit=300, labelOverlap=False)))
+    bars = base.mark_bar(color=SYNTHETIC_COLOUR).encode(
+        x=alt.X("score:Q", title="Score (0–100)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=[alt.Tooltip("label:N", title="Metric"), alt.Tooltip("score:Q", title="Synthetic vs human", format=".1f"),
+                 alt.Tooltip("floor:Q", title="Human vs human", format=".1f"),
+                 alt.Tooltip("weight:Q", title="Weight", format=".2f")])
+    ticks = base.mark_tick(color=HUMAN_COLOUR, thickness=3, size=20).encode(
+        x="floor:Q", tooltip=[alt.Tooltip("floor:Q", title="Human vs human (noise floor)", format=".1f")])
+    return (bars + ticks).properties(height=alt.Step(26))
+
+
+def column_scores(shapes: pd.DataFrame) -> alt.Chart:
+    """Per-column shape scores (1 − KS or 1 − TV), lowest first, so the least human-like columns lead."""
+    frame = shapes.dropna(subset=["score"]).assign(points=lambda f: 100 * f["score"])
+    return alt.Chart(frame, title="Column shapes: how closely each column's distribution matches (0–100)").mark_bar(
+        color=SYNTHETIC_COLOUR).encode(
+        x=alt.X("points:Q", title="Score (0–100)", scale=alt.Scale(domain=[0, 100])),
+        y=alt.Y("column:N", title="Column", sort="x", axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+        tooltip=[alt.Tooltip("column:N", title="Column"), alt.Tooltip("kind:N", title="Kind"),
+                 alt.Tooltip("metric:N", title="Metric"), alt.Tooltip("points:Q", title="Score", format=".1f")],
+    ).properties(height=alt.Step(22))
+
+
+def distribution_overlay(frame: pd.DataFrame, column: str, numeric: bool) -> alt.Chart:
+    """Human and synthetic distributions of one column side by side (shares of each sample)."""
+    x = (alt.X("bin_start:Q", title=f"{column} (binned)", bin="binned") if numeric
+         else alt.X("value:N", title=column, sort="-y", axis=alt.Axis(labelLimit=160)))
+    encoding = dict(
+        x=x, y=alt.Y("share:Q", title="Share of the sample (%)", axis=alt.Axis(format="%"), stack=None),
+        color=alt.Color("sample:N", title="Sample", scale=alt.Scale(domain=["human", "synthetic"],
+                                                                  range=[HUMAN_COLOUR, SYNTHETIC_COLOUR])),
+        tooltip=[alt.Tooltip("sample:N", title="Sample"), alt.Tooltip("value:N", title=column),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")])
+    if numeric:
+        encoding["x2"] = "bin_end:Q"
+    else:
+        encoding["xOffset"] = "sample:N"
+    chart = alt.Chart(frame, title=f"Distribution of {column}: human and synthetic")
+    return chart.mark_bar(opacity=0.55 if numeric else 0.9).encode(**encoding)
+
+
+def humanness_trend(reports: pd.DataFrame) -> alt.LayerChart:
+    """Humanness of each synthetic dataset over successive assessments, with the noise floor dashed."""
+    long = reports.melt(id_vars=["created_at", "dataset_name", "grade"], value_vars=["humanness", "floor"],
+                        var_name="series", value_name="points").dropna(subset=["points"])
+    long["series"] = long["series"].map({"humanness": "synthetic vs human", "floor": "human vs human"})
+    return alt.Chart(long, title="Humanness over successive assessments (0–100)").mark_line(point=True).encode(
+        x=alt.X("created_at:T", title="Assessed (UTC)"),
+        y=alt.Y("points:Q", title="Humanness (0–100)", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("dataset_name:N", title="Synthetic dataset"),
+        strokeDash=alt.StrokeDash("series:N", title="Series"),
+        tooltip=[alt.Tooltip("dataset_name:N", title="Dataset"), alt.Tooltip("series:N", title="Series"),
+                 alt.Tooltip("points:Q", title="Score", format=".1f"), alt.Tooltip("grade:N", title="Grade"),
+                 alt.Tooltip("created_at:T", title="Assessed", format="%Y-%m-%d %H:%M")],
+    )
+
+
+def segment_scores(segments: pd.DataFrame, column: str) -> alt.Chart:
+    """Humanness within each value of the chosen column."""
+    return alt.Chart(segments, title=f"Humanness within each value of {column} (0–100)").mark_bar(
+        color=SYNTHETIC_COLOUR).encode(
+        x=alt.X("humanness:Q", title="Humanness (0–100)", scale=alt.Scale(domain=[0, 100])),
+        y=alt.Y("value:N", title=column, sort="x", axis=alt.Axis(labelLimit=200)),
+        tooltip=[alt.Tooltip("value:N", title=column), alt.Tooltip("humanness:Q", title="Humanness", format=".1f"),
+                 alt.Tooltip("human_rows:Q", title="Human rows", format=","),
+                 alt.Tooltip("synthetic_rows:Q", title="Synthetic rows", format=",")],
+    ).properties(height=alt.Step(24))

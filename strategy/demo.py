@@ -2,7 +2,9 @@
 
 The outcomes in the seed are illustrative (drawn from simulated curves by
 scripts/make_demo_outcomes.py) and are stored with source = 'illustrative' so
-no one mistakes them for measured results.
+no one mistakes them for measured results. The sample files behind the demo's
+humanness reports (data/seed/samples/, from scripts/make_demo_samples.py) are
+illustrative too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 from strategy.catalog import Catalog
 from strategy.errors import ImportRejected, Problem
 from strategy.ingest import read_rows, read_tasks, validate_rows
-from strategy.models import CostTier, Dataset, Outcome
+from strategy.models import CostTier, Dataset, Outcome, QualityReport
+from strategy.quality.report import assess, dataset_sample, report_record
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
 DEMO_ACTOR = "demo seed"
@@ -46,12 +49,44 @@ def read_demo(seed_dir: Path = SEED_DIR) -> dict[str, list]:
 
     label, rows, _ = read_rows(seed_dir / "datasets.csv")
     datasets = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Dataset,
-                             prepare=lambda row: {**row, "source": "demo"})
+                             prepare=lambda row: {**row, "source": "demo", "location": _located(seed_dir, row)})
 
     label, rows, _ = read_rows(seed_dir / "outcomes.csv")
     outcomes = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Outcome,
                              prepare=lambda row: {**row, "source": "illustrative"})
-    return {"tasks": tasks, "cost_tiers": tiers, "datasets": datasets, "outcomes": outcomes}
+    return {"tasks": tasks, "cost_tiers": tiers, "datasets": datasets, "outcomes": outcomes,
+            "quality_reports": demo_reports(seed_dir, datasets)}
+
+
+def _located(seed_dir: Path, row: dict) -> str:
+    # Sample files ship beside the seed; the catalog records where they are on this machine.
+    location = (row.get("location") or "").strip()
+    return str((seed_dir / location).resolve()) if location else ""
+
+
+def demo_reports(seed_dir: Path, datasets: list[Dataset]) -> list[QualityReport]:
+    """Humanness reports for the demo's sample files, computed before anything is written."""
+    path = seed_dir / "assessments.csv"
+    if not path.exists():
+        return []
+    label, rows, _ = read_rows(path)
+    by_name = {d.name.strip().lower(): d for d in datasets}
+    reports, problems = [], []
+    for position, row in enumerate(rows, start=1):
+        pair = [by_name.get((row.get(role) or "").strip().lower()) for role in ("synthetic", "human")]
+        for role, found in zip(("synthetic", "human"), pair, strict=True):
+            if found is None:
+                problems.append(Problem(label, position, role, f"no dataset named {row.get(role)!r} in datasets.csv"))
+        if None in pair:
+            continue
+        synthetic, human = pair
+        assessment = assess(dataset_sample(human.model_dump()), dataset_sample(synthetic.model_dump()),
+                            text_column=row.get("text_column") or None, segment_column=row.get("segment") or None)
+        reports.append(report_record(assessment, dataset_id=synthetic.id, task_id=synthetic.task_id,
+                                     reference_dataset_id=human.id))
+    if problems:
+        raise ImportRejected(problems)
+    return reports
 
 
 def load_demo(catalog: Catalog, seed_dir: Path = SEED_DIR) -> dict[str, int]:

@@ -202,6 +202,18 @@ def plan_columns(human: Sample, synthetic: Sample, holdout: Sample | None = None
     return plan
 
 
+def likely_text_column(frame: pd.DataFrame, min_words: float = 5.0) -> str | None:
+    """The column that most looks like free text (the most words per value, at least ``min_words``)."""
+    best, most = None, min_words
+    for name in frame.columns:
+        if frame[name].dtype != object:
+            continue
+        words = frame[name].dropna().head(500).astype(str).str.split().str.len()
+        if not words.empty and words.mean() >= most:
+            best, most = name, float(words.mean())
+    return best
+
+
 # ----------------------------------------------------------------------------- encodings
 def as_numbers(column: pd.Series) -> np.ndarray:
     """Numeric and datetime values as floats (datetimes in seconds); missing values are NaN."""

@@ -12,18 +12,23 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from strategy.catalog import Catalog, current_actor
-from strategy.errors import StrategyError
+from strategy.errors import AssessmentRejected, ImportRejected, StrategyError
 from strategy.models import QualityReport
 from strategy.quality.columns import (
     ColumnPlan,
     Encoder,
     Sample,
+    as_labels,
+    as_numbers,
     plan_columns,
+    read_sample,
+    read_texts,
     sample_rows,
     split_halves,
 )
@@ -39,6 +44,7 @@ from strategy.quality.tabular import (
     privacy_flags,
 )
 from strategy.quality.text import TEXT_METRICS, clean_texts, text_report
+from strategy.recommend import recommend_task
 
 SCHEMA = "strategy.humanness/1"
 # Documented in the README. Privacy is reported beside the score, never inside it: a copy of the human
@@ -197,6 +203,47 @@ class Assessment:
         found = self.data.get("segments")
         return pd.DataFrame(found["rows"]) if found else pd.DataFrame()
 
+    def summary(self) -> str:
+        """The report as plain text: the score against its floor, each metric, privacy, skips and segments."""
+        d = self.data
+
+        def points(value):
+            return "–" if value is None else f"{value:.1f}"
+
+        lines = [f"Humanness {points(d['humanness'])} / 100, grade {d['grade']} "
+                 f"(human data against itself: {points(d['floor'])})",
+                 f"  human: {d['human']['label']} ({d['human']['rows']:,} rows); synthetic: "
+                 f"{d['synthetic']['label']} ({d['synthetic']['rows']:,} rows)"]
+        if d.get("floor_note"):
+            lines.append(f"  {d['floor_note']}")
+        table = self.metrics_table()
+        for modality, section in d["modalities"].items():
+            lines.append(f"  {modality}: {points(section['humanness'])} (floor {points(section['floor'])}, "
+                         f"grade {section['grade']})")
+            for row in table[table["modality"] == modality].itertuples():
+                score = "–" if pd.isna(row.score) else f"{row.score:5.1f}"
+                floor = "–" if pd.isna(row.floor) else f"{row.floor:5.1f}"
+                lines.append(f"    {row.metric:<32} {score}  floor {floor}  weight {row.weight:.2f}")
+        found = d.get("privacy") or {}
+        lines.append(f"  privacy: {found.get('exact_copies', 0):,} exact copies of human rows "
+                     f"({found.get('exact_copy_share', 0):.1%}; human rows repeat each other at "
+                     f"{found.get('baseline_copy_share', 0):.1%})")
+        if "dcr_median" in found:
+            lines.append(f"    median distance to the closest human row {found['dcr_median']:.3g} "
+                         f"(human rows among themselves: {found['dcr_baseline_median']:.3g})")
+        if "closer_to_training_share" in found:
+            lines.append(f"    closer to the training rows than to the holdout: "
+                         f"{found['closer_to_training_share']:.1%} (about 50% is expected)")
+        lines += [f"    WARNING: {flag}" for flag in found.get("flags", [])]
+        for column, reason in d["skipped"].items():
+            lines.append(f"  skipped {column}: {reason}")
+        if d.get("segments"):
+            lines.append(f"  by {d['segments']['column']}:")
+            for row in d["segments"]["rows"]:
+                lines.append(f"    {row['value']:<24} {points(row.get('humanness'))}  "
+                             f"({row['human_rows']:,} human, {row['synthetic_rows']:,} synthetic rows)")
+        return "\n".join(lines)
+
     def to_json(self) -> str:
         return json.dumps(self.data, default=_jsonable, allow_nan=False)
 
@@ -306,27 +353,110 @@ def _scaled(progress: Progress | None, start: float, stop: float, label: str) ->
 
 
 # ----------------------------------------------------------------------------- catalog
-def save_assessment(catalog: Catalog, assessment: Assessment, *, dataset_id: str,
-                    reference_dataset_id: str | None = None, actor: str | None = None) -> QualityReport:
-    """Store a report against the synthetic dataset it measured (and its task), then recompute that task's
-    recommendation, because the pooled model reads the humanness of a task's synthetic data."""
-    from strategy.recommend import recommend_task
-
-    datasets = catalog.datasets()
-    known = datasets.set_index("id")
-    if dataset_id not in known.index:
-        raise StrategyError(f"Unknown dataset {dataset_id!r}: register it in Catalog › Datasets first.")
-    if reference_dataset_id is not None and reference_dataset_id not in known.index:
-        raise StrategyError(f"Unknown reference dataset {reference_dataset_id!r}.")
+def report_record(assessment: Assessment, *, dataset_id: str, task_id: str | None,
+                  reference_dataset_id: str | None = None) -> QualityReport:
+    """The catalog row for an assessment of a synthetic dataset."""
     if assessment.humanness is None:
         raise StrategyError("This assessment has no score (no metric could be computed), so it is not stored.")
-    task_id = known.loc[dataset_id, "task_id"]
-    task_id = None if pd.isna(task_id) else str(task_id)
+    return QualityReport(dataset_id=dataset_id, reference_dataset_id=reference_dataset_id, task_id=task_id,
+                         modality=assessment.modality, humanness=round(assessment.humanness, 4),
+                         grade=assessment.grade, metrics_json=assessment.to_json())
+
+
+def save_assessment(catalog: Catalog, assessment: Assessment, *, dataset_id: str,
+                    reference_dataset_id: str | None = None, actor: str | None = None,
+                    recompute: bool = True) -> QualityReport:
+    """Store a report against the synthetic dataset it measured (id or name) and that dataset's task, then
+    recompute the task's recommendation: the pooled model reads the humanness of a task's synthetic data."""
+    dataset = find_dataset(catalog, dataset_id)
+    if reference_dataset_id is not None:
+        reference_dataset_id = find_dataset(catalog, reference_dataset_id)["id"]
+    task_id = None if pd.isna(dataset["task_id"]) else str(dataset["task_id"])
     actor = actor or current_actor()
-    report = QualityReport(dataset_id=dataset_id, reference_dataset_id=reference_dataset_id, task_id=task_id,
-                           modality=assessment.modality, humanness=round(assessment.humanness, 4),
-                           grade=assessment.grade, metrics_json=assessment.to_json())
+    report = report_record(assessment, dataset_id=dataset["id"], task_id=task_id,
+                           reference_dataset_id=reference_dataset_id)
     catalog.add_records("quality_reports", [report], actor=actor, action="assess")
-    if task_id is not None:
+    if task_id is not None and recompute:
         recommend_task(catalog, task_id, actor=actor)
     return report
+
+
+def find_dataset(catalog: Catalog, reference: str) -> dict:
+    """A catalog dataset by id or by name (case-insensitive)."""
+    datasets = catalog.datasets()
+    match = datasets[(datasets["id"] == reference)
+                     | (datasets["name"].str.strip().str.lower() == str(reference).strip().lower())]
+    if match.empty:
+        raise StrategyError(f"Unknown dataset {reference!r}: no dataset has that id or name (register it in "
+                            "Catalog › Datasets).")
+    return match.iloc[0].to_dict()
+
+
+def load_sample(source: str | Path, *, label: str | None = None, limit: int | None = None) -> Sample:
+    """A sample from a file: one text per line for .txt, else a CSV, Parquet or JSON-lines table."""
+    try:
+        if str(label or source).lower().endswith(".txt"):
+            return read_texts(source, label=label)
+        return read_sample(source, label=label, limit=limit)
+    except ImportRejected as error:
+        raise AssessmentRejected(error.problems) from None
+
+
+def dataset_sample(dataset: dict) -> Sample:
+    """The rows of a catalog dataset, read from its location."""
+    location = dataset.get("location")
+    if not isinstance(location, str) or not location.strip():
+        raise StrategyError(f"Dataset {dataset['name']!r} has no location: set where a sample of its rows lives "
+                            "(a CSV, Parquet or JSON-lines file) in Catalog › Datasets, or upload the file.")
+    return load_sample(location, label=f"{dataset['name']} ({Path(location).name})")
+
+
+def reports_with_scores(catalog: Catalog, *, task_id: str | None = None, dataset_id: str | None = None
+                        ) -> pd.DataFrame:
+    """Stored reports with their floor, for trend charts: one row per report, oldest first."""
+    frame = catalog.quality_reports(task_id=task_id, dataset_id=dataset_id, with_metrics=True)
+    floors = [json.loads(text).get("floor") for text in frame["metrics_json"]]
+    return frame.drop(columns=["metrics_json"]).assign(floor=floors)
+
+
+def distribution(human: Sample, synthetic: Sample, column: str, *, bins: int = 30, top: int = 20) -> pd.DataFrame:
+    """Shares of each sample per bin (numbers, dates) or per category (the most frequent ``top``), for the
+    overlay chart: columns sample, value, share, and bin_start / bin_end for numbers."""
+    h, s = human.frame[column], synthetic.frame[column]
+    if is_numeric_column(human, column):
+        h_values, s_values = as_numbers(h), as_numbers(s)
+        finite = np.concatenate([h_values[np.isfinite(h_values)], s_values[np.isfinite(s_values)]])
+        edges = np.histogram_bin_edges(finite, bins=bins) if finite.size else np.array([0.0, 1.0])
+        rows = []
+        for name, values in (("human", h_values), ("synthetic", s_values)):
+            counts, _ = np.histogram(values[np.isfinite(values)], bins=edges)
+            shares = counts / max(counts.sum(), 1)
+            rows += [{"sample": name, "bin_start": float(a), "bin_end": float(b), "value": f"{a:.4g}–{b:.4g}",
+                      "share": float(c)} for a, b, c in zip(edges[:-1], edges[1:], shares, strict=True)]
+        return pd.DataFrame(rows)
+    h_labels, s_labels = as_labels(h), as_labels(s)
+    keep = h_labels.value_counts().index[:top].union(s_labels.value_counts().index[:top])
+    rows = []
+    for name, labels in (("human", h_labels), ("synthetic", s_labels)):
+        shares = labels.value_counts(normalize=True)
+        rows += [{"sample": name, "value": value, "share": float(shares.get(value, 0.0))} for value in keep]
+    return pd.DataFrame(rows)
+
+
+def is_numeric_column(sample: Sample, column: str) -> bool:
+    column_values = sample.frame[column]
+    return (pd.api.types.is_numeric_dtype(column_values) and not pd.api.types.is_bool_dtype(column_values)) or \
+        pd.api.types.is_datetime64_any_dtype(column_values)
+
+
+def assessable(datasets: pd.DataFrame, synthetic_id: str | None = None) -> tuple[list[str], list[str]]:
+    """Catalog datasets with a location: synthetic candidates, and human references with the synthetic
+    dataset's own task first."""
+    located = datasets[datasets["location"].fillna("").str.strip() != ""]
+    synthetic = located[located["source_kind"] != "human"]["id"].tolist()
+    human = located[located["source_kind"] != "synthetic"]
+    if synthetic_id is not None:
+        task = datasets.loc[datasets["id"] == synthetic_id, "task_id"]
+        own = human["task_id"].isin(task)
+        human = pd.concat([human[own], human[~own]])
+    return synthetic, human["id"].tolist()

@@ -1,0 +1,212 @@
+"""Data quality: how human-like a synthetic dataset is, read against what human data scores against itself."""
+
+import pandas as pd
+import streamlit as st
+
+import dashboard
+from strategy import charts
+from strategy.errors import StrategyError
+from strategy.quality.columns import likely_text_column
+from strategy.quality.report import (
+    Assessment,
+    assess,
+    assessable,
+    distribution,
+    is_numeric_column,
+    save_assessment,
+)
+
+location = dashboard.catalog_location()
+datasets = dashboard.datasets(location)
+
+st.title("Data quality")
+st.caption("Compare a synthetic sample with a human reference sample. Every score (0–100, higher is more human-like) "
+           "is shown beside the same score for two halves of the human sample, so a score is read against what "
+           "human data achieves against itself at this size.")
+
+# ---------------------------------------------------------------- 1. the samples
+st.subheader("1. Samples")
+synthetic_ids, human_ids = assessable(datasets)
+choice = st.radio("Where are the samples?", ["Upload files", "Catalog datasets"], horizontal=True,
+                  key="dq_source", index=1 if synthetic_ids and human_ids else 0)
+names = dict(zip(datasets["id"], datasets["name"], strict=True))
+samples = {}
+if choice == "Catalog datasets":
+    if not synthetic_ids or not human_ids:
+        st.info("Assessing catalog datasets needs a synthetic and a human dataset with a location (where a sample "
+                "of their rows lives). Set one in Catalog › Datasets, or upload files.", icon=":material/info:")
+        st.stop()
+    left, middle, right = st.columns(3)
+    synthetic_id = left.selectbox("Synthetic dataset", synthetic_ids, format_func=names.get, key="dq_synthetic_ds")
+    human_id = middle.selectbox("Human reference", assessable(datasets, synthetic_id)[1], format_func=names.get,
+                                key="dq_human_ds")
+    holdout_id = right.selectbox("Human holdout (optional)", [None] + [i for i in human_ids if i != human_id],
+                                 format_func=lambda i: "none" if i is None else names[i], key="dq_holdout_ds")
+    try:
+        samples["human"] = dashboard.dataset_sample(location, human_id) if human_id else None
+        samples["synthetic"] = dashboard.dataset_sample(location, synthetic_id) if synthetic_id else None
+        samples["holdout"] = dashboard.dataset_sample(location, holdout_id) if holdout_id else None
+    except StrategyError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    default_link, default_reference = synthetic_id, human_id
+else:
+    kinds = ["csv", "parquet", "jsonl", "json", "txt"]
+    left, middle, right = st.columns(3)
+    uploads = {
+        "human": left.file_uploader("Human sample", type=kinds, key="dq_human_file"),
+        "synthetic": middle.file_uploader("Synthetic sample", type=kinds, key="dq_synthetic_file"),
+        "holdout": right.file_uploader("Human holdout (optional)", type=kinds, key="dq_holdout_file",
+                                       help="Human rows the generator never saw; enables the memorisation check."),
+    }
+    try:
+        for role, upload in uploads.items():
+            samples[role] = dashboard.uploaded_sample(upload.getvalue(), upload.name) if upload else None
+    except StrategyError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    default_link, default_reference = None, None
+    if samples["human"] is None or samples["synthetic"] is None:
+        st.info("Upload a human and a synthetic sample: CSV, Parquet, JSON lines, or .txt with one text per line.",
+                icon=":material/upload_file:")
+
+human, synthetic, holdout = samples.get("human"), samples.get("synthetic"), samples.get("holdout")
+
+# ---------------------------------------------------------------- 2. column roles and run
+if human is not None and synthetic is not None:
+    st.subheader("2. Columns")
+    shared = [c for c in human.frame.columns if c in set(synthetic.frame.columns)]
+    st.caption(f"{human.label}: {len(human.frame):,} rows · {synthetic.label}: {len(synthetic.frame):,} rows"
+               + (f" · holdout {holdout.label}: {len(holdout.frame):,} rows" if holdout is not None else "")
+               + f" · {len(shared)} shared columns")
+    texty = [c for c in shared if human.frame[c].dtype == object]
+    suggested = likely_text_column(human.frame[texty])
+    left, middle, right = st.columns([3, 1, 1])
+    compared = left.multiselect("Columns to compare", shared, default=shared, key=f"dq_columns_{human.label}",
+                                help="Identifiers and free text are skipped automatically unless chosen as text.")
+    text_column = middle.selectbox("Text column", [None] + texty, key=f"dq_text_{human.label}",
+                                   index=0 if suggested is None else 1 + texty.index(suggested),
+                                   format_func=lambda c: "none" if c is None else c)
+    segment_column = right.selectbox("Segment by", [None] + [c for c in compared if c != text_column],
+                                     key=f"dq_segment_{human.label}", format_func=lambda c: "none" if c is None else c,
+                                     help="Also score within each value of this column.")
+    if st.button("Run the assessment", type="primary", icon=":material/play_arrow:", disabled=not compared):
+        bar = st.progress(0.0, text="Starting…")
+        try:
+            found = assess(human, synthetic, holdout, columns=compared, text_column=text_column,
+                           segment_column=segment_column,
+                           progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message))
+        except StrategyError as error:
+            bar.empty()
+            st.error(str(error), icon=":material/error:")
+        else:
+            bar.empty()
+            st.session_state["dq_report"] = found.to_json()
+            st.session_state["dq_report_for"] = (human.label, synthetic.label)
+
+# ---------------------------------------------------------------- 3. the report
+stored_json = st.session_state.get("dq_report")
+if stored_json and human is not None and synthetic is not None \
+        and st.session_state.get("dq_report_for") == (human.label, synthetic.label):
+    report = Assessment.from_json(stored_json)
+    st.subheader("3. Report")
+    floor = report.floor
+    cards = st.columns(4)
+    cards[0].metric("Humanness", "–" if report.humanness is None else f"{report.humanness:.1f} / 100",
+                    delta=None if floor is None or report.humanness is None else f"{report.humanness - floor:+.1f} "
+                                                                                  "vs human data",
+                    help="Weighted score of the metrics below; the delta is the gap to the noise floor.")
+    cards[1].metric("Grade", report.grade, help="A: within 2.5 points of the noise floor; B: 7.5; C: 15; D: 25; "
+                                                "F beyond. Without a floor, graded on the score (A ≥ 90 … D ≥ 60).")
+    cards[2].metric("Human against itself", "–" if floor is None else f"{floor:.1f}")
+    compared_count = len(report.data["modalities"].get("tabular", {}).get("columns", {}))
+    cards[3].metric("Compared", f"{compared_count} column{'' if compared_count == 1 else 's'}"
+                    + (" + text" if "text" in report.data["modalities"] else ""))
+    if report.data.get("floor_note"):
+        st.info(report.data["floor_note"], icon=":material/info:")
+    for flag in report.data["privacy"].get("flags", []):
+        st.warning(flag, icon=":material/privacy_tip:")
+    metrics = report.metrics_table()
+    st.altair_chart(charts.humanness_metrics(metrics), width="stretch")
+    st.dataframe(metrics.drop(columns=["key"]), hide_index=True, width="stretch",
+                 column_config={"score": st.column_config.NumberColumn("Score", format="%.1f"),
+                                "floor": st.column_config.NumberColumn("Human vs human", format="%.1f"),
+                                "weight": st.column_config.NumberColumn("Weight", format="%.2f")})
+    if report.data["skipped"]:
+        st.markdown("**Skipped columns**")
+        st.dataframe(pd.DataFrame({"column": list(report.data["skipped"]),
+                                   "reason": list(report.data["skipped"].values())}), hide_index=True,
+                     width="stretch")
+
+    tabs = st.tabs(["Columns", "Pairs", "Coverage", "Privacy", "Segments", "Text"])
+    with tabs[0]:
+        shapes = report.table("shapes")
+        if shapes.empty:
+            st.caption("No table column was compared.")
+        else:
+            st.altair_chart(charts.column_scores(shapes), width="stretch")
+            column = st.selectbox("Distribution of", shapes["column"].tolist(), key="dq_overlay")
+            st.altair_chart(charts.distribution_overlay(distribution(human, synthetic, column), column,
+                                                        is_numeric_column(human, column)), width="stretch")
+    with tabs[1]:
+        st.dataframe(report.table("pairs"), hide_index=True, width="stretch")
+    with tabs[2]:
+        st.dataframe(report.table("coverage"), hide_index=True, width="stretch")
+    with tabs[3]:
+        st.json(report.data["privacy"], expanded=True)
+    with tabs[4]:
+        segments = report.segments_table()
+        if segments.empty:
+            st.caption("Choose a column under “Segment by” and run again to score each of its values.")
+        else:
+            st.altair_chart(charts.segment_scores(segments, report.data["segments"]["column"]), width="stretch")
+            st.dataframe(segments, hide_index=True, width="stretch")
+    with tabs[5]:
+        text = report.data["modalities"].get("text")
+        if text is None:
+            st.caption("No text column was assessed.")
+        else:
+            st.json(text["metrics"], expanded=False)
+
+    # ------------------------------------------------------------ 4. save
+    st.subheader("4. Save")
+    synthetic_choices = datasets[datasets["source_kind"] != "human"]["id"].tolist()
+    human_choices = [None] + datasets[datasets["source_kind"] != "synthetic"]["id"].tolist()
+    if not synthetic_choices:
+        st.info("Register the synthetic dataset in Catalog › Datasets to store this report against it.",
+                icon=":material/info:")
+    else:
+        with st.form("dq_save"):
+            left, right = st.columns(2)
+            link = left.selectbox("Synthetic dataset measured", synthetic_choices, format_func=names.get,
+                                  index=synthetic_choices.index(default_link) if default_link in synthetic_choices
+                                  else 0)
+            reference = right.selectbox("Human reference dataset", human_choices,
+                                        format_func=lambda i: "not in the catalog" if i is None else names[i],
+                                        index=human_choices.index(default_reference)
+                                        if default_reference in human_choices else 0)
+            saved = st.form_submit_button("Save the report", type="primary", icon=":material/save:")
+        if saved:
+            try:
+                record = save_assessment(dashboard.catalog(), report, dataset_id=link, reference_dataset_id=reference)
+            except StrategyError as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                dashboard.clear_reads()
+                st.success(f"Saved: {names[link]} scores {record.humanness:.1f} (grade {record.grade}); its task's "
+                           "recommendation was recomputed.", icon=":material/check_circle:")
+                if record.task_id:
+                    st.page_link("pages/task.py", label="Open the task", icon=":material/open_in_new:",
+                                 query_params={"task": record.task_id})
+
+# ---------------------------------------------------------------- history
+st.subheader("Stored reports")
+history = dashboard.quality_history(location)
+if history.empty:
+    st.caption("No report stored yet.")
+else:
+    st.altair_chart(charts.humanness_trend(history), width="stretch")
+    st.dataframe(history[["created_at", "dataset_name", "reference_name", "task_name", "modality", "humanness",
+                          "floor", "grade", "created_by"]], hide_index=True, width="stretch",
+                 column_config={"humanness": st.column_config.NumberColumn("Humanness", format="%.1f"),
+                                "floor": st.column_config.NumberColumn("Human vs human", format="%.1f")})
