@@ -6,11 +6,15 @@ import json
 
 import click
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from strategy.catalog import Catalog
 from strategy.cli import main
+from strategy.quality import assess, read_sample
+from tests.conftest import PROJECT
 
 TASK_CSV = (
     "name,domain,modality,metric,interaction,subjectivity,rare_events,description\n"
@@ -153,3 +157,100 @@ def test_every_command_has_help_text(runner):
         result = runner.invoke(main, [*path, "--help"])
         assert result.exit_code == 0
         assert command.help.split()[0] in result.output
+
+
+# --------------------------------------------------------------------------- assess
+SAMPLES = PROJECT / "data" / "seed" / "samples"
+
+
+def test_assess_prints_the_score_against_the_noise_floor(runner, empty_path):
+    human, synthetic = SAMPLES / "card_transactions_human.csv", SAMPLES / "card_transactions_synthetic.csv"
+    result = invoke(runner, empty_path, "assess", "--human", str(human), "--synthetic", str(synthetic))
+    assert result.exit_code == 0, result.output
+    expected = assess(read_sample(human), read_sample(synthetic))
+    assert result.output.startswith(f"Humanness {expected.humanness:.1f} / 100, grade {expected.grade} "
+                                    f"(human data against itself: {expected.floor:.1f})")
+    for label in ("Column shapes", "Column-pair trends", "Detection", "Coverage", "Fidelity and diversity"):
+        assert label in result.output
+    assert "privacy: 0 exact copies" in result.output
+
+
+def test_assess_json_is_the_whole_report(runner, empty_path, tmp_path):
+    human = pd.DataFrame({"x": np.arange(200) % 17, "kind": ["a", "b"] * 100})
+    synthetic = human.assign(x=human["x"] + 5)
+    human.to_csv(tmp_path / "h.csv", index=False)
+    synthetic.to_parquet(tmp_path / "s.parquet")
+    result = invoke(runner, empty_path, "assess", "--human", str(tmp_path / "h.csv"), "--synthetic",
+                    str(tmp_path / "s.parquet"), "--json", "--segment", "kind")
+    report = json.loads(result.output)
+    assert report["schema"] == "strategy.humanness/1"
+    shapes = {row["column"]: row["score"] for row in report["modalities"]["tabular"]["metrics"]["shapes"]}
+    assert shapes["kind"] == pytest.approx(1.0)
+    assert shapes["x"] < 0.8
+    assert [row["value"] for row in report["segments"]["rows"]] == ["a", "b"]
+
+
+def test_assess_text_files_compare_texts(runner, empty_path, tmp_path):
+    (tmp_path / "h.txt").write_text("\n".join(f"message number {i} about topic {i % 7}" for i in range(60)) + "\n\n")
+    (tmp_path / "s.txt").write_text("\n".join("the same message again" for _ in range(60)))
+    result = invoke(runner, empty_path, "assess", "--human", str(tmp_path / "h.txt"), "--synthetic",
+                    str(tmp_path / "s.txt"), "--json")
+    report = json.loads(result.output)
+    assert list(report["modalities"]) == ["text"]
+    assert report["modalities"]["text"]["texts"] == [60, 60]
+    repetition = report["modalities"]["text"]["metrics"]["repetition"]
+    assert repetition["duplicates"]["synthetic"] == pytest.approx(59 / 60)
+
+
+def test_assess_refuses_samples_without_a_shared_column(runner, empty_path, tmp_path):
+    pd.DataFrame({"a": [1, 2, 3]}).to_csv(tmp_path / "h.csv", index=False)
+    pd.DataFrame({"b": [1, 2, 3]}).to_csv(tmp_path / "s.csv", index=False)
+    result = runner.invoke(main, ["--catalog", str(empty_path), "assess", "--human", str(tmp_path / "h.csv"),
+                                  "--synthetic", str(tmp_path / "s.csv")])
+    assert result.exit_code == 1
+    assert "Cannot assess these samples" in result.output
+    assert f"{tmp_path / 's.csv'}, field 'columns': shares no column with" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_assess_refuses_a_file_that_is_not_utf8(runner, empty_path, tmp_path):
+    (tmp_path / "h.csv").write_bytes("city\nParis\nZürich\n".encode("latin-1"))
+    pd.DataFrame({"city": ["Paris", "Rome"]}).to_csv(tmp_path / "s.csv", index=False)
+    result = runner.invoke(main, ["--catalog", str(empty_path), "assess", "--human", str(tmp_path / "h.csv"),
+                                  "--synthetic", str(tmp_path / "s.csv")])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'h.csv'}, field 'file': is not UTF-8 text" in result.output
+
+
+def test_assess_save_as_stores_the_report_and_recomputes_the_task(runner, demo_path):
+    human, synthetic = SAMPLES / "network_flows_human.csv", SAMPLES / "network_flows_synthetic.csv"
+    with Catalog.open(demo_path) as catalog:
+        dataset = catalog.datasets().set_index("name").loc["Simulated attack traffic"]
+        before = catalog.counts()
+        history = len(catalog.recommendation_history(dataset["task_id"]))
+    result = invoke(runner, demo_path, "assess", "--human", str(human), "--synthetic", str(synthetic),
+                    "--save-as", "simulated attack traffic", "--reference", "Labelled network flows")
+    assert result.exit_code == 0, result.output
+    assert "Stored as quality report" in result.output
+    with Catalog.open(demo_path) as catalog:
+        reports = catalog.quality_reports(dataset_id=dataset["id"])
+        assert catalog.counts()["quality_reports"] == before["quality_reports"] + 1
+        assert len(catalog.recommendation_history(dataset["task_id"])) == history + 1
+        latest = reports.iloc[-1]
+        assert latest["task_id"] == dataset["task_id"]
+        assert latest["reference_name"] == "Labelled network flows"
+        assert latest["humanness"] == pytest.approx(assess(read_sample(human), read_sample(synthetic)).humanness,
+                                                    abs=1e-4)
+        assert "assess" in set(catalog.audit_log()["action"])
+
+
+def test_assess_save_as_an_unknown_dataset_writes_nothing(runner, demo_path):
+    with Catalog.open(demo_path) as catalog:
+        before = catalog.counts()
+    result = runner.invoke(main, ["--catalog", str(demo_path), "assess", "--human",
+                                  str(SAMPLES / "reviews_human.csv"), "--synthetic",
+                                  str(SAMPLES / "reviews_synthetic.csv"), "--save-as", "No such dataset"])
+    assert result.exit_code == 1
+    assert "Unknown dataset 'No such dataset'" in result.output
+    with Catalog.open(demo_path) as catalog:
+        assert catalog.counts() == before

@@ -39,9 +39,11 @@ BACKTEST_TIMEOUT = 180
 # catalog, st.info texts expected on an empty catalog). Portfolio is the default page.
 PAGES = [
     ("pages/portfolio.py", "Portfolio", [], ["The catalog has no tasks yet."]),
-    ("pages/task.py", "Task", ["**Next experiment:**"], ["No tasks yet"]),
+    # The first task of the demo has no humanness report, so its quality tab says how to get one.
+    ("pages/task.py", "Task", ["**Next experiment:**", "No humanness report for this task"], ["No tasks yet"]),
     ("pages/log_outcomes.py", "Log outcomes", [], ["Create a task first"]),
     ("pages/outcomes.py", "Outcomes", [], ["No outcomes logged yet"]),
+    ("pages/data_quality.py", "Data quality", [], ["Upload a human and a synthetic sample"]),
     ("pages/model_card.py", "Model card", ["No backtest stored yet."], ["No backtest stored yet."]),
     ("pages/tasks.py", "Tasks", [], []),
     ("pages/profiles.py", "Task profiles", [], ["No tasks yet"]),
@@ -53,12 +55,12 @@ PAGES = [
 ]
 PAGE_IDS = [title for _, title, _, _ in PAGES]
 # Pages whose demo content includes at least one table (st.dataframe or st.data_editor).
-PAGES_WITH_TABLES = {"Portfolio", "Task", "Outcomes", "Task profiles", "Datasets", "Cost assumptions", "Rulebook",
+PAGES_WITH_TABLES = {"Portfolio", "Task", "Outcomes", "Data quality", "Task profiles", "Datasets", "Cost assumptions", "Rulebook",
                      "Audit log"}
 EXPORT_TABLES = ["Tasks", "Outcomes", "Datasets", "Cost assumptions"]
 PORTFOLIO_COLUMNS = {"open", "task_name", "sourcing", "human_share_spend", "human_share_samples", "split", "metric",
                      "expected", "confidence", "basis", "evidence_count", "created_at"}
-TASK_TABS = ["Why", "Evidence", "Mix and budget", "History", "Profile"]
+TASK_TABS = ["Why", "Evidence", "Synthetic data quality", "Mix and budget", "History", "Profile"]
 # Demo tasks used by name below.
 CHEST = "Chest X-ray triage"
 REVIEWS = "Product review sentiment"  # no domain expertise; its own dataset prices its evaluation set
@@ -594,7 +596,7 @@ def test_task_page_tabs_explain_the_recommendation(demo_app, expected, demo_path
     demo_app.query_params["task"] = chest
     at = open_page(demo_app, "pages/task.py")
     assert [tab.label for tab in at.tabs] == TASK_TABS
-    why, evidence, mix, history, profile = at.tabs
+    why, evidence, _quality, mix, history, profile = at.tabs
     with Catalog.open(demo_path) as catalog:
         recommendation, _ = catalog.latest_recommendation(chest)
     assert recommendation.rules, "the demo task should fire rules"
@@ -633,7 +635,7 @@ def test_task_page_for_a_rules_only_task(demo_app, demo_path):
     assert [w.value for w in at.warning] == ["Low confidence: rules only, no usable outcomes yet."]
     assert metrics(at)["Expected F1"] == "—"
     assert metrics(at)["Recommended"] == stored.sourcing.upper()
-    _, evidence, mix, history, _ = at.tabs
+    _, evidence, _quality, mix, history, _ = at.tabs
     assert evidence.info[0].value.startswith("No usable outcomes yet")
     assert mix.info[0].value.startswith("The mix curve and the budget frontier need a fitted curve")
     assert len(history.dataframe[0].value) == 1
