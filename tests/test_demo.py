@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,23 @@ def test_generator_reproduces_the_tracked_outcomes(tmp_path):
     subprocess.run([sys.executable, str(PROJECT / "scripts" / "make_demo_outcomes.py"), str(out)],
                    check=True, capture_output=True)
     assert out.read_bytes() == (SEED_DIR / "outcomes.csv").read_bytes()
+
+
+def test_generator_reproduces_the_tracked_sample_files(tmp_path):
+    subprocess.run([sys.executable, str(PROJECT / "scripts" / "make_demo_samples.py"), str(tmp_path)],
+                   check=True, capture_output=True)
+    tracked = sorted(p.name for p in (SEED_DIR / "samples").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == tracked and len(tracked) == 6
+    for name in tracked:
+        assert (tmp_path / name).read_bytes() == (SEED_DIR / "samples" / name).read_bytes(), name
+
+
+def test_every_seeded_location_names_a_tracked_sample_file(demo_catalog):
+    located = demo_catalog.datasets().dropna(subset=["location"])
+    located = located[located["location"] != ""]
+    assert len(located) == 6
+    for location in located["location"]:
+        assert Path(location).is_file() and Path(location).parent == (SEED_DIR / "samples").resolve()
 
 
 def _replace_line(path, line_number, old, new):
