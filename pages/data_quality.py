@@ -132,6 +132,9 @@ if stored_json and human is not None and synthetic is not None \
                  column_config={"score": st.column_config.NumberColumn("Score", format="%.1f"),
                                 "floor": st.column_config.NumberColumn("Human vs human", format="%.1f"),
                                 "weight": st.column_config.NumberColumn("Weight", format="%.2f")})
+    for modality in report.data["modalities"]:
+        for line in report.detectors(modality):
+            st.caption(f"Detection ({modality}) · {line}")
     if report.data["skipped"]:
         st.markdown("**Skipped columns**")
         st.dataframe(pd.DataFrame({"column": list(report.data["skipped"]),
@@ -145,6 +148,11 @@ if stored_json and human is not None and synthetic is not None \
             st.caption("No table column was compared.")
         else:
             st.altair_chart(charts.column_scores(shapes), width="stretch")
+            st.dataframe(shapes, hide_index=True, width="stretch",
+                         column_config={"noise_band": st.column_config.NumberColumn(
+                             "Sampling alone reaches", format="%.3f",
+                             help="1 − the KS statistic that two samples of the same data exceed 5% of the time: "
+                                  "a score above this is within sampling noise.")})
             column = st.selectbox("Distribution of", shapes["column"].tolist(), key="dq_overlay")
             st.altair_chart(charts.distribution_overlay(distribution(human, synthetic, column), column,
                                                         is_numeric_column(human, column)), width="stretch")

@@ -194,6 +194,15 @@ class Assessment:
                              "floor": None if floor is None else 100 * floor})
         return pd.DataFrame(rows, columns=["modality", "metric", "key", "weight", "score", "floor"])
 
+    def detectors(self, modality: str) -> list[str]:
+        """One line per detection classifier: its AUC and the range over cross-validation folds."""
+        found = self.data["modalities"].get(modality, {}).get("metrics", {}).get("detection", {})
+        names = {"logistic": "logistic regression", "boosted_tree": "gradient-boosted tree",
+                 "tfidf_logistic": "TF-IDF logistic regression"}
+        return [f"{names[key]}: AUC {found[key]['auc']:.3f} (folds {found[key]['auc_low']:.3f}–"
+                f"{found[key]['auc_high']:.3f}; 0.5 = cannot tell human from synthetic)"
+                for key in names if key in found]
+
     def table(self, part: str) -> pd.DataFrame:
         """Per-column shapes, per-pair trends or per-column coverage of the tabular section."""
         section = self.data["modalities"].get("tabular")
@@ -221,9 +230,10 @@ class Assessment:
             lines.append(f"  {modality}: {points(section['humanness'])} (floor {points(section['floor'])}, "
                          f"grade {section['grade']})")
             for row in table[table["modality"] == modality].itertuples():
-                score = "–" if pd.isna(row.score) else f"{row.score:5.1f}"
-                floor = "–" if pd.isna(row.floor) else f"{row.floor:5.1f}"
+                score = f"{'–':>5}" if pd.isna(row.score) else f"{row.score:5.1f}"
+                floor = f"{'–':>5}" if pd.isna(row.floor) else f"{row.floor:5.1f}"
                 lines.append(f"    {row.metric:<32} {score}  floor {floor}  weight {row.weight:.2f}")
+            lines += [f"      {line}" for line in self.detectors(modality)]
         found = d.get("privacy") or {}
         lines.append(f"  privacy: {found.get('exact_copies', 0):,} exact copies of human rows "
                      f"({found.get('exact_copy_share', 0):.1%}; human rows repeat each other at "
