@@ -8,12 +8,13 @@ never queries more than it must and never shows stale rows after a change.
 from __future__ import annotations
 
 import io
+import json
 import sys
 
 import pandas as pd
 import streamlit as st
 
-from strategy import recommend
+from strategy import export, recommend, summary
 from strategy.catalog import Catalog, resolve_location
 from strategy.ingest import upload_limit_bytes
 from strategy.quality import report as quality
@@ -160,3 +161,33 @@ def uploaded_sample(data: bytes, name: str) -> quality.Sample:
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
 def quality_history(location: str, task_id: str | None = None) -> pd.DataFrame:
     return quality.reports_with_scores(_open_catalog(location), task_id=task_id)
+
+
+def frozen(filters: dict | None) -> str:
+    """Filters as a hashable cache key."""
+    return json.dumps(filters or {}, sort_keys=True)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner="Preparing the summary…")
+def summary_markdown(location: str, task_ids: tuple[str, ...], filters: str) -> str:
+    bundle = summary.build_summary(_open_catalog(location), task_ids=list(task_ids) or None,
+                                   filters=json.loads(filters) or None)
+    return export.to_markdown(bundle)
+
+
+def summary_file(location: str, fmt: str, paper: str, bundle_args: dict):
+    """A callable that makes the export file when its download button is clicked (it runs outside the script
+    run, so it touches no Streamlit state: only the catalog and the arguments captured here)."""
+    catalog_ = _open_catalog(location)
+
+    def make() -> bytes:
+        return export.render(summary.build_summary(catalog_, **bundle_args), fmt, paper=paper)
+
+    return make
+
+
+def summary_file_name(location: str, fmt: str, bundle_args: dict) -> str:
+    if bundle_args.get("task_ids"):
+        name = _open_catalog(location).task(bundle_args["task_ids"][0]).name
+        return export.file_name_for("task" if len(bundle_args["task_ids"]) == 1 else "selection", name, fmt)
+    return export.file_name_for("selection" if bundle_args.get("filters") else "portfolio", "", fmt)

@@ -1,15 +1,60 @@
-"""Export: download catalog content to share or to analyse elsewhere."""
+"""Export: strategy summaries (one task, a filtered set, the portfolio) as Markdown, HTML, PDF, CSV or JSON,
+and the catalog's tables as CSV or JSON."""
 
 import streamlit as st
 
 import dashboard
 from strategy import export
+from strategy.errors import StrategyError
 
 location = dashboard.catalog_location()
+view = dashboard.portfolio_view(location)
 
 st.title("Export")
-st.caption("CSV cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe.")
+st.caption("Summaries stand on their own in a planning document: the recommendation, its evidence and reasons, "
+           "the humanness of the synthetic data, the cost assumptions and versions, and the task page's charts. "
+           "CSV cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe.")
 
+# ---------------------------------------------------------------- strategy summary
+st.subheader("Strategy summary")
+if view.empty:
+    st.info("No tasks to export yet: load the demo from the Portfolio page or create a task.", icon=":material/info:")
+else:
+    scope = st.radio("Export", ["One task", "A filtered set", "The whole portfolio"], horizontal=True,
+                     key="export_scope")
+    task_ids, filters = None, None
+    if scope == "One task":
+        names = dict(zip(view["task_id"], view["task_name"], strict=True))
+        task_ids = [st.selectbox("Task", list(names), format_func=names.get, key="export_task")]
+    elif scope == "A filtered set":
+        columns = st.columns(4)
+        filters = {
+            "domains": columns[0].multiselect("Domain", sorted(view["domain"].unique()), key="export_domains"),
+            "modalities": columns[1].multiselect("Modality", sorted(view["modality"].unique()),
+                                                 key="export_modalities"),
+            "classes": columns[2].multiselect("Class", ["human", "mixed", "synthetic"], key="export_classes"),
+            "low_confidence_only": columns[3].toggle("Low confidence only", key="export_low"),
+        }
+    paper = st.selectbox("PDF page size", export.PAPER_SIZES, key="export_paper")
+    try:
+        preview = dashboard.summary_markdown(location, tuple(task_ids or ()), dashboard.frozen(filters))
+    except StrategyError as error:
+        st.warning(str(error), icon=":material/filter_alt_off:")
+    else:
+        bundle_args = {"task_ids": task_ids, "filters": filters}
+        buttons = st.columns(len(export.FORMATS))
+        labels = {"md": "Markdown", "html": "HTML", "pdf": f"PDF ({paper})", "csv": "CSV", "json": "JSON"}
+        for column, fmt in zip(buttons, export.FORMATS, strict=True):
+            # Deferred: the file is made when the button is clicked, so browsing this page stays quick.
+            column.download_button(
+                labels[fmt], data=dashboard.summary_file(location, fmt, paper, bundle_args),
+                file_name=dashboard.summary_file_name(location, fmt, bundle_args), mime=export.MEDIA_TYPES[fmt],
+                on_click="ignore", key=f"summary_{fmt}", icon=":material/download:")
+        with st.container(border=True, height=560):
+            st.markdown(preview)
+
+# ---------------------------------------------------------------- catalog tables
+st.subheader("Catalog tables")
 tables = {
     "Tasks": dashboard.tasks(location, include_archived=True),
     "Outcomes": dashboard.outcomes(location),

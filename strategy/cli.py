@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from strategy.catalog import Catalog, current_actor, resolve_location
 from strategy.demo import initialise
 from strategy.errors import StrategyError
+from strategy.export import FORMATS, PAPER_SIZES, render
 from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
 from strategy.outcomes import changes_table, log_file
@@ -24,6 +26,7 @@ from strategy.recommend import (
     refit_portfolio,
     run_backtest,
 )
+from strategy.summary import build_summary
 
 TASK_COLUMNS = ["id", "name", "domain", "modality", "metric", "higher_is_better", "status", "outcomes"]
 
@@ -245,6 +248,36 @@ def assess(ctx: click.Context, human_file: str, synthetic_file: str, holdout_fil
 
 def _names(listed: str | None) -> list[str] | None:
     return None if listed is None else [name.strip() for name in listed.split(",") if name.strip()]
+
+
+@main.command("export")
+@click.option("--task", "tasks", multiple=True, metavar="TASK",
+              help="A task (id or name) to export; repeat for a chosen set.")
+@click.option("--portfolio", is_flag=True, help="Export every active task, with the portfolio table and totals.")
+@click.option("--domain", "domains", multiple=True, help="With --portfolio: only tasks of this domain (repeatable).")
+@click.option("--class", "classes", multiple=True, type=click.Choice(["human", "mixed", "synthetic"]),
+              help="With --portfolio: only tasks recommended this class (repeatable).")
+@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS),
+              help="md (Markdown), html (one self-contained file), pdf, csv (one row per task) or json.")
+@click.option("--paper", type=click.Choice(PAPER_SIZES), default="A4", show_default=True, help="PDF page size.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: standard output).")
+@click.pass_context
+def export_command(ctx: click.Context, tasks: tuple[str, ...], portfolio: bool, domains: tuple[str, ...],
+                   classes: tuple[str, ...], fmt: str, paper: str, output: str | None) -> None:
+    """Export a strategy summary of one task, a chosen set, or the portfolio, as md, html, pdf, csv or json."""
+    if bool(tasks) == portfolio:
+        raise click.UsageError("Give --task TASK (one or more) or --portfolio, not both.")
+    if (domains or classes) and not portfolio:
+        raise click.UsageError("--domain and --class filter the portfolio: use them with --portfolio.")
+    filters = {"domains": list(domains), "classes": list(classes)} if domains or classes else None
+    bundle = build_summary(_open(ctx), task_ids=list(tasks) or None, filters=filters,
+                           scope="portfolio" if portfolio and not filters else None)
+    data = render(bundle, fmt, paper=paper)
+    if output:
+        Path(output).write_bytes(data)
+        click.echo(f"Wrote {output} ({len(data):,} bytes, {len(bundle.summary.tasks)} tasks).", err=True)
+    else:
+        click.echo(data, nl=False)
 
 
 @main.command("portfolio")

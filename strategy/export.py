@@ -1,15 +1,35 @@
-"""Turning catalog content into files people share.
+"""Turning catalog content and strategy summaries into files people share.
 
+A summary is first laid out once as a list of blocks (headings, paragraphs,
+tables, lists, figures); Markdown, HTML and PDF each render those blocks, so
+the three formats carry the same content. CSV is one row per task with stable
+column names; JSON is the summary record itself (schema ``strategy.summary/1``).
 CSV cells that a spreadsheet would run as a formula are neutralised.
 """
 
 from __future__ import annotations
 
+import html
+import io
 import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+import vl_convert
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
+
+from strategy.models import utc_now
+from strategy.summary import Figure, StrategySummary, SummaryBundle, TaskSummary
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("md", "html", "pdf", "csv", "json")
+MEDIA_TYPES = {"md": "text/markdown", "html": "text/html", "pdf": "application/pdf", "csv": "text/csv",
+               "json": "application/json"}
+PAPER_SIZES = ("A4", "Letter")
 
 
 def neutralise(value):
@@ -32,3 +52,430 @@ def to_json(frame: pd.DataFrame) -> bytes:
     """JSON array of records; timestamps in ISO 8601."""
     records = json.loads(frame.to_json(orient="records", date_format="iso"))
     return json.dumps(records, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+# ----------------------------------------------------------------------------- blocks
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    pass
+
+
+def _money(value: float) -> str:
+    return f"${value:,.0f}" if value >= 100 else f"${value:,.2f}"
+
+
+def _price(value: float) -> str:
+    return f"${value:,.4g}"
+
+
+def _share(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _stamp(moment) -> str:
+    return f"{pd.Timestamp(moment):%Y-%m-%d %H:%M} UTC"
+
+
+def portfolio_table(summary: StrategySummary) -> pd.DataFrame:
+    """The table of all tasks in the summary, as the documents show it."""
+    rows = []
+    for task in summary.tasks:
+        r = task.recommendation
+        metric = r.expected_metric if r else None
+        rows.append({
+            "task": task.name, "domain": task.domain, "class": r.sourcing if r else "not computed",
+            "human share of spend": _share(r.human_share_spend) if r else "–",
+            "human samples": f"{r.n_human:,}" if r else "–", "synthetic samples": f"{r.n_synthetic:,}" if r else "–",
+            "budget": _money(r.budget) if r else "–",
+            "expected": (f"{metric.value:.3f} {task.metric}" if metric and metric.value is not None else "–"),
+            "confidence": _share(r.confidence) if r else "–",
+            "humanness": ", ".join(f"{h.humanness:.0f} ({h.grade})" for h in task.humanness) or "–",
+        })
+    return pd.DataFrame(rows)
+
+
+def _task_blocks(bundle: SummaryBundle, task: TaskSummary) -> list:
+    r = task.recommendation
+    blocks: list = [Heading(2, task.name),
+                    Paragraph(f"{task.domain} · {task.modality} · metric {task.metric} "
+                              f"({'higher' if task.higher_is_better else 'lower'} is better)")]
+    if task.description:
+        blocks.append(Paragraph(task.description))
+    if r is None:
+        blocks.append(Paragraph("No recommendation has been computed for this task yet (run `strategy refit`).",
+                                "Recommendation:"))
+        return blocks
+    blocks.append(Paragraph(
+        f"{r.sourcing.upper()}: {_share(r.human_share_spend)} of the training spend and "
+        f"{_share(r.human_share_samples)} of the samples are human; confidence {_share(r.confidence)}"
+        f"{' (low)' if r.low_confidence else ''}; basis {r.basis}.", "Recommendation:"))
+    eval_set = r.eval_set
+    blocks.append(Table(pd.DataFrame([
+        {"source": "human training data", "samples": f"{r.n_human:,}",
+         "cost per sample": _price(r.cost_per_sample["human"]), "spend": _money(r.spend_human)},
+        {"source": "synthetic training data", "samples": f"{r.n_synthetic:,}",
+         "cost per sample": _price(r.cost_per_sample["synthetic"]), "spend": _money(r.spend_synthetic)},
+        {"source": f"human evaluation set ({eval_set.tier})", "samples": f"{eval_set.size:,}",
+         "cost per sample": _price(eval_set.cost / eval_set.size) if eval_set.size else "–",
+         "spend": _money(eval_set.cost)},
+        {"source": "total budget", "samples": "", "cost per sample": "", "spend": _money(r.budget)},
+    ])))
+    blocks.append(Paragraph(f"{r.regime.replace('_', ' ')}; collapse guard: {r.collapse_guard}.", "Regime:"))
+    metric = r.expected_metric
+    if metric.value is not None:
+        expected = (f"{metric.value:.3f} (80% interval {metric.low:.3f}–{metric.high:.3f}) from "
+                    f"{r.evidence_count} logged outcomes.")
+    else:
+        expected = "not estimable yet: no usable outcome is logged, so the answer rests on the rules alone."
+    blocks.append(Paragraph(expected, f"Expected {metric.name}:"))
+    evidence = task.evidence
+    if evidence.backtest_relative_error is not None:
+        blocks.append(Paragraph(
+            f"leave-one-outcome-out relative error {evidence.backtest_relative_error:.3f} (rules only "
+            f"{evidence.backtest_rules_error:.3f}, task mean {evidence.backtest_mean_error:.3f}; lower is better).",
+            "Backtest:"))
+    else:
+        blocks.append(Paragraph(f"{evidence.outcomes} outcomes logged; no backtest figure for this task "
+                                "(it needs 4 or more outcomes and a stored backtest).", "Evidence:"))
+    if r.target is not None:
+        reach = _money(r.budget_for_target) if r.target_reachable else "not reachable with this evidence"
+        blocks.append(Paragraph(f"reaching {r.target}: {reach}.", "Target:"))
+    blocks.append(Heading(3, "Why: the rules that fired"))
+    blocks.append(Bullets(tuple(f"{rule.id} — {rule.effect}. {rule.rationale}"
+                                + (f" (Principle: {rule.principle})" if rule.principle else "")
+                                for rule in r.rules) or ("No rule fired.",)))
+    if r.next_experiment:
+        n = r.next_experiment
+        blocks.append(Paragraph(f"{n.n_human:,} human + {n.n_synthetic:,} synthetic samples ({_money(n.cost)}). "
+                                f"{n.reason}", "Next experiment:"))
+    if task.humanness:
+        blocks.append(Heading(3, "Humanness of the synthetic data (latest report per dataset)"))
+        blocks.append(Table(pd.DataFrame([{
+            "dataset": h.dataset, "against": h.reference or "–", "humanness": f"{h.humanness:.1f}",
+            "human vs human": "–" if h.floor is None else f"{h.floor:.1f}", "grade": h.grade,
+            "assessed": _stamp(h.assessed_at)} for h in task.humanness])))
+    else:
+        blocks.append(Paragraph("none measured yet.", "Humanness of the synthetic data:"))
+    figures = bundle.task_figures(task)
+    if figures:
+        blocks.append(Heading(3, "Mix and budget"))
+        blocks += [Chart(figure) for figure in figures]
+    blocks.append(Paragraph(f"human {_price(r.cost_per_sample['human'])} and synthetic "
+                            f"{_price(r.cost_per_sample['synthetic'])} per sample; rulebook {r.rulebook_version}; "
+                            f"model {r.model_version}; computed {_stamp(r.created_at)} by {r.created_by}.",
+                            "Assumptions and versions:"))
+    return blocks
+
+
+def summary_blocks(bundle: SummaryBundle) -> list:
+    """The document, once, for every rendered format."""
+    summary = bundle.summary
+    blocks: list = [Heading(1, summary.title), Paragraph(
+        f"Generated {_stamp(summary.generated_at)} by {summary.generated_by} · {summary.totals.tasks} "
+        f"task{'s' if summary.totals.tasks != 1 else ''} · rulebook {', '.join(summary.rulebook_versions) or '–'} · "
+        f"model {', '.join(summary.model_versions) or '–'}")]
+    if summary.scope != "task":
+        totals = summary.totals
+        blocks.append(Heading(2, "Portfolio"))
+        blocks.append(Table(portfolio_table(summary)))
+        classes = ", ".join(f"{name} {count}" for name, count in sorted(totals.classes.items()))
+        blocks.append(Paragraph(
+            f"budget {_money(totals.budget)}: human training data {_money(totals.spend_human)}, synthetic training "
+            f"data {_money(totals.spend_synthetic)}, human evaluation sets {_money(totals.evaluation)}; human share "
+            f"of training spend {_share(totals.human_share_spend)}. Classes: {classes}.", "Totals:"))
+        split = bundle.split_figure()
+        if split is not None:
+            blocks.append(Chart(split))
+    for position, task in enumerate(summary.tasks):
+        if summary.scope != "task" or position:
+            blocks.append(PageBreak())
+        blocks += _task_blocks(bundle, task)
+    if summary.cost_tiers:
+        blocks.append(PageBreak())
+        blocks.append(Heading(2, "Cost assumptions"))
+        blocks.append(Table(pd.DataFrame([{
+            "tier": t.name, "kind": t.kind, "cost per sample": _price(t.cost_per_sample),
+            "where the figure comes from": t.cost_source} for t in summary.cost_tiers])))
+    return blocks
+
+
+# ----------------------------------------------------------------------------- Markdown
+_MD_SPECIAL = re.compile(r"([\\`*_<>\[\]])")
+
+
+def md_text(value) -> str:
+    """Text as Markdown shows it literally: characters that would become emphasis, code, links or HTML are
+    backslash-escaped (a plain-text reader still reads them)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(value))
+
+
+def _md_cell(value) -> str:
+    return md_text(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(_md_cell(c) for c in frame.columns) + " |",
+             "|" + "|".join("---" for _ in frame.columns) + "|"]
+    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def to_markdown(bundle: SummaryBundle) -> str:
+    """Markdown that reads as plain text: tables as Markdown tables, each chart as a table of its numbers."""
+    out = []
+    for block in summary_blocks(bundle):
+        if isinstance(block, Heading):
+            out.append(f"{'#' * block.level} {md_text(block.text)}")
+        elif isinstance(block, Paragraph):
+            text = md_text(block.text).replace("\n", " ")
+            out.append(f"**{md_text(block.label)}** {text}" if block.label else text)
+        elif isinstance(block, Table):
+            out.append(_md_table(block.frame))
+        elif isinstance(block, Bullets):
+            out.append("\n".join(f"- {md_text(item)}" for item in block.items))
+        elif isinstance(block, Chart):
+            out.append(f"*{md_text(block.figure.title)}*\n\n{_md_table(block.figure.table)}")
+    return "\n\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------- HTML
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2733; max-width: 980px;
+       margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { font-size: 1.7rem; } h2 { font-size: 1.3rem; border-top: 2px solid #2f6f8f; padding-top: .6rem;
+margin-top: 2.2rem; } h3 { font-size: 1.05rem; }
+table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
+th, td { border: 1px solid #c9d3dc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: #eef3f6; } figure { margin: 1rem 0; } figcaption { font-style: italic; font-size: .9rem; }
+svg { max-width: 100%; height: auto; }
+@media print { h2 { break-before: page; } }
+"""
+
+
+def chart_svg(chart) -> str:
+    """A chart as inline SVG (no namespace URLs: inline SVG in HTML needs none)."""
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
+
+
+def to_html(bundle: SummaryBundle) -> str:
+    """One HTML file that opens offline: inline style, charts as inline SVG, nothing fetched."""
+    body = []
+    for block in summary_blocks(bundle):
+        if isinstance(block, Heading):
+            body.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+        elif isinstance(block, Paragraph):
+            label = f"<strong>{html.escape(block.label)}</strong> " if block.label else ""
+            body.append(f"<p>{label}{html.escape(block.text)}</p>")
+        elif isinstance(block, Table):
+            body.append(_html_table(block.frame))
+        elif isinstance(block, Bullets):
+            body.append("<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in block.items) + "</ul>")
+        elif isinstance(block, Chart):
+            body.append(f"<figure>{chart_svg(block.figure.chart)}<figcaption>{html.escape(block.figure.title)}"
+                        "</figcaption></figure>")
+    title = html.escape(bundle.summary.title)
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+            f"<style>{_STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+# ----------------------------------------------------------------------------- PDF
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
+             Path("/usr/local/share/fonts"), Path("/Library/Fonts"), Path("C:/Windows/Fonts"))
+_PLAIN = str.maketrans({"–": "-", "—": "-", "→": "->", "≥": ">=", "≤": "<=", "·": "-", "×": "x", "…": "...",
+                        "‘": "'", "’": "'", "“": '"', "”": '"', "•": "-"})
+
+
+def _unicode_font() -> tuple[Path, Path] | None:
+    for folder in FONT_DIRS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+class _Document(FPDF):
+    def __init__(self, paper: str, title: str):
+        super().__init__(format=paper)
+        self.document_title = title
+        self.set_margins(15, 15, 15)
+        self.set_auto_page_break(True, margin=18)
+        fonts = _unicode_font()
+        if fonts:
+            self.add_font("Body", "", str(fonts[0]))
+            self.add_font("Body", "B", str(fonts[1]))
+            self.family = "Body"
+        else:  # no Unicode font on this machine: the core font, with symbols spelled out in ASCII
+            self.family = "Helvetica"
+        self.set_title(title)
+
+    def text_of(self, value: str) -> str:
+        if self.family == "Body":
+            return value
+        return value.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
+
+    def footer(self):
+        self.set_y(-12)
+        self.set_font(self.family, "", 8)
+        self.set_text_color(110)
+        self.cell(0, 6, self.text_of(f"{self.document_title} · page {self.page_no()} of {{nb}}"), align="C")
+
+
+def to_pdf(bundle: SummaryBundle, paper: str = "A4") -> bytes:
+    """A PDF laid out for A4 or Letter, with the same blocks and charts (as images) and page numbers."""
+    if paper not in PAPER_SIZES:
+        raise ValueError(f"paper must be one of {PAPER_SIZES}")
+    pdf = _Document(paper, bundle.summary.title)
+    pdf.add_page()
+    sizes = {1: 17, 2: 13.5, 3: 11}
+    for block in summary_blocks(bundle):
+        if isinstance(block, PageBreak):
+            pdf.add_page()
+        elif isinstance(block, Heading):
+            pdf.set_font(pdf.family, "B", sizes.get(block.level, 11))
+            pdf.ln(2)
+            pdf.multi_cell(0, sizes.get(block.level, 11) * 0.5, pdf.text_of(block.text), align="L",
+                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(1)
+        elif isinstance(block, Paragraph):
+            # write() flows text without reading markup in it, so user text is shown as typed.
+            if block.label:
+                pdf.set_font(pdf.family, "B", 9.5)
+                pdf.write(5, pdf.text_of(block.label + " "))
+            pdf.set_font(pdf.family, "", 9.5)
+            pdf.write(5, pdf.text_of(block.text))
+            pdf.ln(6.5)
+        elif isinstance(block, Bullets):
+            pdf.set_font(pdf.family, "", 9.5)
+            for item in block.items:
+                pdf.multi_cell(0, 5, pdf.text_of(f"- {item}"), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(1.5)
+        elif isinstance(block, Table):
+            _pdf_table(pdf, block.frame)
+        elif isinstance(block, Chart):
+            png = vl_convert.vegalite_to_png(block.figure.chart.to_dict(), scale=2)
+            pdf.image(io.BytesIO(png), w=min(pdf.epw, 175))
+            pdf.set_font(pdf.family, "", 8.5)
+            pdf.multi_cell(0, 4.5, pdf.text_of(block.figure.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(2)
+    return bytes(pdf.output())
+
+
+def _pdf_table(pdf: _Document, frame: pd.DataFrame) -> None:
+    pdf.set_font(pdf.family, "", 7.5 if len(frame.columns) > 6 else 8.5)
+    # Columns as wide as their longest word-run allows, so names wrap between words, not inside them.
+    widths = tuple(min(max(len(str(c)), *(len(str(v)) for v in frame[c]), 6), 28) for c in frame.columns)
+    with pdf.table(line_height=4.2, text_align="LEFT", first_row_as_headings=True, col_widths=widths,
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(238, 243, 246))) as table:
+        header = table.row()
+        for column in frame.columns:
+            header.cell(pdf.text_of(str(column)))
+        for values in frame.itertuples(index=False):
+            row = table.row()
+            for value in values:
+                row.cell(pdf.text_of(str(value)))
+    pdf.ln(2)
+
+
+# ----------------------------------------------------------------------------- CSV and JSON
+SUMMARY_COLUMNS = [
+    "task_id", "task", "domain", "modality", "metric", "higher_is_better", "sourcing", "human_share_spend",
+    "human_share_samples", "n_human", "n_synthetic", "spend_human", "spend_synthetic", "eval_set_size",
+    "eval_set_tier", "eval_set_cost", "budget", "expected_value", "expected_low", "expected_high", "confidence",
+    "low_confidence", "basis", "regime", "evidence_count", "backtest_relative_error", "humanness", "humanness_grade",
+    "human_cost_per_sample", "synthetic_cost_per_sample", "rulebook_version", "model_version", "computed_at",
+]
+
+
+def summary_frame(summary: StrategySummary) -> pd.DataFrame:
+    """One row per task with the stable columns of the CSV export (empty cells where nothing is computed)."""
+    rows = []
+    for task in summary.tasks:
+        r = task.recommendation
+        row = {"task_id": task.task_id, "task": task.name, "domain": task.domain, "modality": task.modality,
+               "metric": task.metric, "higher_is_better": task.higher_is_better,
+               "backtest_relative_error": task.evidence.backtest_relative_error,
+               "evidence_count": task.evidence.outcomes}
+        if task.humanness:
+            row["humanness"] = sum(h.humanness for h in task.humanness) / len(task.humanness)
+            row["humanness_grade"] = " ".join(h.grade for h in task.humanness)
+        if r is not None:
+            row |= {"sourcing": r.sourcing, "human_share_spend": r.human_share_spend,
+                    "human_share_samples": r.human_share_samples, "n_human": r.n_human, "n_synthetic": r.n_synthetic,
+                    "spend_human": r.spend_human, "spend_synthetic": r.spend_synthetic,
+                    "eval_set_size": r.eval_set.size, "eval_set_tier": r.eval_set.tier,
+                    "eval_set_cost": r.eval_set.cost, "budget": r.budget, "expected_value": r.expected_metric.value,
+                    "expected_low": r.expected_metric.low, "expected_high": r.expected_metric.high,
+                    "confidence": r.confidence, "low_confidence": r.low_confidence, "basis": r.basis,
+                    "regime": r.regime, "evidence_count": r.evidence_count,
+                    "human_cost_per_sample": r.cost_per_sample["human"],
+                    "synthetic_cost_per_sample": r.cost_per_sample["synthetic"],
+                    "rulebook_version": r.rulebook_version, "model_version": r.model_version,
+                    "computed_at": pd.Timestamp(r.created_at).isoformat()}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def summary_json(summary: StrategySummary) -> bytes:
+    return summary.model_dump_json(by_alias=True, indent=2).encode("utf-8")
+
+
+def render(bundle: SummaryBundle, fmt: str, *, paper: str = "A4") -> bytes:
+    """The summary in one of FORMATS, as bytes ready to write or download."""
+    if fmt == "md":
+        return to_markdown(bundle).encode("utf-8")
+    if fmt == "html":
+        return to_html(bundle).encode("utf-8")
+    if fmt == "pdf":
+        return to_pdf(bundle, paper)
+    if fmt == "csv":
+        return to_csv(summary_frame(bundle.summary))
+    if fmt == "json":
+        return summary_json(bundle.summary)
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+
+
+def file_name(bundle: SummaryBundle, fmt: str) -> str:
+    """A download name from the summary's scope (and task name for one task)."""
+    summary = bundle.summary
+    return file_name_for(summary.scope, summary.tasks[0].name, fmt, summary.generated_at)
+
+
+def file_name_for(scope: str, task_name: str, fmt: str, when=None) -> str:
+    stem = task_name if scope == "task" else scope
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "summary"
+    return f"strategy-{slug}-{pd.Timestamp(when or utc_now()):%Y%m%d}.{fmt}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import click
@@ -254,3 +255,34 @@ def test_assess_save_as_an_unknown_dataset_writes_nothing(runner, demo_path):
     assert "Unknown dataset 'No such dataset'" in result.output
     with Catalog.open(demo_path) as catalog:
         assert catalog.counts() == before
+
+
+# --------------------------------------------------------------------------- export
+def test_export_writes_each_format_of_one_task(runner, demo_path, tmp_path):
+    for fmt in ("md", "html", "pdf", "csv", "json"):
+        out = tmp_path / f"summary.{fmt}"
+        result = runner.invoke(main, ["--catalog", str(demo_path), "export", "--task", "Card fraud detection",
+                                      "--format", fmt, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 0
+    assert json.loads((tmp_path / "summary.json").read_text())["tasks"][0]["name"] == "Card fraud detection"
+    assert (tmp_path / "summary.pdf").read_bytes().startswith(b"%PDF")
+    assert pd.read_csv(tmp_path / "summary.csv")["task"].tolist() == ["Card fraud detection"]
+
+
+def test_export_to_standard_output_and_filters(runner, demo_path):
+    result = invoke(runner, demo_path, "export", "--portfolio", "--domain", "Healthcare", "--format", "csv")
+    frame = pd.read_csv(io.StringIO(result.output))
+    with Catalog.open(demo_path) as catalog:
+        tasks = catalog.tasks()
+    assert sorted(frame["task"]) == sorted(tasks[tasks["domain"] == "Healthcare"]["name"])
+    whole = invoke(runner, demo_path, "export", "--portfolio", "--format", "md")
+    assert whole.output.startswith("# Data-sourcing strategy: portfolio")
+
+
+def test_export_needs_a_task_or_the_portfolio(runner, demo_path):
+    for args in ([], ["--task", "Card fraud detection", "--portfolio"], ["--domain", "Healthcare", "--task", "x"]):
+        result = runner.invoke(main, ["--catalog", str(demo_path), "export", "--format", "md", *args])
+        assert result.exit_code == 2, args
+    unknown = runner.invoke(main, ["--catalog", str(demo_path), "export", "--task", "No such task", "--format", "md"])
+    assert unknown.exit_code == 1 and "Unknown task 'No such task'" in unknown.output

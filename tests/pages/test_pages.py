@@ -27,9 +27,11 @@ from streamlit.testing.v1 import AppTest
 
 from strategy.budget import Costs
 from strategy.catalog import Catalog
+from strategy.export import to_markdown
 from strategy.models import FACTORS, Recommendation, Task, utc_now
 from strategy.recommend import Scenario, current_rulebook, model_card, recommend_task, whatif
 from strategy.rules import default_rulebook
+from strategy.summary import build_summary
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 60
@@ -51,13 +53,14 @@ PAGES = [
     ("pages/costs.py", "Cost assumptions", [], ["No cost tiers yet"]),
     ("pages/rulebook.py", "Rulebook", [], []),
     ("pages/audit.py", "Audit log", [], ["Nothing has been written yet."]),
-    ("pages/export.py", "Export", [], []),
+    ("pages/export.py", "Export", [], ["No tasks to export yet"]),
 ]
 PAGE_IDS = [title for _, title, _, _ in PAGES]
 # Pages whose demo content includes at least one table (st.dataframe or st.data_editor).
 PAGES_WITH_TABLES = {"Portfolio", "Task", "Outcomes", "Data quality", "Task profiles", "Datasets", "Cost assumptions", "Rulebook",
                      "Audit log"}
 EXPORT_TABLES = ["Tasks", "Outcomes", "Datasets", "Cost assumptions"]
+SUMMARY_FORMATS = ["md", "html", "pdf", "csv", "json"]
 PORTFOLIO_COLUMNS = {"open", "task_name", "sourcing", "human_share_spend", "human_share_samples", "split", "metric",
                      "expected", "confidence", "basis", "evidence_count", "created_at"}
 TASK_TABS = ["Why", "Evidence", "Synthetic data quality", "Mix and budget", "History", "Profile"]
@@ -270,8 +273,8 @@ def test_every_page_renders_demo_content_without_error(demo_app, script, title, 
     infos = [info.value for info in at.info]
     assert len(infos) == len(notices), infos
     assert all(info.startswith(notice) for info, notice in zip(infos, notices, strict=True)), infos
-    if title == "Export":
-        assert len(at.get("download_button")) == 2 * len(EXPORT_TABLES)
+    if title == "Export":  # five summary formats, then CSV and JSON of each catalog table
+        assert len(at.get("download_button")) == len(SUMMARY_FORMATS) + 2 * len(EXPORT_TABLES)
     if title in PAGES_WITH_TABLES:
         assert len(at.dataframe) >= 1
         assert all(not frame.value.empty for frame in at.dataframe)
@@ -1122,14 +1125,45 @@ def test_audit_page_shows_the_demo_seed_writes(demo_app, expected):
 
 def test_export_page_offers_csv_and_json_per_table(demo_app, expected):
     at = open_page(demo_app, "pages/export.py")
-    assert download_labels(at) == [f"{table} as {kind}" for table in EXPORT_TABLES for kind in ("CSV", "JSON")]
-    for button_ in at.get("download_button"):
+    labels = download_labels(at)
+    assert labels[len(SUMMARY_FORMATS):] == [f"{table} as {kind}" for table in EXPORT_TABLES
+                                             for kind in ("CSV", "JSON")]
+    for button_ in at.get("download_button")[len(SUMMARY_FORMATS):]:
         suffix = ".csv" if button_.proto.label.endswith("CSV") else ".json"
         assert button_.proto.url.endswith(suffix)
-    headings = [markdown.value for markdown in at.markdown]
+    headings = [markdown.value for markdown in at.markdown if markdown.value.endswith(" rows")]
     rows = {"Tasks": len(expected.all_tasks), "Outcomes": len(expected.outcomes),
             "Datasets": len(expected.datasets), "Cost assumptions": len(expected.cost_tiers)}
     assert headings == [f"**{table}** — {rows[table]:,} rows" for table in EXPORT_TABLES]
+
+
+def _without_generated_line(markdown: str) -> list[str]:
+    return [line for line in markdown.splitlines() if not line.startswith("Generated ")]
+
+
+def test_export_page_previews_the_summary_it_downloads(demo_app, demo_path):
+    at = open_page(demo_app, "pages/export.py")
+    assert download_labels(at)[:len(SUMMARY_FORMATS)] == ["Markdown", "HTML", "PDF (A4)", "CSV", "JSON"]
+    assert all(button_.proto.ignore_rerun for button_ in at.get("download_button"))
+    with Catalog.open(demo_path) as catalog:
+        first = catalog.tasks().iloc[0]
+        expected = to_markdown(build_summary(catalog, task_ids=[first["id"]]))
+    preview = next(m.value for m in at.markdown if m.value.startswith("# Data-sourcing strategy"))
+    assert _without_generated_line(preview) == _without_generated_line(expected)
+    assert f"## {first['name']}" in preview
+
+    at.radio(key="export_scope").set_value("A filtered set").run()
+    at.multiselect(key="export_domains").set_value(["Healthcare"]).run()
+    assert_fine(at)
+    preview = next(m.value for m in at.markdown if m.value.startswith("# Data-sourcing strategy"))
+    with Catalog.open(demo_path) as catalog:
+        tasks = catalog.tasks()
+    for name in tasks["name"]:
+        assert (f"## {name}" in preview) == (name in set(tasks[tasks["domain"] == "Healthcare"]["name"]))
+
+    at.multiselect(key="export_classes").set_value(["synthetic"]).run()
+    assert [w.value for w in at.warning] == ["Nothing to export: no active task matches."]
+    assert download_labels(at) == [f"{table} as {kind}" for table in EXPORT_TABLES for kind in ("CSV", "JSON")]
 
 
 # --------------------------------------------------------------------------- catalogs that are not catalogs
