@@ -6,7 +6,7 @@ import streamlit as st
 import dashboard
 from strategy import charts
 from strategy.errors import StrategyError
-from strategy.quality.columns import likely_text_column
+from strategy.quality.columns import likely_text_column, text_columns
 from strategy.quality.report import (
     Assessment,
     assess,
@@ -79,7 +79,7 @@ if human is not None and synthetic is not None:
     st.caption(f"{human.label}: {len(human.frame):,} rows · {synthetic.label}: {len(synthetic.frame):,} rows"
                + (f" · holdout {holdout.label}: {len(holdout.frame):,} rows" if holdout is not None else "")
                + f" · {len(shared)} shared columns")
-    texty = [c for c in shared if human.frame[c].dtype == object]
+    texty = [c for c in text_columns(human.frame) if c in shared]
     suggested = likely_text_column(human.frame[texty])
     left, middle, right = st.columns([3, 1, 1])
     compared = left.multiselect("Columns to compare", shared, default=shared, key=f"dq_columns_{human.label}",

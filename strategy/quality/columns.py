@@ -11,6 +11,7 @@ refused with a message that names the file and the column.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Literal
 
@@ -70,13 +71,15 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Give text columns that hold only numbers, ISO dates or true/false words their real type."""
     for name in frame.columns:
         column = frame[name]
-        if column.dtype != object:
+        if not holds_text(column):
             if pd.api.types.is_datetime64_any_dtype(column) and getattr(column.dt, "tz", None) is not None:
                 frame[name] = column.dt.tz_convert("UTC").dt.tz_localize(None)
             continue
         present = column.dropna()
         if present.empty or not all(isinstance(v, str) for v in present.head(1000)):
-            if not present.empty and all(isinstance(v, (bool, np.bool_)) for v in present.head(1000)):
+            if not present.empty and all(isinstance(v, (date, datetime)) for v in present.head(1000)):
+                frame[name] = pd.to_datetime(column)  # Arrow reads ISO dates in CSV as date objects
+            elif not present.empty and all(isinstance(v, (bool, np.bool_)) for v in present.head(1000)):
                 frame[name] = column.astype("boolean")
             elif not present.empty and all(isinstance(v, (int, float)) for v in present.head(1000)):
                 frame[name] = pd.to_numeric(column, errors="coerce")
@@ -94,6 +97,15 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         if text.str.match(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$").all():
             frame[name] = pd.to_datetime(column, errors="coerce")
     return frame
+
+
+def holds_text(column: pd.Series) -> bool:
+    """Text columns, whether pandas stores them as objects or as its string type."""
+    return column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+
+
+def text_columns(frame: pd.DataFrame) -> list[str]:
+    return [name for name in frame.columns if holds_text(frame[name])]
 
 
 def frame_sample(frame: pd.DataFrame, label: str) -> Sample:
@@ -206,7 +218,7 @@ def likely_text_column(frame: pd.DataFrame, min_words: float = 5.0) -> str | Non
     """The column that most looks like free text (the most words per value, at least ``min_words``)."""
     best, most = None, min_words
     for name in frame.columns:
-        if frame[name].dtype != object:
+        if not holds_text(frame[name]):
             continue
         words = frame[name].dropna().head(500).astype(str).str.split().str.len()
         if not words.empty and words.mean() >= most:
