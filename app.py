@@ -30,7 +30,8 @@ pages = {
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
     ],
 }
-navigation = st.navigation(pages)
+# Expanded: with more than a handful of pages Streamlit would otherwise hide the last ones behind "View more".
+navigation = st.navigation(pages, expanded=True)
 
 location = dashboard.catalog_location()
 try:

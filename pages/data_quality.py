@@ -6,7 +6,7 @@ import streamlit as st
 import dashboard
 from strategy import charts
 from strategy.errors import StrategyError
-from strategy.quality.columns import likely_text_column, text_columns
+from strategy.quality.columns import likely_text_column, plan_columns, text_columns
 from strategy.quality.report import (
     Assessment,
     assess,
@@ -76,6 +76,12 @@ human, synthetic, holdout = samples.get("human"), samples.get("synthetic"), samp
 if human is not None and synthetic is not None:
     st.subheader("2. Columns")
     shared = [c for c in human.frame.columns if c in set(synthetic.frame.columns)]
+    if not shared:
+        try:
+            plan_columns(human, synthetic)
+        except StrategyError as error:
+            st.error(str(error), icon=":material/error:")
+        st.stop()
     st.caption(f"{human.label}: {len(human.frame):,} rows · {synthetic.label}: {len(synthetic.frame):,} rows"
                + (f" · holdout {holdout.label}: {len(holdout.frame):,} rows" if holdout is not None else "")
                + f" · {len(shared)} shared columns")

@@ -28,6 +28,7 @@ Kind = Literal["numeric", "datetime", "categorical", "boolean", "text"]
 IDENTIFIER_SHARE = 0.5
 IDENTIFIER_MIN_DISTINCT = 50
 MIN_ROWS = 2
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
 TOP_CATEGORIES = 20
 
 
@@ -84,18 +85,24 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
             elif not present.empty and all(isinstance(v, (int, float)) for v in present.head(1000)):
                 frame[name] = pd.to_numeric(column, errors="coerce")
             continue
-        text = present.astype(str).str.strip()
-        lowered = text.str.lower()
-        if lowered.isin(["true", "false"]).all():
-            frame[name] = column.map(lambda v: None if v is None else str(v).strip().lower() == "true").astype(
-                "boolean")
-            continue
-        numbers = pd.to_numeric(text, errors="coerce")
-        if numbers.notna().all():
-            frame[name] = pd.to_numeric(column, errors="coerce")
-            continue
-        if text.str.match(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$").all():
-            frame[name] = pd.to_datetime(column, errors="coerce")
+        # Each check runs on the first values before the whole column, so a text column costs little.
+        head = present.head(1000).astype(str).str.strip()
+        text = None
+        if head.str.lower().isin(["true", "false"]).all():
+            text = present.astype(str).str.strip()
+            if text.str.lower().isin(["true", "false"]).all():
+                frame[name] = column.map(lambda v: None if v is None or v != v else
+                                         str(v).strip().lower() == "true").astype("boolean")
+                continue
+        if pd.to_numeric(head, errors="coerce").notna().all():
+            text = present.astype(str).str.strip() if text is None else text
+            if pd.to_numeric(text, errors="coerce").notna().all():
+                frame[name] = pd.to_numeric(column, errors="coerce")
+                continue
+        if head.str.match(ISO_DATE).all():
+            text = present.astype(str).str.strip() if text is None else text
+            if text.str.match(ISO_DATE).all():
+                frame[name] = pd.to_datetime(column, errors="coerce")
     return frame
 
 

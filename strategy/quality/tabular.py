@@ -76,7 +76,7 @@ def column_shapes(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan
                              "note": "no value left in one sample"})
                 continue
             rows.append({"column": name, "kind": kind, "metric": "TVComplement",
-                         "score": 1.0 - total_variation(as_labels(h), as_labels(s))})
+                         "score": 1.0 - total_variation(h.astype(object), s.astype(object))})
     return rows
 
 
@@ -95,8 +95,10 @@ def _bin_codes(human: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _label_codes(human: pd.Series, synthetic: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    joined = pd.Categorical(pd.concat([as_labels(human), as_labels(synthetic)], ignore_index=True))
-    codes = joined.codes.astype(np.int64)
+    """Category codes shared by both samples; a missing value is a category of its own."""
+    joined = pd.concat([human.astype(object), synthetic.astype(object)], ignore_index=True)
+    codes, _ = pd.factorize(joined, use_na_sentinel=False)
+    codes = codes.astype(np.int64)
     return codes[: len(human)], codes[len(human):]
 
 
@@ -193,7 +195,7 @@ def detection_score(auc: float) -> float:
 def _detector(name: str, seed: int):
     if name == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
-    return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.2, early_stopping=False, random_state=seed)
+    return HistGradientBoostingClassifier(max_iter=40, learning_rate=0.25, early_stopping=False, random_state=seed)
 
 
 # ----------------------------------------------------------------------------- coverage
@@ -217,7 +219,7 @@ def coverage(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan) -> 
             rows.append({"column": name, "measure": "range", "covered": float(covered), "outside": outside,
                          "score": (covered + 1.0 - outside) / 2})
         else:
-            h, s = as_labels(human[name].dropna()), as_labels(synthetic[name].dropna())
+            h, s = human[name].dropna().astype(object), synthetic[name].dropna().astype(object)
             if h.empty or s.empty:
                 continue
             known = set(h.unique())

@@ -58,6 +58,7 @@ PAGES = [
     ("task", "Task", '[data-testid="stMetric"]'),
     ("log", "Log outcomes", '[data-testid="stForm"]'),
     ("outcomes", "Outcomes", '[data-testid="stDataFrame"]'),
+    ("quality", "Data quality", '[data-testid="stVegaLiteChart"]'),
     ("model", "Model card", '[data-testid="stMetric"]'),
     ("tasks", "Tasks", '[data-testid="stForm"]'),
     ("profiles", "Task profiles", '[data-testid="stVegaLiteChart"]'),
@@ -368,7 +369,7 @@ def test_task_page_from_sidebar_shows_the_recommendation_and_profile_chart(page,
     for label in ("Recommended", "Human share of spend", "Confidence"):
         expect(metric(page, label)).to_be_visible()
     expect(metric(page, f"Expected {first['metric']}")).to_be_visible()
-    expect(page.get_by_role("tab")).to_have_text(["Why", "Evidence", "Mix and budget", "History", "Profile"])
+    expect(page.get_by_role("tab")).to_have_text(["Why", "Evidence", "Synthetic data quality", "Mix and budget", "History", "Profile"])
     expect(page.locator('[data-testid="stExpander"]').first).to_be_visible()
 
     page.get_by_role("tab", name="Profile").click()
@@ -516,3 +517,20 @@ def test_task_profile_chart_labels_every_factor(page, app_url):
     assert labels, "the profile chart has no axis labels"
     hidden = [text for text, opacity in labels if float(opacity) == 0]
     assert not hidden, f"axis labels hidden by Vega's overlap rule: {hidden}"
+
+
+def test_summary_downloads_are_made_when_clicked(page, app_url, demo_tasks, tmp_path):
+    page.goto(f"{app_url}/export")
+    expect(title(page, "Export")).to_be_visible()
+    settle(page)
+    expect(page.get_by_role("heading", name="Data-sourcing strategy:", level=1)).to_be_visible()
+    for label, start in (("Markdown", b"# Data-sourcing strategy"), ("PDF (A4)", b"%PDF"),
+                         ("HTML", b"<!DOCTYPE html>")):
+        with page.expect_download() as waiting:
+            page.get_by_role("button", name=label).click()
+        path = tmp_path / waiting.value.suggested_filename
+        waiting.value.save_as(path)
+        assert path.read_bytes().startswith(start), label
+        assert path.name.startswith("strategy-") and path.suffix in (".md", ".pdf", ".html")
+    expect(page.get_by_role("radio", name="One task")).to_be_checked()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -1,0 +1,180 @@
+"""AppTest of Evidence › Data quality, the task page's quality tab, and dataset locations in Catalog › Datasets.
+
+Expected scores come from strategy.quality run directly on the same samples (the page uses seed 0 too)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from strategy.catalog import Catalog
+from strategy.quality import assess
+from strategy.quality.report import dataset_sample, find_dataset, load_sample
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "pages/data_quality.py"
+SYNTHETIC, HUMAN = "Synthetic fraud transactions", "Confirmed fraud cases"
+
+
+def open_app(location: Path, monkeypatch, script: str = PAGE) -> AppTest:
+    monkeypatch.setenv("STRATEGY_CATALOG", str(location))
+    app = AppTest.from_file(APP, default_timeout=90).run()
+    app.switch_page(script).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_caches():
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def csv_upload(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_catalog_datasets_are_assessed_as_the_library_assesses_them(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    with Catalog.open(demo_path) as catalog:
+        synthetic = find_dataset(catalog, SYNTHETIC)
+        human = find_dataset(catalog, HUMAN)
+        expected = assess(dataset_sample(human), dataset_sample(synthetic))
+    assert app.radio(key="dq_source").value == "Catalog datasets"
+    app.selectbox(key="dq_synthetic_ds").set_value(synthetic["id"]).run()
+    app.selectbox(key="dq_human_ds").set_value(human["id"]).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    shown = metrics(app)
+    assert shown["Humanness"] == f"{expected.humanness:.1f} / 100"
+    assert shown["Grade"] == expected.grade
+    assert shown["Human against itself"] == f"{expected.floor:.1f}"
+    captions = [c.value for c in app.caption]
+    assert any(line in c for c in captions for line in expected.detectors("tabular"))
+
+
+def test_saving_stores_the_report_audits_it_and_recomputes_the_task(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    with Catalog.open(demo_path) as catalog:
+        synthetic = find_dataset(catalog, SYNTHETIC)
+        human = find_dataset(catalog, HUMAN)
+        before = catalog.counts()["quality_reports"]
+        history = len(catalog.recommendation_history(synthetic["task_id"]))
+    app.selectbox(key="dq_synthetic_ds").set_value(synthetic["id"]).run()
+    app.selectbox(key="dq_human_ds").set_value(human["id"]).run()
+    app.button[0].click().run()
+    stored_rows = len(app.dataframe[-1].value)
+    app.button(key="FormSubmitter:dq_save-Save the report").click().run()
+    assert not app.exception and not app.error
+    assert app.success and app.success[0].value.startswith(f"Saved: {SYNTHETIC} scores")
+    with Catalog.open(demo_path) as catalog:
+        reports = catalog.quality_reports(dataset_id=synthetic["id"])
+        assert catalog.counts()["quality_reports"] == before + 1
+        latest = reports.iloc[-1]
+        assert (latest["task_id"], latest["reference_dataset_id"]) == (synthetic["task_id"], human["id"])
+        assert len(catalog.recommendation_history(synthetic["task_id"])) == history + 1
+        audit = catalog.audit_log()
+        assert "assess" in set(audit[audit["entity"] == "quality report"]["action"])
+    assert len(app.dataframe[-1].value) == stored_rows + 1
+
+
+def test_uploaded_files_are_assessed_and_bad_files_named(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    rng = np.random.default_rng(0)
+    human = pd.DataFrame({"x": rng.normal(size=300), "k": rng.choice(["a", "b"], 300)})
+    synthetic = pd.DataFrame({"x": rng.normal(1, 1, size=300), "k": rng.choice(["a", "b"], 300)})
+    app.file_uploader(key="dq_human_file").set_value(("human.csv", csv_upload(human), "text/csv")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.csv", csv_upload(synthetic), "text/csv")).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    expected = assess(load_sample(io.BytesIO(csv_upload(human)), label="human.csv"),
+                      load_sample(io.BytesIO(csv_upload(synthetic)), label="synthetic.csv"))
+    assert metrics(app)["Humanness"] == f"{expected.humanness:.1f} / 100"
+
+    unrelated = pd.DataFrame({"y": [1, 2, 3]})
+    app.file_uploader(key="dq_synthetic_file").set_value(("other.csv", csv_upload(unrelated), "text/csv")).run()
+    # No shared column: the page says so at once, with nothing to run.
+    assert [e.value for e in app.error][0].startswith("Cannot assess these samples")
+    assert not [b for b in app.button if b.label == "Run the assessment"]
+    assert "other.csv, field 'columns': shares no column with human.csv" in app.error[0].value
+
+    app.file_uploader(key="dq_synthetic_file").set_value(("latin.csv", "x\ncafé\n".encode("latin-1"),
+                                                          "text/csv")).run()
+    assert "latin.csv, field 'file': is not UTF-8 text" in app.error[0].value
+
+
+def test_a_segment_column_scores_each_of_its_values(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    with Catalog.open(demo_path) as catalog:
+        synthetic = find_dataset(catalog, SYNTHETIC)
+        human = find_dataset(catalog, HUMAN)
+        values = dataset_sample(human).frame["country"]
+    app.selectbox(key="dq_synthetic_ds").set_value(synthetic["id"]).run()
+    app.selectbox(key="dq_human_ds").set_value(human["id"]).run()
+    segment = next(box for box in app.selectbox if box.label == "Segment by")
+    segment.set_value("country").run()
+    app.button[0].click().run()
+    assert not app.exception
+    tables = [frame.value for frame in app.dataframe if "value" in frame.value.columns]
+    assert tables, "no segment table"
+    assert sorted(tables[0]["value"]) == sorted(v for v, n in values.value_counts().items() if n >= 20)
+
+
+def test_an_empty_catalog_offers_uploads_and_explains_catalog_datasets(empty_path, monkeypatch):
+    app = open_app(empty_path, monkeypatch)
+    assert app.radio(key="dq_source").value == "Upload files"
+    assert [i.value for i in app.info][0].startswith("Upload a human and a synthetic sample")
+    assert not app.dataframe
+    app.radio(key="dq_source").set_value("Catalog datasets").run()
+    assert any(i.value.startswith("Assessing catalog datasets needs") for i in app.info)
+
+
+def test_the_task_page_shows_the_latest_report_and_every_stored_one(demo_path, monkeypatch):
+    with Catalog.open(demo_path) as catalog:
+        synthetic = find_dataset(catalog, SYNTHETIC)
+        reports = catalog.quality_reports(task_id=synthetic["task_id"])
+        bare = next(t for t in catalog.tasks()["id"] if catalog.quality_reports(task_id=t).empty)
+    monkeypatch.setenv("STRATEGY_CATALOG", str(demo_path))
+    app = AppTest.from_file(APP, default_timeout=90).run()
+    app.switch_page("pages/task.py")
+    app.query_params["task"] = synthetic["task_id"]
+    app.run()
+    tab = next(t for t in app.tabs if t.label == "Synthetic data quality")
+    assert f"scores **{reports.iloc[-1]['humanness']:.1f} / 100**" in tab.markdown[0].value
+    assert len(tab.dataframe[0].value) == len(reports)
+
+    app.query_params["task"] = bare
+    app.run()
+    tab = next(t for t in app.tabs if t.label == "Synthetic data quality")
+    assert tab.info[0].value.startswith("No humanness report for this task")
+
+
+def test_a_dataset_location_saved_in_the_catalog_is_offered_for_assessment(demo_path, monkeypatch, tmp_path):
+    sample_file = tmp_path / "generated.csv"
+    pd.DataFrame({"amount": [1.0, 2.0, 3.0], "country": ["GB", "FR", "GB"]}).to_csv(sample_file, index=False)
+    app = open_app(demo_path, monkeypatch, "pages/datasets.py")
+    with Catalog.open(demo_path) as catalog:
+        target = catalog.datasets().set_index("name").loc["Cyberbullying messages labelled by counsellors"]
+    chooser = next(box for box in app.selectbox if box.label == "Dataset")
+    chooser.set_value(target["id"]).run()
+    location = next(box for box in app.text_input if box.label == "Sample of its rows (file path)")
+    location.set_value(str(sample_file))
+    app.button(key="FormSubmitter:dataset_form-Save dataset").click().run()
+    assert not app.exception and not app.error
+    with Catalog.open(demo_path) as catalog:
+        assert catalog.datasets().set_index("name").loc[target.name, "location"] == str(sample_file)
+    app.switch_page(PAGE).run()
+    human_choices = app.selectbox(key="dq_human_ds").options
+    assert target.name in human_choices
