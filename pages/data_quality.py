@@ -86,7 +86,7 @@ if human is not None and synthetic is not None:
                + (f" · holdout {holdout.label}: {len(holdout.frame):,} rows" if holdout is not None else "")
                + f" · {len(shared)} shared columns")
     texty = [c for c in text_columns(human.frame) if c in shared]
-    suggested = likely_text_column(human.frame[texty])
+    suggested = likely_text_column(human.frame)
     left, middle, right = st.columns([3, 1, 1])
     compared = left.multiselect("Columns to compare", shared, default=shared, key=f"dq_columns_{human.label}",
                                 help="Identifiers and free text are skipped automatically unless chosen as text.")
@@ -126,8 +126,9 @@ if stored_json and human is not None and synthetic is not None \
                                                 "F beyond. Without a floor, graded on the score (A ≥ 90 … D ≥ 60).")
     cards[2].metric("Human against itself", "–" if floor is None else f"{floor:.1f}")
     compared_count = len(report.data["modalities"].get("tabular", {}).get("columns", {}))
-    cards[3].metric("Compared", f"{compared_count} column{'' if compared_count == 1 else 's'}"
-                    + (" + text" if "text" in report.data["modalities"] else ""))
+    what = [f"{compared_count} column{'' if compared_count == 1 else 's'}"] if compared_count else []
+    what += ["text"] if "text" in report.data["modalities"] else []
+    cards[3].metric("Compared", " + ".join(what))
     if report.data.get("floor_note"):
         st.info(report.data["floor_note"], icon=":material/info:")
     for flag in report.data["privacy"].get("flags", []):

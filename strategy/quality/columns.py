@@ -222,7 +222,10 @@ def plan_columns(human: Sample, synthetic: Sample, holdout: Sample | None = None
 
 
 def likely_text_column(frame: pd.DataFrame, min_words: float = 5.0) -> str | None:
-    """The column that most looks like free text (the most words per value, at least ``min_words``)."""
+    """The column that most looks like free text (the most words per value, at least ``min_words``); a sample
+    that is only one text column (a .txt file) is that column."""
+    if len(frame.columns) == 1 and holds_text(frame[frame.columns[0]]):
+        return frame.columns[0]
     best, most = None, min_words
     for name in frame.columns:
         if not holds_text(frame[name]):

@@ -178,3 +178,18 @@ def test_a_dataset_location_saved_in_the_catalog_is_offered_for_assessment(demo_
     app.switch_page(PAGE).run()
     human_choices = app.selectbox(key="dq_human_ds").options
     assert target.name in human_choices
+
+
+def test_text_files_are_compared_as_text(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    human = "\n".join(f"order {i} arrived late but support was kind" if i % 2 else f"great value, item {i}"
+                      for i in range(80)).encode()
+    synthetic = "\n".join("This product is great and I recommend it." for _ in range(80)).encode()
+    app.file_uploader(key="dq_human_file").set_value(("human.txt", human, "text/plain")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.txt", synthetic, "text/plain")).run()
+    text_box = next(box for box in app.selectbox if box.label == "Text column")
+    assert text_box.value == "text"
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    assert metrics(app)["Compared"] == "text"
