@@ -117,7 +117,7 @@ if stored_json and human is not None and synthetic is not None \
     report = Assessment.from_json(stored_json)
     st.subheader("3. Report")
     floor = report.floor
-    cards = st.columns(4)
+    cards = st.columns(3)
     cards[0].metric("Humanness", "–" if report.humanness is None else f"{report.humanness:.1f} / 100",
                     delta=None if floor is None or report.humanness is None else f"{report.humanness - floor:+.1f} "
                                                                                   "vs human data",
@@ -128,7 +128,8 @@ if stored_json and human is not None and synthetic is not None \
     compared_count = len(report.data["modalities"].get("tabular", {}).get("columns", {}))
     what = [f"{compared_count} column{'' if compared_count == 1 else 's'}"] if compared_count else []
     what += ["text"] if "text" in report.data["modalities"] else []
-    cards[3].metric("Compared", " + ".join(what))
+    st.caption(f"Compared: {' + '.join(what)} · human {report.data['human']['rows']:,} rows · synthetic "
+               f"{report.data['synthetic']['rows']:,} rows")
     if report.data.get("floor_note"):
         st.info(report.data["floor_note"], icon=":material/info:")
     for flag in report.data["privacy"].get("flags", []):
