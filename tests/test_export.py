@@ -14,6 +14,7 @@ import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
+from strategy import export as export_module
 from strategy.catalog import Catalog
 from strategy.errors import StrategyError
 from strategy.export import FORMATS, SUMMARY_COLUMNS, md_text, neutralise, render, to_csv, to_json, to_pdf
@@ -181,3 +182,12 @@ def test_filters_choose_the_tasks_and_an_empty_choice_is_refused(demo_catalog):
     assert bundle.summary.totals.budget == pytest.approx(sum(t.recommendation.budget for t in bundle.summary.tasks))
     with pytest.raises(StrategyError, match="Nothing to export"):
         build_summary(demo_catalog, filters={"domains": ["No such domain"]})
+
+
+def test_without_a_unicode_font_the_pdf_spells_symbols_out_instead_of_failing(demo_catalog, monkeypatch):
+    task = demo_catalog.task("Card fraud detection")
+    save_task_and_recommend(demo_catalog, task.model_copy(update={"name": "Übersetzung → 日本語 ≥ 2"}))
+    bundle = build_summary(demo_catalog, task_ids=[task.id])
+    monkeypatch.setattr(export_module, "FONT_DIRS", ())
+    text = " ".join(PdfReader(io.BytesIO(to_pdf(bundle))).pages[0].extract_text().split())
+    assert "Übersetzung -> ??? >= 2" in text
