@@ -696,11 +696,10 @@ class Catalog:
         with self.cursor() as cur:
             rows = cur.execute(
                 """
-                SELECT task_id, avg(humanness) FROM (
-                    SELECT task_id, humanness,
-                           row_number() OVER (PARTITION BY dataset_id ORDER BY created_at DESC, id) AS latest
-                    FROM quality_reports WHERE task_id IS NOT NULL)
-                WHERE latest = 1 GROUP BY task_id
+                SELECT task_id, avg(latest) FROM (
+                    SELECT task_id, dataset_id, arg_max(humanness, created_at) AS latest
+                    FROM quality_reports WHERE task_id IS NOT NULL GROUP BY task_id, dataset_id)
+                GROUP BY task_id
                 """
             ).fetchall()
         return {task_id: float(value) for task_id, value in rows}
