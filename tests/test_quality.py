@@ -425,3 +425,16 @@ def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path):
     with pytest.raises(AssessmentRejected) as refused:
         load_sample(path)
     assert f"{path}, field 'file': is not UTF-8 text" in str(refused.value)
+
+
+@pytest.mark.parametrize("suffix", ["", "Z", "+00:00", "+02:00"])
+def test_timestamps_read_alike_from_csv_and_json_lines(tmp_path, suffix):
+    stamps = [f"2026-01-0{d}T1{d}:00:00{suffix}" for d in range(1, 4)]
+    (tmp_path / "t.csv").write_text("at,v\n" + "".join(f"{s},{i}\n" for i, s in enumerate(stamps)), encoding="utf-8")
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps({"at": s, "v": i}) + "\n" for i, s in enumerate(stamps)),
+                                      encoding="utf-8")
+    expected = list(pd.to_datetime(stamps, utc=True).tz_localize(None))
+    for name in ("t.csv", "t.jsonl"):
+        frame = read_sample(tmp_path / name).frame
+        assert pd.api.types.is_datetime64_any_dtype(frame["at"]), f"{name}: {frame['at'].dtype}"
+        assert list(frame["at"]) == expected, name

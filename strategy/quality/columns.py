@@ -28,7 +28,7 @@ Kind = Literal["numeric", "datetime", "categorical", "boolean", "text"]
 IDENTIFIER_SHARE = 0.5
 IDENTIFIER_MIN_DISTINCT = 50
 MIN_ROWS = 2
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 TOP_CATEGORIES = 20
 
 
@@ -102,7 +102,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         if head.str.match(ISO_DATE).all():
             text = present.astype(str).str.strip() if text is None else text
             if text.str.match(ISO_DATE).all():
-                frame[name] = pd.to_datetime(column, errors="coerce")
+                # Stamps with a zone become UTC; all dates are stored naive, as Arrow's readers leave them.
+                frame[name] = pd.to_datetime(column, errors="coerce", utc=True).dt.tz_localize(None)
     return frame
 
 
