@@ -469,12 +469,6 @@ def render(bundle: SummaryBundle, fmt: str, *, paper: str = "A4") -> bytes:
     raise ValueError(f"format must be one of {', '.join(FORMATS)}")
 
 
-def file_name(bundle: SummaryBundle, fmt: str) -> str:
-    """A download name from the summary's scope (and task name for one task)."""
-    summary = bundle.summary
-    return file_name_for(summary.scope, summary.tasks[0].name, fmt, summary.generated_at)
-
-
 def file_name_for(scope: str, task_name: str, fmt: str, when=None) -> str:
     stem = task_name if scope == "task" else scope
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "summary"

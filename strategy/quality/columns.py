@@ -211,8 +211,6 @@ def plan_columns(human: Sample, synthetic: Sample, holdout: Sample | None = None
             if not (words != "").any():
                 problems.append(Problem(sample.label, None, text_column, "was chosen as the text column but holds no "
                                                                          "text"))
-    if segment_column is not None and segment_column not in plan.kinds:
-        plan.kinds.pop(segment_column, None)
     if problems:
         raise AssessmentRejected(problems)
     if not plan.kinds:

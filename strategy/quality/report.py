@@ -132,8 +132,7 @@ def segments(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, col
     shapes, pair trends and a logistic detector, weighted as in the overall score."""
     inner = ColumnPlan(kinds={k: v for k, v in plan.kinds.items() if k != column and v != "text"})
     weights = {k: TABULAR_WEIGHTS[k] for k in ("shapes", "pairs", "detection")}
-    key_h = human[column].astype(object).where(human[column].notna(), "∅ missing").astype(str)
-    key_s = synthetic[column].astype(object).where(synthetic[column].notna(), "∅ missing").astype(str)
+    key_h, key_s = as_labels(human[column]), as_labels(synthetic[column])
     counts_h, counts_s = key_h.value_counts(), key_s.value_counts()
     rows, left_out = [], []
     for value in counts_h.index:
