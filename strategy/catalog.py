@@ -5,6 +5,11 @@ sequences or ``now()`` defaults) so the same statements run on an embedded
 DuckDB file and on DuckLake, which supports none of those. Integrity that a
 constraint would give (unique task names, known task ids) is checked here.
 
+Two backends, one code path: an embedded DuckDB file (the default), or DuckLake with
+its catalog in PostgreSQL (``ducklake:postgres:...``, see strategy.lake) for many
+writers at once. Every write method retries a DuckLake commit conflict with
+backoff, so concurrent appends never reach the user as errors.
+
 One DuckDB connection per process; every operation takes its own cursor, which
 DuckDB makes safe to use from another thread. Table and column names in SQL
 come from this module only; every value a user typed travels as a parameter or
@@ -13,10 +18,14 @@ inside a registered DataFrame.
 
 from __future__ import annotations
 
+import copy
+import functools
 import getpass
 import json
 import os
+import random
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +34,7 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel
 
+from strategy import lake
 from strategy.errors import CatalogError, ImportRejected, Problem, StrategyError, UnknownTask
 from strategy.models import (
     FACTOR_NAMES,
@@ -90,7 +100,17 @@ MIGRATIONS.append(
         "ALTER TABLE datasets ADD COLUMN location VARCHAR",
     ]),
 )
+MIGRATIONS.append(
+    (3, "recommendations: the catalog snapshot each was computed from, so it can be reproduced", [
+        "ALTER TABLE recommendations ADD COLUMN snapshot_id BIGINT",
+    ]),
+)
 LATEST_VERSION = MIGRATIONS[-1][0]
+
+# A commit that lost a race to another writer is tried again after a growing, jittered pause.
+CONFLICT_ATTEMPTS = 12
+CONFLICT_FIRST_PAUSE = 0.02
+CONFLICT_LONGEST_PAUSE = 1.0
 
 # Which model each table holds; the only table names ever put into SQL text. Recommendations and
 # model state have their own writers (they store JSON payloads beside queryable columns).
@@ -115,6 +135,33 @@ def resolve_location(option: str | os.PathLike | None = None) -> str:
     return str(chosen)
 
 
+def resolve_data_path(option: str | os.PathLike | None = None) -> str | None:
+    """Where a new DuckLake catalog keeps its Parquet files: --data-path, else $STRATEGY_DATA_PATH."""
+    chosen = option or os.environ.get(lake.DATA_PATH_ENV)
+    return str(chosen) if chosen else None
+
+
+def is_conflict(error: BaseException) -> bool:
+    """A commit refused because another writer changed the same table first: safe to run again."""
+    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
+
+
+def retrying(write):
+    """Run a whole write again when its commit conflicts: each write is one transaction, so a retry starts
+    from a clean slate and re-checks everything against what the other writer committed."""
+    @functools.wraps(write)
+    def attempt(self, *args, **kwargs):
+        for tries in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return write(self, *args, **kwargs)
+            except duckdb.TransactionException as error:
+                if not is_conflict(error) or tries == CONFLICT_ATTEMPTS:
+                    raise
+            pause = min(CONFLICT_LONGEST_PAUSE, CONFLICT_FIRST_PAUSE * 2 ** tries)
+            time.sleep(pause * random.uniform(0.5, 1.0))
+    return attempt
+
+
 def current_actor() -> str:
     """Who is writing: $STRATEGY_USER if set (the app sets it per session), else the OS user."""
     explicit = os.environ.get(ACTOR_ENV, "").strip()
@@ -137,33 +184,58 @@ def _frame(records: Sequence[BaseModel], table: str) -> pd.DataFrame:
 class Catalog:
     """An open catalog. Use :meth:`open`; close with :meth:`close` or a ``with`` block."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, location: str):
+    def __init__(self, connection: duckdb.DuckDBPyConnection, location: str, *, snapshot: int | None = None):
         self._connection = connection
         self.location = location
+        self.is_lake = lake.is_lake(location)
+        # Set on an as-of view (a lake attached read-only at that snapshot) and on a reading() view.
+        self.pinned_snapshot = snapshot
+        self._pinned_cursor: duckdb.DuckDBPyConnection | None = None
+        self._read_only = snapshot is not None
         self._write_lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        """The location as it may be shown (a password in a lake address is masked)."""
+        return lake.redact(self.location)
+
+    @property
+    def backend(self) -> str:
+        return "DuckLake" if self.is_lake else "embedded DuckDB"
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, location: str | os.PathLike | None = None, *, migrate: bool = True) -> Catalog:
+    def open(cls, location: str | os.PathLike | None = None, *, data_path: str | os.PathLike | None = None,
+             as_of: int | None = None, migrate: bool = True) -> Catalog:
         """Open (creating if missing) and bring the schema up to date.
+
+        ``location`` is a .duckdb file or a ``ducklake:postgres:...`` address; ``data_path`` is where a new
+        lake keeps its files. ``as_of`` opens a lake read-only as it was at that snapshot.
 
         Refuses, before writing anything, a file that is not a DuckDB database,
         a DuckDB database that is not a catalog, and a catalog written by a
         newer schema than this program knows.
         """
         where = resolve_location(location)
-        path = Path(where)
-        if path.is_dir():
-            raise CatalogError(f"Catalog {where} is a folder; give the path of a .duckdb file.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            connection = duckdb.connect(where)
-        except duckdb.Error as error:
-            raise CatalogError(_explain_open_failure(where, error)) from None
-        catalog = cls(connection, where)
+        if lake.is_lake(where):
+            connection = lake.connect(where, data_path=resolve_data_path(data_path), snapshot=as_of)
+        else:
+            if as_of is not None:
+                raise CatalogError(
+                    f"Catalog {where} is an embedded DuckDB file, which keeps no snapshots; --as-of needs a "
+                    "DuckLake catalog (ducklake:postgres:...).")
+            path = Path(where)
+            if path.is_dir():
+                raise CatalogError(f"Catalog {where} is a folder; give the path of a .duckdb file.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                connection = duckdb.connect(where)
+            except duckdb.Error as error:
+                raise CatalogError(_explain_open_failure(where, error)) from None
+        catalog = cls(connection, where, snapshot=as_of)
         try:
             catalog._check_compatible()
-            if migrate:
+            if migrate and as_of is None:
                 catalog.migrate()
         except BaseException:
             connection.close()
@@ -182,21 +254,22 @@ class Catalog:
     def _check_compatible(self) -> None:
         with self.cursor() as cur:
             tables = {row[0] for row in cur.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND table_schema = 'main'"
             ).fetchall()}
             if not tables:
                 return
             if "schema_version" not in tables:
                 listed = ", ".join(sorted(tables)[:5])
                 raise CatalogError(
-                    f"{self.location} is a DuckDB database but not a strategy catalog "
+                    f"{self.label} is a DuckDB database but not a strategy catalog "
                     f"(it has tables {listed} and no schema_version table). "
                     "Point --catalog or STRATEGY_CATALOG at a new or existing catalog file."
                 )
             found = cur.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
         if found > LATEST_VERSION:
             raise CatalogError(
-                f"{self.location} was written by a newer version of strategy (schema version "
+                f"{self.label} was written by a newer version of strategy (schema version "
                 f"{found}; this version knows up to {LATEST_VERSION}). Upgrade strategy to open it; "
                 "nothing was changed."
             )
@@ -204,16 +277,48 @@ class Catalog:
     # ------------------------------------------------------------ transactions
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor for one read: its own DuckDB handle, closed afterwards."""
+        """A cursor for one read: its own DuckDB handle, closed afterwards (in a reading() view, the view's)."""
+        if self._pinned_cursor is not None:
+            yield self._pinned_cursor
+            return
         cur = self._connection.cursor()
         try:
+            if self.is_lake:
+                cur.execute(f"USE {lake.ALIAS}")  # a cursor does not inherit the connection's USE
             yield cur
         finally:
             cur.close()
 
     @contextmanager
+    def reading(self) -> Iterator[Catalog]:
+        """A read-only view in which every read sees one consistent state of the catalog, whatever other
+        writers commit meanwhile; on a lake its ``pinned_snapshot`` says which snapshot that is."""
+        with self.cursor() as cur:
+            cur.begin()
+            view = copy.copy(self)
+            view._pinned_cursor, view._read_only = cur, True
+            try:
+                if self.is_lake and self.pinned_snapshot is None:
+                    view.pinned_snapshot = lake.current_snapshot(cur)
+                yield view
+            finally:
+                cur.rollback()
+
+    @property
+    def snapshot(self) -> int | None:
+        """The lake's current snapshot (the pinned one in a view); None for an embedded catalog."""
+        if not self.is_lake:
+            return None
+        if self.pinned_snapshot is not None:
+            return self.pinned_snapshot
+        with self.cursor() as cur:
+            return lake.current_snapshot(cur)
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside BEGIN … COMMIT; any exception rolls everything back."""
+        if self._read_only:
+            raise CatalogError(f"This view of {self.label} is read-only (a snapshot or a consistent read).")
         with self._write_lock, self.cursor() as cur:
             cur.begin()
             try:
@@ -228,13 +333,14 @@ class Catalog:
     def schema_version(self) -> int:
         with self.cursor() as cur:
             exists = cur.execute(
-                "SELECT count(*) FROM information_schema.tables "
-                "WHERE table_schema = 'main' AND table_name = 'schema_version'"
+                "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+                "AND table_schema = 'main' AND table_name = 'schema_version'"
             ).fetchone()[0]
             if not exists:
                 return 0
             return cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
+    @retrying
     def migrate(self) -> list[int]:
         """Apply the migrations not yet applied, all in one transaction. Returns those applied."""
         current = self.schema_version
@@ -284,6 +390,7 @@ class Catalog:
         finally:
             cur.unregister("incoming_audit")
 
+    @retrying
     def save_tasks(self, tasks: Sequence[Task], *, actor: str | None = None,
                    source_label: str = "tasks") -> tuple[int, int]:
         """Create or update tasks (matched by id, else by name), all or nothing.
@@ -344,6 +451,7 @@ class Catalog:
         """Append datasets, outcomes, reports, recommendations or cost tiers in one transaction."""
         return self.write_batch({table: records}, actor=actor, action=action)[table]
 
+    @retrying
     def write_batch(self, batch: dict[str, Sequence[BaseModel]], *, actor: str | None = None,
                     action: str = "create") -> dict[str, int]:
         """Append new records to several tables in one transaction: all land or none.
@@ -412,6 +520,7 @@ class Catalog:
         if problems:
             raise ImportRejected(problems)
 
+    @retrying
     def set_task_status(self, task_id: str, status: str, *, actor: str | None = None) -> None:
         """Archive a task (hidden from the portfolio, kept with its history) or make it active again."""
         if status not in {"active", "archived"}:
@@ -425,6 +534,7 @@ class Catalog:
                         [status, actor, utc_now(), task_id])
             self._audit(cur, actor, "archive" if status == "archived" else "restore", _ENTITY["tasks"], [task_id])
 
+    @retrying
     def replace_records(self, table: str, records: Sequence[BaseModel], *, actor: str | None = None) -> int:
         """Edit existing datasets or cost tiers: each record replaces the stored one with its id, all or nothing."""
         if table not in {"datasets", "cost_tiers"}:
@@ -466,6 +576,7 @@ class Catalog:
             finally:
                 cur.unregister("wanted_fingerprints")
 
+    @retrying
     def append_outcomes(self, rows, *, actor: str, source: str, created_at, label: str = "") -> int:
         """Bulk-append outcome rows already checked in one pass (see strategy.outcomes.validate).
 
@@ -496,6 +607,7 @@ class Catalog:
                         {"rows": len(rows), "file": label, "created_at": created_at})
         return len(rows)
 
+    @retrying
     def delete_outcomes(self, ids: Sequence[str], *, actor: str | None = None) -> list[str]:
         """Soft delete: the rows stay, marked deleted and left out of fits. Returns the affected task ids."""
         actor = actor or current_actor()
@@ -507,6 +619,7 @@ class Catalog:
             self._audit(cur, actor, "delete", _ENTITY["outcomes"], list(ids))
         return tasks
 
+    @retrying
     def replace_outcome(self, outcome: Outcome, *, actor: str | None = None) -> None:
         """Edit one stored outcome (same id): the old row is replaced in one transaction and audited."""
         actor = actor or current_actor()
@@ -527,6 +640,7 @@ class Catalog:
         row["dataset_ids"] = list(row["dataset_ids"]) if row["dataset_ids"] is not None else []
         return Outcome(**{k: v for k, v in row.items() if k in Outcome.model_fields and not _is_null(v)})
 
+    @retrying
     def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
                              *, actor: str | None = None) -> int:
         """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""
@@ -542,10 +656,12 @@ class Catalog:
             "low_confidence": r.low_confidence, "basis": r.basis, "regime": r.regime,
             "evidence_count": r.evidence_count, "rulebook_version": r.rulebook_version,
             "model_version": r.model_version, "scenario": r.scenario, "payload_json": r.model_dump_json(),
-            "fit_json": json.dumps(fit) if fit is not None else None, "created_by": r.created_by,
+            "fit_json": json.dumps(fit) if fit is not None else None, "snapshot_id": r.snapshot,
+            "created_by": r.created_by,
             "created_at": r.created_at,
         } for r, fit in zip(recommendations, fits, strict=True)])
-        frame = frame.astype({"expected_value": float, "expected_low": float, "expected_high": float})
+        frame = frame.astype({"expected_value": float, "expected_low": float, "expected_high": float,
+                              "snapshot_id": "Int64"})
         with self.transaction() as cur:
             self._check_task_ids(cur, "recommendations", recommendations)
             self._append_frame(cur, "recommendations", frame)
@@ -585,6 +701,7 @@ class Catalog:
             return None
         return Recommendation.model_validate_json(row[0]), (json.loads(row[1]) if row[1] else None)
 
+    @retrying
     def save_model_state(self, kind: str, version: str, payload: dict, *, actor: str | None = None) -> None:
         """Keep a fitted shared model (such as the pooled prior) so a single task can be refitted without it."""
         actor = actor or current_actor()
@@ -600,6 +717,54 @@ class Catalog:
                 "SELECT version, payload_json FROM model_state WHERE kind = ? "
                 "ORDER BY created_at DESC, id DESC LIMIT 1", [kind]).fetchone()
         return (row[0], json.loads(row[1])) if row else None
+
+    # -------------------------------------------------------------- maintenance
+    @retrying
+    def maintain(self, *, expire_days: float | None = None) -> dict[str, int]:
+        """Tidy the storage: on a lake, flush inlined rows to Parquet, merge small files, optionally expire
+        snapshots older than ``expire_days`` and delete files nothing refers to; embedded, a checkpoint."""
+        if self._read_only:
+            raise CatalogError(f"This view of {self.label} is read-only.")
+        with self._write_lock, self.cursor() as cur:
+            if self.is_lake:
+                return lake.maintain(cur, expire_days=expire_days)
+            if expire_days is not None:
+                raise CatalogError(f"{self.label} is an embedded DuckDB file: it keeps no snapshots to expire.")
+            before = Path(self.location).stat().st_size
+            cur.execute("CHECKPOINT")
+            return {"file bytes before": before, "file bytes after": Path(self.location).stat().st_size}
+
+    def copy_into(self, target: Catalog, *, actor: str | None = None) -> dict[str, int]:
+        """Copy every row of this catalog into an empty one (embedded into a lake, or back), in one transaction.
+
+        The rows are read from one consistent state of this catalog, and the copy commits only when every
+        table's row count in the target matches. Returns the rows copied per table.
+        """
+        actor = actor or current_actor()
+        if target.location == self.location:
+            raise CatalogError(f"{self.label} cannot be copied into itself.")
+        if target.schema_version != self.schema_version:
+            raise CatalogError(f"{target.label} is at schema version {target.schema_version} and {self.label} at "
+                               f"{self.schema_version}; open both with this version of strategy first.")
+        occupied = {table: rows for table, rows in target.counts().items() if rows}
+        if occupied:
+            listed = ", ".join(f"{rows} {table}" for table, rows in occupied.items())
+            raise CatalogError(f"{target.label} is not empty ({listed}); copy only into an empty catalog. "
+                               "Nothing was copied.")
+        with self.reading() as source, target.transaction() as cur:
+            expected = source.counts()
+            for table in TABLES:
+                with source.cursor() as read:
+                    rows = read.execute(f"SELECT * FROM {table}").to_arrow_table()
+                if rows.num_rows:
+                    target._append_frame(cur, table, rows)
+            found = {table: cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
+            if found != expected:
+                differing = ", ".join(f"{t}: {expected[t]} read, {found[t]} written"
+                                      for t in TABLES if found[t] != expected[t])
+                raise CatalogError(f"The copy into {target.label} did not match ({differing}); nothing was copied.")
+            target._audit(cur, actor, "copy", "catalog", [new_id()], {"from": self.label, "rows": expected})
+        return expected
 
     # -------------------------------------------------------------------- reads
     def counts(self) -> dict[str, int]:

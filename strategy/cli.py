@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from strategy.catalog import Catalog, current_actor, resolve_location
+from strategy.catalog import Catalog, current_actor, resolve_data_path, resolve_location
 from strategy.demo import initialise
 from strategy.errors import StrategyError
 from strategy.export import FORMATS, PAPER_SIZES, render
@@ -42,21 +42,26 @@ class StrategyGroup(click.Group):
             ctx.exit(1)
 
 
-def _open(ctx: click.Context) -> Catalog:
-    catalog = Catalog.open(ctx.obj["catalog"])
+def _open(ctx: click.Context, *, as_of: int | None = None) -> Catalog:
+    catalog = Catalog.open(ctx.obj["catalog"], data_path=ctx.obj["data_path"], as_of=as_of)
     ctx.call_on_close(catalog.close)
     return catalog
 
 
 @click.group(cls=StrategyGroup)
-@click.option("--catalog", envvar="STRATEGY_CATALOG", metavar="PATH",
-              help="Catalog file (default: $STRATEGY_CATALOG, else data/catalog.duckdb).")
+@click.option("--catalog", envvar="STRATEGY_CATALOG", metavar="LOCATION",
+              help="Catalog file, or a DuckLake address ducklake:postgres:dbname=… host=… user=… "
+                   "(default: $STRATEGY_CATALOG, else data/catalog.duckdb).")
+@click.option("--data-path", envvar="STRATEGY_DATA_PATH", metavar="PATH",
+              help="Folder or object-store prefix for a new DuckLake catalog's Parquet files "
+                   "(default: $STRATEGY_DATA_PATH; an existing lake remembers its own).")
 @click.version_option(package_name="strategy")
 @click.pass_context
-def main(ctx: click.Context, catalog: str | None) -> None:
+def main(ctx: click.Context, catalog: str | None, data_path: str | None) -> None:
     """Decide, task by task, whether training data should come from people, synthetic generation or a mix."""
     ctx.ensure_object(dict)
     ctx.obj["catalog"] = resolve_location(catalog)
+    ctx.obj["data_path"] = resolve_data_path(data_path)
 
 
 @main.command()
@@ -66,10 +71,10 @@ def main(ctx: click.Context, catalog: str | None) -> None:
 @click.pass_context
 def init(ctx: click.Context, demo: bool) -> None:
     """Create the catalog or bring its schema up to date. Safe to run again: it changes nothing then."""
-    catalog, loaded = initialise(ctx.obj["catalog"], demo=demo)
+    catalog, loaded = initialise(ctx.obj["catalog"], demo=demo, data_path=ctx.obj["data_path"])
     with catalog:
         counts = catalog.counts()
-        click.echo(f"Catalog {catalog.location} at schema version {catalog.schema_version}.")
+        click.echo(f"Catalog {catalog.label} ({catalog.backend}) at schema version {catalog.schema_version}.")
         if loaded:
             click.echo("Loaded demo content: " + ", ".join(f"{n} {t}" for t, n in loaded.items()) + ".")
             _refit_with_progress(catalog)
@@ -84,11 +89,14 @@ def init(ctx: click.Context, demo: bool) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show where the catalog is, its schema version and how many rows each table holds."""
     catalog = _open(ctx)
-    report = {"catalog": catalog.location, "schema_version": catalog.schema_version, "rows": catalog.counts()}
+    report = {"catalog": catalog.label, "backend": catalog.backend, "schema_version": catalog.schema_version,
+              "snapshot": catalog.snapshot, "rows": catalog.counts()}
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"Catalog: {report['catalog']} (schema version {report['schema_version']})")
+    click.echo(f"Catalog: {report['catalog']} ({report['backend']}, schema version {report['schema_version']})")
+    if report["snapshot"] is not None:
+        click.echo(f"Snapshot: {report['snapshot']}")
     for table, count in report["rows"].items():
         click.echo(f"  {table:<16} {count:>8}")
 
@@ -177,12 +185,51 @@ def _summary(r: Recommendation) -> str:
 @click.option("--budget", type=float, help="Total budget in USD, evaluation set included (default: the task's).")
 @click.option("--target", type=float, help="A metric value to reach: also report the least budget that reaches it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the recommendation as JSON (the stable contract).")
+@click.option("--as-of", "as_of", type=click.IntRange(min=0), metavar="SNAPSHOT",
+              help="Recompute from the DuckLake catalog as it was at this snapshot (the one a stored "
+                   "recommendation records) and store nothing: reproduces that recommendation.")
 @click.pass_context
-def recommend(ctx: click.Context, task: str, budget: float | None, target: float | None, as_json: bool) -> None:
+def recommend(ctx: click.Context, task: str, budget: float | None, target: float | None, as_json: bool,
+              as_of: int | None) -> None:
     """Recompute and store the recommendation for TASK (its id or name), and show it with its reasons."""
     scenario = Scenario(budget=budget, target=target, name="" if budget is None and target is None else "cli")
-    result = recommend_task(_open(ctx), task, scenario)
+    result = recommend_task(_open(ctx, as_of=as_of), task, scenario, store=as_of is None)
     click.echo(result.model_dump_json(indent=2) if as_json else _summary(result))
+    if as_of is not None and not as_json:
+        click.echo(f"  (recomputed from snapshot {as_of}; nothing stored)")
+
+
+@main.command()
+@click.option("--expire-older-than", "expire_days", type=click.FloatRange(min=0), metavar="DAYS",
+              help="Also drop lake snapshots older than this many days. Recommendations that record an "
+                   "expired snapshot can no longer be reproduced with --as-of.")
+@click.pass_context
+def maintain(ctx: click.Context, expire_days: float | None) -> None:
+    """Tidy the catalog's storage: on DuckLake, move small inlined writes to Parquet, merge small files and
+    delete files nothing refers to; on an embedded file, checkpoint it. Safe while others write."""
+    catalog = _open(ctx)
+    report = catalog.maintain(expire_days=expire_days)
+    click.echo(f"Maintained {catalog.label} ({catalog.backend}):")
+    for what, value in report.items():
+        click.echo(f"  {what:<48} {value:>12,}")
+
+
+@main.command("migrate")
+@click.option("--to", "target", required=True, metavar="LOCATION",
+              help="The empty catalog to copy into: a .duckdb file or a ducklake:postgres:… address.")
+@click.option("--to-data-path", metavar="PATH", help="Where the target lake keeps its Parquet files, if new.")
+@click.pass_context
+def migrate_command(ctx: click.Context, target: str, to_data_path: str | None) -> None:
+    """Copy every row of this catalog into another, empty one (embedded into a lake, or back), in one
+    transaction that commits only when every table's row count matches."""
+    source = _open(ctx)
+    destination = Catalog.open(target, data_path=to_data_path)
+    ctx.call_on_close(destination.close)
+    copied = source.copy_into(destination)
+    click.echo(f"Copied {source.label} ({source.backend}) into {destination.label} ({destination.backend}); "
+               "row counts verified:")
+    for table, rows in copied.items():
+        click.echo(f"  {table:<16} {rows:>10,}")
 
 
 @main.command("log")

@@ -94,14 +94,14 @@ def load_demo(catalog: Catalog, seed_dir: Path = SEED_DIR) -> dict[str, int]:
     return catalog.write_batch(read_demo(seed_dir), actor=DEMO_ACTOR, action="seed demo")
 
 
-def initialise(location: str | None = None, *, demo: bool = True,
-               seed_dir: Path = SEED_DIR) -> tuple[Catalog, dict[str, int]]:
+def initialise(location: str | None = None, *, demo: bool = True, seed_dir: Path = SEED_DIR,
+               data_path: str | None = None) -> tuple[Catalog, dict[str, int]]:
     """Create or migrate a catalog; load the demo only into a catalog with no tasks.
 
     Idempotent: running it again changes nothing. Returns the open catalog and
     what was loaded (empty when nothing was).
     """
-    catalog = Catalog.open(location)
+    catalog = Catalog.open(location, data_path=data_path)
     try:
         loaded = {}
         if demo and catalog.counts()["tasks"] == 0:

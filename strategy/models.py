@@ -283,6 +283,8 @@ class Recommendation(Record):
     rulebook_version: str
     model_version: str
     scenario: str = ""
+    # The DuckLake snapshot the inputs were read at (`strategy recommend TASK --as-of` it); None when embedded.
+    snapshot: int | None = None
     created_by: str = "unknown"
     created_at: datetime = Field(default_factory=utc_now)
 

@@ -341,15 +341,18 @@ def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str |
     Falls back to fitting only when the task has never been fitted. Nothing is stored
     (see :func:`save_scenario`).
     """
-    task = catalog.task(reference)
-    evidence = gather(catalog, [task.id])[0]
-    stored = catalog.latest_recommendation(task.id)
+    with catalog.reading() as view:
+        task = view.task(reference)
+        evidence = gather(view, [task.id])[0]
+        stored = view.latest_recommendation(task.id)
+        pooled, version = load_pooled(view)
+        rulebook = current_rulebook(view)
     if stored is not None and (stored[1] is not None or not evidence.enough_for_model()):
         fit = TaskFit.from_dict(stored[1]) if stored[1] else None
     else:
-        pooled, version = load_pooled(catalog)
         fit = fit_task(evidence, pooled=pooled, pooled_version=version)
-    return plan(evidence, fit, scenario, actor=actor or current_actor(), rulebook=current_rulebook(catalog)), fit
+    planned = plan(evidence, fit, scenario, actor=actor or current_actor(), rulebook=rulebook)
+    return planned.model_copy(update={"snapshot": view.pinned_snapshot}), fit
 
 
 def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit | None, name: str, *,
@@ -406,20 +409,23 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
 
     Tasks never fitted are fitted here (the pooled prior as stored)."""
     actor = actor or current_actor()
-    rulebook = current_rulebook(catalog)
-    pooled, version = load_pooled(catalog)
     decided, problems = [], []
-    for item in gather(catalog):
-        latest = catalog.latest_recommendation(item.task.id)
-        stored = latest[1] if latest else None
-        try:
-            if stored is None and latest is None:
-                decided.append(decide(item, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook))
-            else:
-                fit = TaskFit.from_dict(stored) if stored else None
-                decided.append((plan(item, fit, rulebook=rulebook, actor=actor), stored))
-        except StrategyError as error:
-            problems.append(f"{item.task.name}: {error}")
+    with catalog.reading() as view:
+        rulebook = current_rulebook(view)
+        pooled, version = load_pooled(view)
+        for item in gather(view):
+            latest = view.latest_recommendation(item.task.id)
+            stored = latest[1] if latest else None
+            try:
+                if stored is None and latest is None:
+                    decided.append(decide(item, pooled=pooled, pooled_version=version, actor=actor,
+                                          rulebook=rulebook))
+                else:
+                    fit = TaskFit.from_dict(stored) if stored else None
+                    decided.append((plan(item, fit, rulebook=rulebook, actor=actor), stored))
+            except StrategyError as error:
+                problems.append(f"{item.task.name}: {error}")
+    decided = [(r.model_copy(update={"snapshot": view.pinned_snapshot}), f) for r, f in decided]
     catalog.save_recommendations([r for r, _ in decided], [f for _, f in decided], actor=actor)
     return RefitResult([r for r, _ in decided], problems)
 
@@ -472,7 +478,15 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
         if pooled is not None:
             version = pooled_version(pooled)
             catalog.save_model_state(POOLED_KIND, version, pooled.to_dict(), actor=actor)
-        rulebook = current_rulebook(catalog)
+        # Decide from one snapshot that already holds the prior just stored, so each recommendation can be
+        # reproduced from the snapshot it records (the evidence is re-read: others may have logged meanwhile).
+        with catalog.reading() as view:
+            snapshot = view.pinned_snapshot
+            if snapshot is not None:
+                evidence = gather(view)
+                if pooled is not None:
+                    pooled, version = load_pooled(view)
+            rulebook = current_rulebook(view)
         results = []
         jobs = [(item, pooled, version, actor, rulebook) for item in evidence]
         for result in map_function(_decide_quietly, jobs):
@@ -482,7 +496,7 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
     finally:
         if pool:
             pool.shutdown()
-    decided = [(r, f) for r, f in results if r is not None]
+    decided = [(r.model_copy(update={"snapshot": snapshot}), f) for r, f in results if r is not None]
     catalog.save_recommendations([r for r, _ in decided], [f for _, f in decided], actor=actor)
     return RefitResult([r for r, _ in decided], [f for r, f in results if r is None])
 
@@ -491,11 +505,14 @@ def recommend_task(catalog: Catalog, reference: str, scenario: Scenario | None =
                    actor: str | None = None, store: bool = True) -> Recommendation:
     """Recompute one task (with the stored pooled prior) and store the result."""
     actor = actor or current_actor()
-    task = catalog.task(reference)
-    evidence = gather(catalog, [task.id])[0]
-    pooled, version = load_pooled(catalog)
+    with catalog.reading() as view:
+        task = view.task(reference)
+        evidence = gather(view, [task.id])[0]
+        pooled, version = load_pooled(view)
+        rulebook = current_rulebook(view)
     recommendation, fit = decide(evidence, scenario, pooled=pooled, pooled_version=version, actor=actor,
-                                 rulebook=current_rulebook(catalog))
+                                 rulebook=rulebook)
+    recommendation = recommendation.model_copy(update={"snapshot": view.pinned_snapshot})
     if store:
         catalog.save_recommendations([recommendation], [fit], actor=actor)
     return recommendation
@@ -676,19 +693,22 @@ def save_task_and_recommend(catalog: Catalog, task: Task, *, create: bool = Fals
     already taken instead of updating that task.
     """
     actor = actor or current_actor()
-    existing = catalog.tasks(include_archived=True)
-    taken = existing[existing["name"].str.strip().str.lower() == task.name.strip().lower()]
-    if create and not taken.empty:
-        raise ImportRejected([Problem("task form", None, "name", f"another task is already called {task.name!r}")])
-    if task.id in set(existing["id"]):
-        evidence = dataclasses.replace(gather(catalog, [task.id])[0], task=task)
-    else:
-        empty = np.array([], dtype=float)
-        evidence = TaskEvidence(task=task, n_human=empty, n_synthetic=empty, values=empty,
-                                tier_costs=tier_prices(catalog))
-    pooled, version = load_pooled(catalog)
-    recommendation, fit = decide(evidence, pooled=pooled, pooled_version=version, actor=actor,
-                                 rulebook=current_rulebook(catalog))
+    with catalog.reading() as view:
+        existing = view.tasks(include_archived=True)
+        taken = existing[existing["name"].str.strip().str.lower() == task.name.strip().lower()]
+        if create and not taken.empty:
+            raise ImportRejected([Problem("task form", None, "name",
+                                          f"another task is already called {task.name!r}")])
+        if task.id in set(existing["id"]):
+            evidence = dataclasses.replace(gather(view, [task.id])[0], task=task)
+        else:
+            empty = np.array([], dtype=float)
+            evidence = TaskEvidence(task=task, n_human=empty, n_synthetic=empty, values=empty,
+                                    tier_costs=tier_prices(view))
+        pooled, version = load_pooled(view)
+        rulebook = current_rulebook(view)
+    recommendation, fit = decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook)
+    recommendation = recommendation.model_copy(update={"snapshot": view.pinned_snapshot})
     catalog.save_tasks([task], actor=actor, source_label="task form")
     catalog.save_recommendations([recommendation], [fit], actor=actor)
     return recommendation

@@ -1,7 +1,10 @@
-"""Shared fixtures: real DuckDB catalog files in temporary folders."""
+"""Shared fixtures: real DuckDB catalog files in temporary folders, and real DuckLake catalogs on a
+PostgreSQL server started for the session."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from strategy.catalog import Catalog
 from strategy.demo import SEED_DIR, initialise
 from strategy.recommend import refit_portfolio
+from tests.postgres import PostgresServer, binaries
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +65,80 @@ def seed_copy(tmp_path) -> Path:
     target = tmp_path / "seed"
     shutil.copytree(SEED_DIR, target)
     return target
+
+
+# ------------------------------------------------------------------------------------------- both backends
+BACKENDS = ["embedded", "lake"]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (skipped where the binaries are missing, but never in CI)."""
+    bin_dir = binaries()
+    missing = None
+    if bin_dir is None:
+        missing = "PostgreSQL binaries (initdb, pg_ctl, createdb) are not installed"
+    elif importlib.util.find_spec("duckdb_extension_ducklake") is None:
+        missing = "the lake extra (duckdb-extension-ducklake, duckdb-extension-postgres) is not installed"
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{missing}; .ci/run should have installed it")
+        pytest.skip(f"DuckLake backend tests need a PostgreSQL server: {missing}")
+    server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def lake_data(tmp_path_factory) -> Path:
+    """One folder for the Parquet files of every test lake (each lake's files have unique names)."""
+    return tmp_path_factory.mktemp("lake-data")
+
+
+@pytest.fixture
+def new_lake(postgres, lake_data):
+    """Make a fresh, empty DuckLake address: its own PostgreSQL database; opened with its data path it
+    becomes a catalog."""
+    def make() -> str:
+        return postgres.location(postgres.create_database())
+    return make
+
+
+@pytest.fixture(scope="session")
+def demo_lake_template(postgres, lake_data, demo_template) -> str:
+    """A PostgreSQL database holding the demo as a lake (copied from the embedded demo), used as the
+    template of each test's demo lake: CREATE DATABASE … TEMPLATE copies it in milliseconds."""
+    name = postgres.create_database("demo_template")
+    with Catalog.open(demo_template) as source, Catalog.open(postgres.location(name), data_path=lake_data) as target:
+        source.copy_into(target, actor="demo")
+    return name
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def empty_location(backend, request, tmp_path, lake_data) -> str:
+    """A migrated catalog with no rows, closed, on each backend in turn: a file path or a lake address."""
+    if backend == "embedded":
+        location = str(tmp_path / "empty.duckdb")
+    else:
+        location = request.getfixturevalue("new_lake")()
+    Catalog.open(location, data_path=lake_data).close()
+    return location
+
+
+@pytest.fixture
+def demo_location(backend, request, tmp_path) -> str:
+    """The demo catalog with recommendations stored, closed, on each backend in turn."""
+    if backend == "embedded":
+        path = tmp_path / "catalog.duckdb"
+        shutil.copy(request.getfixturevalue("demo_template"), path)
+        return str(path)
+    server = request.getfixturevalue("postgres")
+    return server.location(server.create_database(template=request.getfixturevalue("demo_lake_template")))
 
 
 # No example database: every run (here and in CI) tries exactly the same examples.

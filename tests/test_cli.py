@@ -1,4 +1,5 @@
-"""The click CLI, driven through click's runner against real catalog files."""
+"""The click CLI, driven through click's runner against real catalogs: tests taking a ``*_location`` run on an
+embedded DuckDB file and on a DuckLake catalog in a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -65,15 +66,15 @@ def test_catalog_location_from_environment(runner, tmp_path, monkeypatch):
     assert str(path) in result.output
 
 
-def test_tasks_lists_demo_tasks(runner, demo_path):
-    result = invoke(runner, demo_path, "tasks")
+def test_tasks_lists_demo_tasks(runner, demo_location):
+    result = invoke(runner, demo_location, "tasks")
     assert result.exit_code == 0
     assert "Chest X-ray triage" in result.output
     assert "Card fraud detection" in result.output
 
 
-def test_tasks_json_has_every_field(runner, demo_path):
-    result = invoke(runner, demo_path, "tasks", "--json")
+def test_tasks_json_has_every_field(runner, demo_location):
+    result = invoke(runner, demo_location, "tasks", "--json")
     records = json.loads(result.output)
     assert len(records) == 15
     fraud = next(r for r in records if r["name"] == "Card fraud detection")
@@ -82,45 +83,45 @@ def test_tasks_json_has_every_field(runner, demo_path):
     assert fraud["modality"] == "tabular"
 
 
-def test_tasks_on_empty_catalog_says_how_to_start(runner, empty_path):
-    result = invoke(runner, empty_path, "tasks")
+def test_tasks_on_empty_catalog_says_how_to_start(runner, empty_location):
+    result = invoke(runner, empty_location, "tasks")
     assert result.exit_code == 0
     assert "No tasks yet" in result.output
 
 
-def test_tasks_add_creates_then_updates(runner, empty_path, tmp_path):
+def test_tasks_add_creates_then_updates(runner, empty_location, tmp_path):
     source = tmp_path / "tasks.csv"
     source.write_text(TASK_CSV, encoding="utf-8")
-    first = invoke(runner, empty_path, "tasks", "add", str(source))
+    first = invoke(runner, empty_location, "tasks", "add", str(source))
     assert first.exit_code == 0, first.output
     assert "2 tasks created, 0 updated" in first.output
     source.write_text(TASK_CSV.replace(",4,3,0,", ",2,3,0,"), encoding="utf-8")
-    second = invoke(runner, empty_path, "tasks", "add", str(source))
+    second = invoke(runner, empty_location, "tasks", "add", str(source))
     assert "0 tasks created, 2 updated" in second.output
-    with Catalog.open(empty_path) as catalog:
+    with Catalog.open(empty_location) as catalog:
         assert catalog.counts()["tasks"] == 2
         assert catalog.task("voice-assistant small talk").interaction == 2
 
 
-def test_tasks_add_from_stdin_json(runner, empty_path):
+def test_tasks_add_from_stdin_json(runner, empty_location):
     payload = json.dumps([{"name": "Ticket routing", "domain": "Support", "modality": "text",
                            "metric": "accuracy", "volume_needed": 3}])
-    result = invoke(runner, empty_path, "tasks", "add", "-", input=payload)
+    result = invoke(runner, empty_location, "tasks", "add", "-", input=payload)
     assert result.exit_code == 0, result.output
     assert "from <stdin>" in result.output
-    with Catalog.open(empty_path) as catalog:
+    with Catalog.open(empty_location) as catalog:
         assert catalog.task("Ticket routing").volume_needed == 3
 
 
-def test_tasks_add_bad_row_writes_nothing(runner, empty_path, tmp_path):
+def test_tasks_add_bad_row_writes_nothing(runner, empty_location, tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text(TASK_CSV.replace(",4,3,0,", ",7,3,0,"), encoding="utf-8")
-    result = runner.invoke(main, ["--catalog", str(empty_path), "tasks", "add", str(source)])
+    result = runner.invoke(main, ["--catalog", str(empty_location), "tasks", "add", str(source)])
     assert result.exit_code == 1
     assert "Nothing was written" in result.output
     assert "bad.csv, row 2, field 'interaction'" in result.output
     assert "Traceback" not in result.output
-    with Catalog.open(empty_path) as catalog:
+    with Catalog.open(empty_location) as catalog:
         assert catalog.counts()["tasks"] == 0
         assert catalog.counts()["audit_log"] == 0
 
@@ -137,8 +138,8 @@ def test_foreign_catalog_is_refused_with_a_message(runner, tmp_path):
     assert tables == {"invoices"}
 
 
-def test_status_reports_counts(runner, demo_path):
-    result = invoke(runner, demo_path, "status", "--json")
+def test_status_reports_counts(runner, demo_location):
+    result = invoke(runner, demo_location, "status", "--json")
     report = json.loads(result.output)
     assert report["rows"]["tasks"] == 15
     assert report["rows"]["datasets"] == 28
@@ -164,9 +165,9 @@ def test_every_command_has_help_text(runner):
 SAMPLES = PROJECT / "data" / "seed" / "samples"
 
 
-def test_assess_prints_the_score_against_the_noise_floor(runner, empty_path):
+def test_assess_prints_the_score_against_the_noise_floor(runner, empty_location):
     human, synthetic = SAMPLES / "card_transactions_human.csv", SAMPLES / "card_transactions_synthetic.csv"
-    result = invoke(runner, empty_path, "assess", "--human", str(human), "--synthetic", str(synthetic))
+    result = invoke(runner, empty_location, "assess", "--human", str(human), "--synthetic", str(synthetic))
     assert result.exit_code == 0, result.output
     expected = assess(read_sample(human), read_sample(synthetic))
     assert result.output.startswith(f"Humanness {expected.humanness:.1f} / 100, grade {expected.grade} "
@@ -176,12 +177,12 @@ def test_assess_prints_the_score_against_the_noise_floor(runner, empty_path):
     assert "privacy: 0 exact copies" in result.output
 
 
-def test_assess_json_is_the_whole_report(runner, empty_path, tmp_path):
+def test_assess_json_is_the_whole_report(runner, empty_location, tmp_path):
     human = pd.DataFrame({"x": np.arange(200) % 17, "kind": ["a", "b"] * 100})
     synthetic = human.assign(x=human["x"] + 5)
     human.to_csv(tmp_path / "h.csv", index=False)
     synthetic.to_parquet(tmp_path / "s.parquet")
-    result = invoke(runner, empty_path, "assess", "--human", str(tmp_path / "h.csv"), "--synthetic",
+    result = invoke(runner, empty_location, "assess", "--human", str(tmp_path / "h.csv"), "--synthetic",
                     str(tmp_path / "s.parquet"), "--json", "--segment", "kind")
     report = json.loads(result.output)
     assert report["schema"] == "strategy.humanness/1"
@@ -191,10 +192,10 @@ def test_assess_json_is_the_whole_report(runner, empty_path, tmp_path):
     assert [row["value"] for row in report["segments"]["rows"]] == ["a", "b"]
 
 
-def test_assess_text_files_compare_texts(runner, empty_path, tmp_path):
+def test_assess_text_files_compare_texts(runner, empty_location, tmp_path):
     (tmp_path / "h.txt").write_text("\n".join(f"message number {i} about topic {i % 7}" for i in range(60)) + "\n\n")
     (tmp_path / "s.txt").write_text("\n".join("the same message again" for _ in range(60)))
-    result = invoke(runner, empty_path, "assess", "--human", str(tmp_path / "h.txt"), "--synthetic",
+    result = invoke(runner, empty_location, "assess", "--human", str(tmp_path / "h.txt"), "--synthetic",
                     str(tmp_path / "s.txt"), "--json")
     report = json.loads(result.output)
     assert list(report["modalities"]) == ["text"]
@@ -203,10 +204,10 @@ def test_assess_text_files_compare_texts(runner, empty_path, tmp_path):
     assert repetition["duplicates"]["synthetic"] == pytest.approx(59 / 60)
 
 
-def test_assess_refuses_samples_without_a_shared_column(runner, empty_path, tmp_path):
+def test_assess_refuses_samples_without_a_shared_column(runner, empty_location, tmp_path):
     pd.DataFrame({"a": [1, 2, 3]}).to_csv(tmp_path / "h.csv", index=False)
     pd.DataFrame({"b": [1, 2, 3]}).to_csv(tmp_path / "s.csv", index=False)
-    result = runner.invoke(main, ["--catalog", str(empty_path), "assess", "--human", str(tmp_path / "h.csv"),
+    result = runner.invoke(main, ["--catalog", str(empty_location), "assess", "--human", str(tmp_path / "h.csv"),
                                   "--synthetic", str(tmp_path / "s.csv")])
     assert result.exit_code == 1
     assert "Cannot assess these samples" in result.output
@@ -214,26 +215,26 @@ def test_assess_refuses_samples_without_a_shared_column(runner, empty_path, tmp_
     assert "Traceback" not in result.output
 
 
-def test_assess_refuses_a_file_that_is_not_utf8(runner, empty_path, tmp_path):
+def test_assess_refuses_a_file_that_is_not_utf8(runner, empty_location, tmp_path):
     (tmp_path / "h.csv").write_bytes("city\nParis\nZürich\n".encode("latin-1"))
     pd.DataFrame({"city": ["Paris", "Rome"]}).to_csv(tmp_path / "s.csv", index=False)
-    result = runner.invoke(main, ["--catalog", str(empty_path), "assess", "--human", str(tmp_path / "h.csv"),
+    result = runner.invoke(main, ["--catalog", str(empty_location), "assess", "--human", str(tmp_path / "h.csv"),
                                   "--synthetic", str(tmp_path / "s.csv")])
     assert result.exit_code == 1
     assert f"{tmp_path / 'h.csv'}, field 'file': is not UTF-8 text" in result.output
 
 
-def test_assess_save_as_stores_the_report_and_recomputes_the_task(runner, demo_path):
+def test_assess_save_as_stores_the_report_and_recomputes_the_task(runner, demo_location):
     human, synthetic = SAMPLES / "network_flows_human.csv", SAMPLES / "network_flows_synthetic.csv"
-    with Catalog.open(demo_path) as catalog:
+    with Catalog.open(demo_location) as catalog:
         dataset = catalog.datasets().set_index("name").loc["Simulated attack traffic"]
         before = catalog.counts()
         history = len(catalog.recommendation_history(dataset["task_id"]))
-    result = invoke(runner, demo_path, "assess", "--human", str(human), "--synthetic", str(synthetic),
+    result = invoke(runner, demo_location, "assess", "--human", str(human), "--synthetic", str(synthetic),
                     "--save-as", "simulated attack traffic", "--reference", "Labelled network flows")
     assert result.exit_code == 0, result.output
     assert "Stored as quality report" in result.output
-    with Catalog.open(demo_path) as catalog:
+    with Catalog.open(demo_location) as catalog:
         reports = catalog.quality_reports(dataset_id=dataset["id"])
         assert catalog.counts()["quality_reports"] == before["quality_reports"] + 1
         assert len(catalog.recommendation_history(dataset["task_id"])) == history + 1
@@ -245,23 +246,23 @@ def test_assess_save_as_stores_the_report_and_recomputes_the_task(runner, demo_p
         assert "assess" in set(catalog.audit_log()["action"])
 
 
-def test_assess_save_as_an_unknown_dataset_writes_nothing(runner, demo_path):
-    with Catalog.open(demo_path) as catalog:
+def test_assess_save_as_an_unknown_dataset_writes_nothing(runner, demo_location):
+    with Catalog.open(demo_location) as catalog:
         before = catalog.counts()
-    result = runner.invoke(main, ["--catalog", str(demo_path), "assess", "--human",
+    result = runner.invoke(main, ["--catalog", str(demo_location), "assess", "--human",
                                   str(SAMPLES / "reviews_human.csv"), "--synthetic",
                                   str(SAMPLES / "reviews_synthetic.csv"), "--save-as", "No such dataset"])
     assert result.exit_code == 1
     assert "Unknown dataset 'No such dataset'" in result.output
-    with Catalog.open(demo_path) as catalog:
+    with Catalog.open(demo_location) as catalog:
         assert catalog.counts() == before
 
 
 # --------------------------------------------------------------------------- export
-def test_export_writes_each_format_of_one_task(runner, demo_path, tmp_path):
+def test_export_writes_each_format_of_one_task(runner, demo_location, tmp_path):
     for fmt in ("md", "html", "pdf", "csv", "json"):
         out = tmp_path / f"summary.{fmt}"
-        result = runner.invoke(main, ["--catalog", str(demo_path), "export", "--task", "Card fraud detection",
+        result = runner.invoke(main, ["--catalog", str(demo_location), "export", "--task", "Card fraud detection",
                                       "--format", fmt, "-o", str(out)])
         assert result.exit_code == 0, result.output
         assert out.stat().st_size > 0
@@ -270,19 +271,19 @@ def test_export_writes_each_format_of_one_task(runner, demo_path, tmp_path):
     assert pd.read_csv(tmp_path / "summary.csv")["task"].tolist() == ["Card fraud detection"]
 
 
-def test_export_to_standard_output_and_filters(runner, demo_path):
-    result = invoke(runner, demo_path, "export", "--portfolio", "--domain", "Healthcare", "--format", "csv")
+def test_export_to_standard_output_and_filters(runner, demo_location):
+    result = invoke(runner, demo_location, "export", "--portfolio", "--domain", "Healthcare", "--format", "csv")
     frame = pd.read_csv(io.StringIO(result.output))
-    with Catalog.open(demo_path) as catalog:
+    with Catalog.open(demo_location) as catalog:
         tasks = catalog.tasks()
     assert sorted(frame["task"]) == sorted(tasks[tasks["domain"] == "Healthcare"]["name"])
-    whole = invoke(runner, demo_path, "export", "--portfolio", "--format", "md")
+    whole = invoke(runner, demo_location, "export", "--portfolio", "--format", "md")
     assert whole.output.startswith("# Data-sourcing strategy: portfolio")
 
 
-def test_export_needs_a_task_or_the_portfolio(runner, demo_path):
+def test_export_needs_a_task_or_the_portfolio(runner, demo_location):
     for args in ([], ["--task", "Card fraud detection", "--portfolio"], ["--domain", "Healthcare", "--task", "x"]):
-        result = runner.invoke(main, ["--catalog", str(demo_path), "export", "--format", "md", *args])
+        result = runner.invoke(main, ["--catalog", str(demo_location), "export", "--format", "md", *args])
         assert result.exit_code == 2, args
-    unknown = runner.invoke(main, ["--catalog", str(demo_path), "export", "--task", "No such task", "--format", "md"])
+    unknown = runner.invoke(main, ["--catalog", str(demo_location), "export", "--task", "No such task", "--format", "md"])
     assert unknown.exit_code == 1 and "Unknown task 'No such task'" in unknown.output
