@@ -41,8 +41,8 @@ except CatalogError as error:
     st.stop()
 
 with st.sidebar:
-    st.caption("Catalog")
-    st.code(location, language=None)
+    st.caption(f"Catalog ({dashboard.catalog().backend})")
+    st.code(dashboard.catalog().label, language=None)
     counts = dashboard.counts(location)
     st.caption("Local mode: single user, admin rights.")
     st.caption(

@@ -15,27 +15,32 @@ import pandas as pd
 import streamlit as st
 
 from strategy import export, recommend, summary
-from strategy.catalog import Catalog, resolve_location
+from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.ingest import upload_limit_bytes
 from strategy.quality import report as quality
 
 READ_TTL_SECONDS = 60
 
 
-def catalog_location() -> str:
-    """--catalog after `streamlit run app.py --`, else $STRATEGY_CATALOG, else the default."""
+def _argument(name: str) -> str | None:
     args = sys.argv[1:]
     for position, arg in enumerate(args):
-        if arg == "--catalog" and position + 1 < len(args):
-            return resolve_location(args[position + 1])
-        if arg.startswith("--catalog="):
-            return resolve_location(arg.split("=", 1)[1])
-    return resolve_location()
+        if arg == name and position + 1 < len(args):
+            return args[position + 1]
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def catalog_location() -> str:
+    """--catalog after `streamlit run app.py --`, else $STRATEGY_CATALOG, else the default."""
+    return resolve_location(_argument("--catalog"))
 
 
 @st.cache_resource(show_spinner=False)
 def _open_catalog(location: str) -> Catalog:
-    return Catalog.open(location)
+    # A lake's data path matters only when the lake is new; --data-path, else $STRATEGY_DATA_PATH.
+    return Catalog.open(location, data_path=resolve_data_path(_argument("--data-path")))
 
 
 def catalog() -> Catalog:

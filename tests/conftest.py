@@ -122,10 +122,7 @@ def backend(request) -> str:
 @pytest.fixture
 def empty_location(backend, request, tmp_path, lake_data) -> str:
     """A migrated catalog with no rows, closed, on each backend in turn: a file path or a lake address."""
-    if backend == "embedded":
-        location = str(tmp_path / "empty.duckdb")
-    else:
-        location = request.getfixturevalue("new_lake")()
+    location = str(tmp_path / "empty.duckdb") if backend == "embedded" else request.getfixturevalue("new_lake")()
     Catalog.open(location, data_path=lake_data).close()
     return location
 
