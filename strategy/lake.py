@@ -23,9 +23,11 @@ ALIAS = "lake"
 # Inserts of up to this many rows are kept in PostgreSQL rather than as a Parquet file each, so one outcome
 # from a form is one small catalog write; `strategy maintain` moves them to Parquet later.
 INLINE_ROWS = 500
-# The extension packages and the name DuckDB gives each extension's entry point.
+# The extension packages and the name DuckDB gives each extension's entry point; httpfs lets the data path be
+# an object store (s3://, gs://, https://).
 EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake"),
-              "postgres": ("duckdb_extension_postgres", "postgres_scanner")}
+              "postgres": ("duckdb_extension_postgres", "postgres_scanner"),
+              "httpfs": ("duckdb_extension_httpfs", "httpfs")}
 INSTALL_HINT = "Install the team-scale extras with: pip install -e '.[lake]'"
 
 # Addresses and data paths come from deployment settings, and ATTACH takes no parameters, so they are

@@ -1,4 +1,5 @@
-"""AppTest of Evidence › Log outcomes: the form, the file upload and the before → after view."""
+"""AppTest of Evidence › Log outcomes: the form, the file upload and the before → after view, on an embedded
+catalog and on a DuckLake one (the app runs unchanged on both)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ TASK = "Chest X-ray triage"
 
 
 @pytest.fixture
-def page(demo_path, monkeypatch):
-    monkeypatch.setenv("STRATEGY_CATALOG", str(demo_path))
+def page(demo_location, monkeypatch):
+    monkeypatch.setenv("STRATEGY_CATALOG", str(demo_location))
     app = AppTest.from_file(APP, default_timeout=60).run()
     app.switch_page("pages/log_outcomes.py").run()
     assert not app.exception
@@ -34,7 +35,7 @@ def submit(app: AppTest) -> AppTest:
     return app.button(key="FormSubmitter:outcome_form-Log outcome").click().run()
 
 
-def test_the_form_logs_an_outcome_and_shows_before_and_after(page, demo_path):
+def test_the_form_logs_an_outcome_and_shows_before_and_after(page, demo_location):
     task_id = page.selectbox(key="outcome_task").value
     page.number_input[0].set_value(800)
     page.number_input[1].set_value(3000)
@@ -44,20 +45,20 @@ def test_the_form_logs_an_outcome_and_shows_before_and_after(page, demo_path):
     assert [s.value for s in page.success] == ["Outcome logged."]
     changes = page.dataframe[-1].value
     assert "→" in changes["class"].iloc[0] and "→" in changes["expected metric"].iloc[0]
-    assert outcome_count(demo_path) == 166
-    with Catalog.open(demo_path) as catalog:
+    assert outcome_count(demo_location) == 166
+    with Catalog.open(demo_location) as catalog:
         assert catalog.latest_recommendation(task_id)[0].evidence_count == 12
 
 
-def test_the_form_marks_a_missing_value_next_to_the_field_and_writes_nothing(page, demo_path):
+def test_the_form_marks_a_missing_value_next_to_the_field_and_writes_nothing(page, demo_location):
     page.number_input[0].set_value(800)
     submit(page)
     assert any("is required" in m.value for m in page.markdown)
     assert "nothing was saved" in page.error[0].value
-    assert outcome_count(demo_path) == 165
+    assert outcome_count(demo_location) == 165
 
 
-def test_a_valid_upload_is_previewed_then_imported(page, demo_path):
+def test_a_valid_upload_is_previewed_then_imported(page, demo_location):
     data = (f"task,n_human,n_synthetic,metric,value,run_id\n{TASK},2000,8000,AUROC,0.84,u-1\n"
             f"{TASK},500,0,AUROC,0.77,u-2\n").encode()
     page.file_uploader[0].set_value(("runs.csv", data, "text/csv"))
@@ -67,10 +68,10 @@ def test_a_valid_upload_is_previewed_then_imported(page, demo_path):
     button.click().run()
     assert any("Imported 2 outcomes" in s.value for s in page.success)
     assert page.dataframe[-1].value["task"].tolist() == [TASK]
-    assert outcome_count(demo_path) == 167
+    assert outcome_count(demo_location) == 167
 
 
-def test_a_bad_upload_shows_the_problems_and_no_import_button(page, demo_path):
+def test_a_bad_upload_shows_the_problems_and_no_import_button(page, demo_location):
     data = f"task,n_human,n_synthetic,metric,value\n{TASK},-4,0,AUROC,0.8\n".encode()
     page.file_uploader[0].set_value(("bad.csv", data, "text/csv"))
     page.run()
@@ -78,4 +79,4 @@ def test_a_bad_upload_shows_the_problems_and_no_import_button(page, demo_path):
     problems = page.dataframe[-1].value
     assert problems[["row", "field"]].values.tolist() == [[1, "n_human"]]
     assert not [b for b in page.button if b.label.startswith("Import")]
-    assert outcome_count(demo_path) == 165
+    assert outcome_count(demo_location) == 165
