@@ -7,6 +7,7 @@ it tidy); the schema, queries and writes are the catalog's and are the same on b
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import tempfile
@@ -73,7 +74,7 @@ def _extension_file(package: str, entry: str) -> Path:
     target = cache / f"{entry}.duckdb_extension"
     if not target.exists() or target.stat().st_size != source.stat().st_size:
         cache.mkdir(parents=True, exist_ok=True)
-        partial = cache / f".{entry}.{id(source)}.part"
+        partial = cache / f".{entry}.{os.getpid()}.part"
         shutil.copyfile(source, partial)
         partial.replace(target)  # atomic, so processes starting together never load half a file
     return target
