@@ -3,7 +3,7 @@
 import streamlit as st
 
 import dashboard
-from strategy.errors import CatalogError
+from strategy.errors import CatalogError, PermissionDenied
 
 st.set_page_config(page_title="Data-sourcing strategy", page_icon=":material/balance:", layout="wide")
 
@@ -40,15 +40,35 @@ except CatalogError as error:
     st.error(str(error), icon=":material/error:")
     st.stop()
 
+# With an [auth] section in secrets.toml, nothing is shown until someone signs in with a role.
+person = dashboard.identity()
+if dashboard.sign_in_configured() and person is None:
+    st.title("Data-sourcing strategy")
+    if not st.user.is_logged_in:
+        st.write("Sign in to see your team's sourcing recommendations.")
+        st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login)
+    else:
+        st.warning(f"{st.user.get('email')} has no role in this workspace. Ask an admin to add you.",
+                   icon=":material/lock:")
+        st.button("Sign out", on_click=st.logout)
+    st.stop()
+
 with st.sidebar:
     st.caption(f"Catalog ({dashboard.catalog().backend})")
     st.code(dashboard.catalog().label, language=None)
     counts = dashboard.counts(location)
-    st.caption("Local mode: single user, admin rights.")
+    if person.signed_in:
+        st.caption(f"Signed in as {person.user} ({person.role}).")
+        st.button("Sign out", on_click=st.logout, icon=":material/logout:")
+    else:
+        st.caption(f"Local mode: single user, {person.role} rights.")
     st.caption(
         f"{counts['tasks']} tasks · {counts['datasets']} datasets · {counts['outcomes']} outcomes · "
         f"{counts['quality_reports']} quality reports · {counts['recommendations']} recommendations · "
         f"{counts['cost_tiers']} cost tiers · {counts['audit_log']} audit entries"
     )
 
-navigation.run()
+try:
+    navigation.run()
+except PermissionDenied as refused:  # pages hide what a role cannot do; this catches anything they miss
+    st.error(str(refused), icon=":material/lock:")

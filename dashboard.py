@@ -13,8 +13,10 @@ import sys
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from strategy import export, recommend, summary
+from strategy.access import NEEDS, Identity, RoleMap, local_identity
 from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.ingest import upload_limit_bytes
 from strategy.quality import report as quality
@@ -44,8 +46,48 @@ def _open_catalog(location: str) -> Catalog:
 
 
 def catalog() -> Catalog:
-    """The process-wide catalog for the configured location."""
-    return _open_catalog(catalog_location())
+    """The process-wide catalog for the configured location, acting as this session's person: every write
+    is checked against their role and credited to them."""
+    return _open_catalog(catalog_location()).acting_as(identity())
+
+
+def _secrets_section(name: str) -> dict:
+    try:
+        return dict(st.secrets[name]) if name in st.secrets else {}
+    except (FileNotFoundError, KeyError, StreamlitSecretNotFoundError):
+        return {}
+
+
+def sign_in_configured() -> bool:
+    """Sign-in is on when .streamlit/secrets.toml has an [auth] section (Streamlit's OIDC login)."""
+    return bool(_secrets_section("auth"))
+
+
+def identity() -> Identity | None:
+    """Who this session is: the signed-in person with the role the [roles] mapping gives them (None when
+    nobody is signed in or the mapping gives them no role), or, with no [auth], the local single user."""
+    if not sign_in_configured():
+        return local_identity()
+    if not st.user.is_logged_in:
+        return None
+    email = str(st.user.get("email") or "")
+    role = RoleMap(_secrets_section("roles")).role_for(email)
+    return Identity(email, role, signed_in=True) if role else None
+
+
+def can(permission: str) -> bool:
+    person = identity()
+    return person is not None and person.can(permission)
+
+
+def needs(permission: str) -> bool:
+    """True when this session may do it; otherwise says, in place of the controls, which role it takes."""
+    if can(permission):
+        return True
+    person = identity()
+    st.info(f"You are signed in as a {person.role if person else 'guest'}: to {permission} needs the "
+            f"{NEEDS[permission]} role. Ask an admin if you need it.", icon=":material/lock:")
+    return False
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
@@ -74,8 +116,13 @@ def cost_tiers(location: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
-def audit_log(location: str, limit: int = 500) -> pd.DataFrame:
-    return _open_catalog(location).audit_log(limit)
+def audit_log(location: str, limit: int = 500, filters: str = "{}") -> pd.DataFrame:
+    return _open_catalog(location).audit_log(limit, **json.loads(filters))
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
+def audit_facets(location: str) -> dict[str, list[str]]:
+    return _open_catalog(location).audit_facets()
 
 
 def clear_reads() -> None:
@@ -136,9 +183,10 @@ def evidence(location: str, task_id: str):
     return recommend.gather(catalog(), [task_id])[0]
 
 
-def role() -> str:
-    """Single-user local mode: the person at the keyboard is an admin (sign-in and roles come later)."""
-    return "admin"
+def role() -> str | None:
+    """This session's role (None when nobody is signed in)."""
+    person = identity()
+    return person.role if person else None
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=8, show_spinner="Reading the sample…")

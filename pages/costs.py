@@ -16,7 +16,7 @@ if tiers.empty:
     st.info("No cost tiers yet: load the demo from the Portfolio page for published defaults.", icon=":material/info:")
     st.stop()
 
-editable = dashboard.role() == "admin"
+editable = dashboard.can("edit costs")
 edited = st.data_editor(
     tiers[["id", "name", "kind", "cost_per_sample", "description", "cost_source"]],
     hide_index=True, width="stretch", disabled=not editable or ["id", "name", "kind"], key="tiers",

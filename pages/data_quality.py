@@ -96,7 +96,9 @@ if human is not None and synthetic is not None:
     segment_column = right.selectbox("Segment by", [None] + [c for c in compared if c != text_column],
                                      key=f"dq_segment_{human.label}", format_func=lambda c: "none" if c is None else c,
                                      help="Also score within each value of this column.")
-    if st.button("Run the assessment", type="primary", icon=":material/play_arrow:", disabled=not compared):
+    allowed = dashboard.needs("assess datasets")
+    if st.button("Run the assessment", type="primary", icon=":material/play_arrow:",
+                 disabled=not compared or not allowed):
         bar = st.progress(0.0, text="Starting…")
         try:
             found = assess(human, synthetic, holdout, columns=compared, text_column=text_column,
@@ -188,7 +190,9 @@ if stored_json and human is not None and synthetic is not None \
     st.subheader("4. Save")
     synthetic_choices = datasets[datasets["source_kind"] != "human"]["id"].tolist()
     human_choices = [None] + datasets[datasets["source_kind"] != "synthetic"]["id"].tolist()
-    if not synthetic_choices:
+    if not dashboard.can("assess datasets"):
+        st.caption("Saving a report takes the researcher role.")
+    elif not synthetic_choices:
         st.info("Register the synthetic dataset in Catalog › Datasets to store this report against it.",
                 icon=":material/info:")
     else:

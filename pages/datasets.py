@@ -50,6 +50,8 @@ def value(name, fallback):
     return existing[name]
 
 
+if not dashboard.needs("edit datasets"):
+    st.stop()
 with st.form("dataset_form"):
     first = st.columns(3)
     name = first[0].text_input("Name", value=value("name", ""))

@@ -26,6 +26,8 @@ st.caption("An outcome is a metric measured after training on a given number of 
 if tasks.empty:
     st.info("Create a task first (Catalog › Tasks), or load the demo from the Portfolio page.", icon=":material/info:")
     st.stop()
+if not dashboard.needs("log outcomes"):
+    st.stop()
 
 
 def show_changes(changes) -> None:

@@ -45,7 +45,8 @@ else:
                  column_config={"mae_model": st.column_config.NumberColumn("Model MAE", format="%.4f"),
                                 "mae_rules": st.column_config.NumberColumn("Rules-only MAE", format="%.4f"),
                                 "mae_mean": st.column_config.NumberColumn("Task-mean MAE", format="%.4f")})
-if st.button("Run the backtest now", help=f"Scores the {DEFAULT_FORM} curve; takes a few seconds per task."):
+if dashboard.can("recompute recommendations") and st.button(
+        "Run the backtest now", help=f"Scores the {DEFAULT_FORM} curve; takes a few seconds per task."):
     with st.spinner("Backtesting…"):
         run_backtest(catalog)
     dashboard.clear_reads()

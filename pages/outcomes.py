@@ -63,6 +63,8 @@ st.dataframe(
 st.subheader("Correct or delete an outcome")
 st.caption("Deleting is soft: the row is kept, marked deleted and left out of fits. Every change is in the audit "
            "log and recomputes the task.")
+if not dashboard.needs("log outcomes"):
+    st.stop()
 live = shown[~shown["deleted"]]
 if live.empty:
     st.info("No outcome to correct in this selection.")

@@ -17,7 +17,8 @@ if view.empty:
     st.info("The catalog has no tasks yet. Start with the demo portfolio, or create your first task.",
             icon=":material/info:")
     left, right = st.columns(2)
-    if left.button("Load the demo portfolio", type="primary", icon=":material/play_arrow:"):
+    if left.button("Load the demo portfolio", type="primary", icon=":material/play_arrow:",
+                   disabled=not dashboard.can("administer the catalog"), help="Admins only."):
         with st.spinner("Loading the demo and fitting every task…"):
             load_demo(dashboard.catalog())
             refit_portfolio(dashboard.catalog())

@@ -22,7 +22,7 @@ rules = pd.DataFrame([{
     "principle": rule.principle,
 } for rule in rulebook.rules])
 
-admin = dashboard.role() == "admin"
+admin = dashboard.can("edit the rulebook")
 edited = st.data_editor(
     rules, hide_index=True, width="stretch", key="rule_weights",
     disabled=[c for c in rules.columns if c != "weight" or not admin],

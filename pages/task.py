@@ -40,7 +40,7 @@ st.write(row["description"] or "_No description._")
 stored = dashboard.stored_recommendation(location, task_id)
 if stored is None:
     st.warning("No recommendation has been computed for this task yet.", icon=":material/pending:")
-    if st.button("Compute it now", type="primary"):
+    if dashboard.needs("recompute recommendations") and st.button("Compute it now", type="primary"):
         try:
             recommend_task(dashboard.catalog(), task_id)
         except StrategyError as error:
@@ -121,7 +121,8 @@ with st.container(border=True):
     if changed:
         save = st.columns([3, 1])
         scenario_name = save[0].text_input("Scenario name", value=f"budget ${budget:,.0f}", key=f"name-{task_id}-{budget}-{target}")
-        if save[1].button("Save scenario", type="primary", icon=":material/save:"):
+        if save[1].button("Save scenario", type="primary", icon=":material/save:",
+                          disabled=not dashboard.can("recompute recommendations"), help="Researchers and admins."):
             save_scenario(dashboard.catalog(), current, fit, scenario_name)
             dashboard.clear_reads()
             st.success(f"Saved the scenario {scenario_name!r} to this task's history.", icon=":material/check:")
@@ -188,7 +189,7 @@ with history_tab:
 
 with profile_tab:
     st.altair_chart(charts.task_profile(tasks[tasks["id"] == task_id]), width="stretch")
-    if dashboard.role() == "admin":
+    if dashboard.can("edit tasks"):
         st.page_link("pages/tasks.py", label="Edit this task's profile in Catalog › Tasks", icon=":material/edit:",
                      query_params={"task": task_id})
     for factor in FACTORS:

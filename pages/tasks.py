@@ -43,6 +43,8 @@ def default(name, fallback):
     return fallback if value is None or value != value else value
 
 
+if not dashboard.needs("edit tasks"):
+    st.stop()
 with st.form("task_form"):
     top = st.columns(3)
     with top[0]:

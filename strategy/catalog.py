@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import getpass
 import json
 import os
 import random
@@ -35,6 +34,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from strategy import lake
+from strategy.access import Identity, local_identity
 from strategy.errors import CatalogError, ImportRejected, Problem, StrategyError, UnknownTask
 from strategy.models import (
     FACTOR_NAMES,
@@ -51,7 +51,6 @@ from strategy.models import (
 
 DEFAULT_LOCATION = Path("data") / "catalog.duckdb"
 CATALOG_ENV = "STRATEGY_CATALOG"
-ACTOR_ENV = "STRATEGY_USER"
 
 _STAMP = "created_by VARCHAR, created_at TIMESTAMP"
 _FACTOR_COLUMNS = ", ".join(f"{name} TINYINT" for name in FACTOR_NAMES)
@@ -106,6 +105,13 @@ MIGRATIONS.append(
     ]),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
+
+# Which permission writing to each table needs (strategy.access.NEEDS says which role has it).
+WRITE_PERMISSION = {"tasks": "edit tasks", "datasets": "edit datasets", "outcomes": "log outcomes",
+                    "quality_reports": "assess datasets", "recommendations": "recompute recommendations",
+                    "model_state": "recompute recommendations", "cost_tiers": "edit costs"}
+# The model state that holds the admins' rule weights (the rest is fitted).
+RULE_WEIGHTS_KIND = "rule_weights"
 
 # A commit that lost a race to another writer is tried again after a growing, jittered pause.
 CONFLICT_ATTEMPTS = 12
@@ -162,17 +168,6 @@ def retrying(write):
     return attempt
 
 
-def current_actor() -> str:
-    """Who is writing: $STRATEGY_USER if set (the app sets it per session), else the OS user."""
-    explicit = os.environ.get(ACTOR_ENV, "").strip()
-    if explicit:
-        return explicit
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _frame(records: Sequence[BaseModel], table: str) -> pd.DataFrame:
     rows = [record.model_dump() for record in records]
     frame = pd.DataFrame(rows, columns=list(TABLES[table].model_fields))
@@ -193,6 +188,31 @@ class Catalog:
         self._pinned_cursor: duckdb.DuckDBPyConnection | None = None
         self._read_only = snapshot is not None
         self._write_lock = threading.Lock()
+        # None: whoever runs this process, in local mode (see strategy.access.local_identity).
+        self.identity: Identity | None = None
+
+    def acting_as(self, identity: Identity | None) -> Catalog:
+        """The same open catalog, with writes checked against and credited to this person (the app makes one
+        per session; the connection is shared)."""
+        view = copy.copy(self)
+        view.identity = identity
+        return view
+
+    @property
+    def who(self) -> Identity:
+        return self.identity or local_identity()
+
+    @property
+    def actor(self) -> str:
+        """The name writes are credited to."""
+        return self.who.user
+
+    def _allowed(self, *permissions: str) -> str:
+        """Check the acting person may make this write (before anything is written); returns their name."""
+        who = self.who
+        for permission in permissions:
+            who.require(permission)
+        return who.user
 
     @property
     def label(self) -> str:
@@ -206,7 +226,7 @@ class Catalog:
     # ----------------------------------------------------------------- opening
     @classmethod
     def open(cls, location: str | os.PathLike | None = None, *, data_path: str | os.PathLike | None = None,
-             as_of: int | None = None, migrate: bool = True) -> Catalog:
+             as_of: int | None = None, migrate: bool = True, identity: Identity | None = None) -> Catalog:
         """Open (creating if missing) and bring the schema up to date.
 
         ``location`` is a .duckdb file or a ``ducklake:postgres:...`` address; ``data_path`` is where a new
@@ -233,6 +253,7 @@ class Catalog:
             except duckdb.Error as error:
                 raise CatalogError(_explain_open_failure(where, error)) from None
         catalog = cls(connection, where, snapshot=as_of)
+        catalog.identity = identity
         try:
             catalog._check_compatible()
             if migrate and as_of is None:
@@ -398,7 +419,8 @@ class Catalog:
         Returns (created, updated). Task names are unique, ignoring case and
         surrounding spaces, across active and archived tasks.
         """
-        actor = actor or current_actor()
+        acting = self._allowed("edit tasks")
+        actor = actor or acting
         problems = _duplicate_names(tasks, source_label)
         if problems:
             raise ImportRejected(problems)
@@ -462,7 +484,9 @@ class Catalog:
         unknown = set(batch) - {table for table, model in TABLES.items() if model and table != "audit_log"}
         if unknown:
             raise ValueError(f"write_batch does not write {sorted(unknown)}")
-        actor = actor or current_actor()
+        needs = {WRITE_PERMISSION[table] for table in batch} | ({"administer the catalog"} if action == "seed demo" else set())
+        acting = self._allowed(*sorted(needs))
+        actor = actor or acting
         stamped = {table: [_stamp(r, actor) for r in records] for table, records in batch.items()}
         if "tasks" in stamped:
             problems = _duplicate_names(stamped["tasks"], "tasks")
@@ -525,7 +549,8 @@ class Catalog:
         """Archive a task (hidden from the portfolio, kept with its history) or make it active again."""
         if status not in {"active", "archived"}:
             raise ValueError(f"unknown task status {status!r}")
-        actor = actor or current_actor()
+        acting = self._allowed("edit tasks")
+        actor = actor or acting
         with self.transaction() as cur:
             found = cur.execute("SELECT count(*) FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
             if not found:
@@ -539,7 +564,8 @@ class Catalog:
         """Edit existing datasets or cost tiers: each record replaces the stored one with its id, all or nothing."""
         if table not in {"datasets", "cost_tiers"}:
             raise ValueError(f"replace_records does not edit {table!r}")
-        actor = actor or current_actor()
+        acting = self._allowed(WRITE_PERMISSION[table])
+        actor = actor or acting
         ids = [r.id for r in records]
         stamped = [_stamp(r, actor) if table == "cost_tiers" else r for r in records]
         with self.transaction() as cur:
@@ -584,6 +610,7 @@ class Catalog:
         transaction; all rows land or none. The import is one write, so it is one audit entry (with the
         row count and the file); each row also carries who and when.
         """
+        self._allowed("log outcomes")
         if len(rows) == 0:
             return 0
         with self.transaction() as cur:
@@ -610,7 +637,8 @@ class Catalog:
     @retrying
     def delete_outcomes(self, ids: Sequence[str], *, actor: str | None = None) -> list[str]:
         """Soft delete: the rows stay, marked deleted and left out of fits. Returns the affected task ids."""
-        actor = actor or current_actor()
+        acting = self._allowed("log outcomes")
+        actor = actor or acting
         with self.transaction() as cur:
             tasks = [row[0] for row in cur.execute(
                 "SELECT DISTINCT task_id FROM outcomes WHERE list_contains(?, id) AND NOT deleted",
@@ -622,7 +650,8 @@ class Catalog:
     @retrying
     def replace_outcome(self, outcome: Outcome, *, actor: str | None = None) -> None:
         """Edit one stored outcome (same id): the old row is replaced in one transaction and audited."""
-        actor = actor or current_actor()
+        acting = self._allowed("log outcomes")
+        actor = actor or acting
         with self.transaction() as cur:
             if not cur.execute("SELECT count(*) FROM outcomes WHERE id = ?", [outcome.id]).fetchone()[0]:
                 raise ImportRejected([Problem("outcomes", None, "id", f"no outcome has id {outcome.id!r}")])
@@ -644,7 +673,8 @@ class Catalog:
     def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
                              *, actor: str | None = None) -> int:
         """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""
-        actor = actor or current_actor()
+        acting = self._allowed("recompute recommendations")
+        actor = actor or acting
         if not recommendations:
             return 0
         frame = pd.DataFrame([{
@@ -704,7 +734,8 @@ class Catalog:
     @retrying
     def save_model_state(self, kind: str, version: str, payload: dict, *, actor: str | None = None) -> None:
         """Keep a fitted shared model (such as the pooled prior) so a single task can be refitted without it."""
-        actor = actor or current_actor()
+        acting = self._allowed("edit the rulebook" if kind == RULE_WEIGHTS_KIND else "recompute recommendations")
+        actor = actor or acting
         frame = pd.DataFrame([{"id": new_id(), "kind": kind, "version": version,
                                "payload_json": json.dumps(payload), "created_by": actor, "created_at": utc_now()}])
         with self.transaction() as cur:
@@ -725,6 +756,7 @@ class Catalog:
         snapshots older than ``expire_days`` and delete files nothing refers to; embedded, a checkpoint."""
         if self._read_only:
             raise CatalogError(f"This view of {self.label} is read-only.")
+        self._allowed("administer the catalog")
         with self._write_lock, self.cursor() as cur:
             if self.is_lake:
                 return lake.maintain(cur, expire_days=expire_days)
@@ -740,7 +772,8 @@ class Catalog:
         The rows are read from one consistent state of this catalog, and the copy commits only when every
         table's row count in the target matches. Returns the rows copied per table.
         """
-        actor = actor or current_actor()
+        acting = target._allowed("administer the catalog")
+        actor = actor or acting
         if target.location == self.location:
             raise CatalogError(f"{self.label} cannot be copied into itself.")
         if target.schema_version != self.schema_version:
@@ -873,11 +906,31 @@ class Catalog:
         with self.cursor() as cur:
             return cur.execute("SELECT * FROM cost_tiers ORDER BY kind, cost_per_sample").df()
 
-    def audit_log(self, limit: int = 200) -> pd.DataFrame:
+    def audit_log(self, limit: int = 200, *, actors: Sequence[str] = (), actions: Sequence[str] = (),
+                  entities: Sequence[str] = (), since=None, until=None, containing: str = "") -> pd.DataFrame:
+        """The newest audit entries first, filtered by who, what, which kind of record, when (``since`` and
+        ``until`` inclusive, UTC) and text in the record id or details."""
         with self.cursor() as cur:
             return cur.execute(
-                "SELECT * FROM audit_log ORDER BY changed_at DESC, entity LIMIT ?", [limit]
+                """
+                SELECT * FROM audit_log
+                WHERE (len(?) = 0 OR list_contains(?, actor)) AND (len(?) = 0 OR list_contains(?, action))
+                  AND (len(?) = 0 OR list_contains(?, entity))
+                  AND (CAST(? AS TIMESTAMP) IS NULL OR changed_at >= CAST(? AS TIMESTAMP))
+                  AND (CAST(? AS TIMESTAMP) IS NULL OR changed_at <= CAST(? AS TIMESTAMP))
+                  AND (? = '' OR contains(lower(entity_id), lower(?)) OR contains(lower(details), lower(?)))
+                ORDER BY changed_at DESC, entity LIMIT ?
+                """,
+                [list(actors), list(actors), list(actions), list(actions), list(entities), list(entities),
+                 since, since, until, until, containing, containing, containing, limit],
             ).df()
+
+    def audit_facets(self) -> dict[str, list[str]]:
+        """The distinct people, actions and kinds of record in the audit log, for filters."""
+        with self.cursor() as cur:
+            return {column: [row[0] for row in cur.execute(
+                f"SELECT DISTINCT {column} FROM audit_log WHERE {column} IS NOT NULL ORDER BY 1").fetchall()]
+                for column in ("actor", "action", "entity")}
 
 
 def task_from_row(row: dict) -> Task:

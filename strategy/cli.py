@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from strategy.catalog import Catalog, current_actor, resolve_data_path, resolve_location
+from strategy.backup import backup, restore
+from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.demo import initialise
 from strategy.errors import StrategyError
 from strategy.export import FORMATS, PAPER_SIZES, render
@@ -90,13 +91,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Show where the catalog is, its schema version and how many rows each table holds."""
     catalog = _open(ctx)
     report = {"catalog": catalog.label, "backend": catalog.backend, "schema_version": catalog.schema_version,
-              "snapshot": catalog.snapshot, "rows": catalog.counts()}
+              "snapshot": catalog.snapshot, "user": catalog.who.user, "role": catalog.who.role,
+              "rows": catalog.counts()}
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"Catalog: {report['catalog']} ({report['backend']}, schema version {report['schema_version']})")
     if report["snapshot"] is not None:
         click.echo(f"Snapshot: {report['snapshot']}")
+    click.echo(f"Acting as: {report['user']} ({report['role']}; set $STRATEGY_USER and $STRATEGY_ROLE to change)")
     for table, count in report["rows"].items():
         click.echo(f"  {table:<16} {count:>8}")
 
@@ -135,7 +138,7 @@ def tasks_add(ctx: click.Context, source) -> None:
     label = getattr(source, "name", "<stdin>")
     incoming = read_tasks(source, label=label)
     catalog = _open(ctx)
-    created, updated = catalog.save_tasks(incoming, actor=current_actor(), source_label=label)
+    created, updated = catalog.save_tasks(incoming, source_label=label)
     click.echo(f"{created} tasks created, {updated} updated from {label}.")
     # A changed profile changes the answer: recompute those tasks now so browsing never waits on a fit.
     for task in incoming:
@@ -212,6 +215,31 @@ def maintain(ctx: click.Context, expire_days: float | None) -> None:
     click.echo(f"Maintained {catalog.label} ({catalog.backend}):")
     for what, value in report.items():
         click.echo(f"  {what:<48} {value:>12,}")
+
+
+@main.command("backup")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.pass_context
+def backup_command(ctx: click.Context, folder: str) -> None:
+    """Write a consistent snapshot of the whole catalog into FOLDER (new or empty): one Parquet file per table
+    and a manifest with the schema version and row counts. Admins only."""
+    manifest = backup(_open(ctx), folder)
+    click.echo(f"Backed up {manifest['source']} (schema version {manifest['schema_version']}) to {folder}:")
+    for table, rows in manifest["rows"].items():
+        click.echo(f"  {table:<16} {rows:>10,}")
+
+
+@main.command("restore")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.pass_context
+def restore_command(ctx: click.Context, folder: str) -> None:
+    """Restore a backup from FOLDER into this catalog, which must be empty; commits only when every table's
+    row count matches the backup's manifest. Admins only."""
+    catalog = _open(ctx)
+    restored = restore(catalog, folder)
+    click.echo(f"Restored {folder} into {catalog.label}; row counts verified:")
+    for table, rows in restored.items():
+        click.echo(f"  {table:<16} {rows:>10,}")
 
 
 @main.command("migrate")

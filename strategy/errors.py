@@ -55,3 +55,7 @@ class AssessmentRejected(ImportRejected):
     """Samples that cannot be compared (no shared column, mismatched types, too few rows...)."""
 
     headline = "Cannot assess these samples"
+
+
+class PermissionDenied(StrategyError):
+    """A write the acting person's role does not allow: nothing was written."""

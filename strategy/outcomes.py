@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import ValidationError
 
-from strategy.catalog import Catalog, current_actor
+from strategy.catalog import Catalog
 from strategy.errors import ImportRejected, Problem
 from strategy.ingest import read_data_file, upload_limit_bytes
 from strategy.models import REGIMES, Outcome, Recommendation, describe_errors, utc_now
@@ -247,7 +247,7 @@ def commit(catalog: Catalog, checked: Checked, *, actor: str | None = None, sour
     """Write checked rows in one transaction, or raise ImportRejected with every problem and write nothing."""
     if checked.problems:
         raise ImportRejected(checked.problems)
-    actor = actor or current_actor()
+    actor = actor or catalog.actor
     return catalog.append_outcomes(checked.rows, actor=actor, source=source, created_at=utc_now(), label=label)
 
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from strategy import budget as budgeting
 from strategy.budget import Costs, Plan, sourcing_class
-from strategy.catalog import Catalog, current_actor, task_from_row
+from strategy.catalog import RULE_WEIGHTS_KIND, Catalog, task_from_row
 from strategy.errors import ImportRejected, Problem, StrategyError
 from strategy.learning import (
     DEFAULT_FORM,
@@ -54,7 +54,6 @@ MIN_OUTCOMES_FOR_POOL = 6
 MIN_TASKS_FOR_POOL = 4
 POOLED_KIND = "pooled_prior"
 FEATURE_COUNT = len(FACTOR_NAMES) + 1
-RULE_WEIGHTS_KIND = "rule_weights"
 # Fallback prices when a task has no dataset of that kind registered (evidence.md §5).
 TIER_DEFAULTS = {"crowd": 0.08, "skilled": 1.20, "expert": 150.0, "synthetic-validated": 0.02}
 
@@ -351,7 +350,7 @@ def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str |
         fit = TaskFit.from_dict(stored[1]) if stored[1] else None
     else:
         fit = fit_task(evidence, pooled=pooled, pooled_version=version)
-    planned = plan(evidence, fit, scenario, actor=actor or current_actor(), rulebook=rulebook)
+    planned = plan(evidence, fit, scenario, actor=actor or catalog.actor, rulebook=rulebook)
     return planned.model_copy(update={"snapshot": view.pinned_snapshot}), fit
 
 
@@ -359,7 +358,7 @@ def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit
                   actor: str | None = None) -> Recommendation:
     """Store a what-if answer as a named scenario recommendation of its task."""
     saved = recommendation.model_copy(update={"scenario": name.strip() or "what-if",
-                                              "created_by": actor or current_actor()})
+                                              "created_by": actor or catalog.actor})
     catalog.save_recommendations([saved], [fit.to_dict() if fit else None], actor=actor)
     return saved
 
@@ -408,7 +407,7 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
     """Re-plan every task from its stored fit after a change of prices or rule weights: no fitting.
 
     Tasks never fitted are fitted here (the pooled prior as stored)."""
-    actor = actor or current_actor()
+    actor = actor or catalog.actor
     decided, problems = [], []
     with catalog.reading() as view:
         rulebook = current_rulebook(view)
@@ -463,7 +462,7 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
     A task that cannot be decided (say, its budget does not cover the evaluation set the rules
     require) keeps its previous recommendation and is listed in ``problems``.
     """
-    actor = actor or current_actor()
+    actor = actor or catalog.actor
     evidence = gather(catalog)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(evidence) > 8 else None
@@ -504,7 +503,7 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
 def recommend_task(catalog: Catalog, reference: str, scenario: Scenario | None = None, *,
                    actor: str | None = None, store: bool = True) -> Recommendation:
     """Recompute one task (with the stored pooled prior) and store the result."""
-    actor = actor or current_actor()
+    actor = actor or catalog.actor
     with catalog.reading() as view:
         task = view.task(reference)
         evidence = gather(view, [task.id])[0]
@@ -692,7 +691,7 @@ def save_task_and_recommend(catalog: Catalog, task: Task, *, create: bool = Fals
     evaluation set the rules require) is refused before anything is written. ``create`` refuses a name
     already taken instead of updating that task.
     """
-    actor = actor or current_actor()
+    actor = actor or catalog.actor
     with catalog.reading() as view:
         existing = view.tasks(include_archived=True)
         taken = existing[existing["name"].str.strip().str.lower() == task.name.strip().lower()]

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field
 
 from strategy import charts
-from strategy.catalog import Catalog, current_actor
+from strategy.catalog import Catalog
 from strategy.errors import StrategyError, UnknownTask
 from strategy.models import CostTier, Recommendation, Record, utc_now
 from strategy.recommend import (
@@ -237,7 +237,7 @@ def build_summary(catalog: Catalog, *, task_ids: list[str] | None = None, scope:
     tiers = [CostTier(**{k: v for k, v in row.items() if k in CostTier.model_fields})
              for row in catalog.cost_tiers().to_dict(orient="records")]
     summary = StrategySummary(
-        title=title or _default_title(scope, items), scope=scope, generated_by=current_actor(),
+        title=title or _default_title(scope, items), scope=scope, generated_by=catalog.actor,
         rulebook_versions=sorted({r.rulebook_version for r in recommendations}),
         model_versions=sorted({r.model_version for r in recommendations}),
         cost_tiers=tiers, totals=Totals(**totals, classes={str(k): int(v) for k, v in classes.items()}),

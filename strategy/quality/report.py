@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from strategy.catalog import Catalog, current_actor
+from strategy.catalog import Catalog
 from strategy.errors import AssessmentRejected, ImportRejected, StrategyError
 from strategy.models import QualityReport
 from strategy.quality.columns import (
@@ -381,7 +381,7 @@ def save_assessment(catalog: Catalog, assessment: Assessment, *, dataset_id: str
     if reference_dataset_id is not None:
         reference_dataset_id = find_dataset(catalog, reference_dataset_id)["id"]
     task_id = None if pd.isna(dataset["task_id"]) else str(dataset["task_id"])
-    actor = actor or current_actor()
+    actor = actor or catalog.actor
     report = report_record(assessment, dataset_id=dataset["id"], task_id=task_id,
                            reference_dataset_id=reference_dataset_id)
     catalog.add_records("quality_reports", [report], actor=actor, action="assess")
