@@ -183,10 +183,6 @@ def evidence(location: str, task_id: str):
     return recommend.gather(catalog(), [task_id])[0]
 
 
-def role() -> str | None:
-    """This session's role (None when nobody is signed in)."""
-    person = identity()
-    return person.role if person else None
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=8, show_spinner="Reading the sample…")

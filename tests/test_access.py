@@ -59,6 +59,7 @@ def test_each_role_writes_exactly_what_it_may(demo_path, person):
             before = opened.counts()
             if name in ALLOWED[person.role]:
                 write()
+                assert opened.counts()["audit_log"] > before["audit_log"], f"{name} left no audit entry"
             else:
                 with pytest.raises(PermissionDenied, match=f"{person.user} is a {person.role}"):
                     write()
