@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 
 import pandas as pd
@@ -210,6 +211,16 @@ def uploaded_sample(data: bytes, name: str) -> quality.Sample:
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
 def quality_history(location: str, task_id: str | None = None) -> pd.DataFrame:
     return quality.reports_with_scores(_open_catalog(location), task_id=task_id)
+
+
+# Characters Streamlit's Markdown would turn into emphasis, code, links, HTML, colours, icons, formulas, strikes,
+# headings or tables; backslash-escaped, user text shows exactly as typed.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_<>\[\]():$~#|!])")
+
+
+def literal(text) -> str:
+    """User text for st.markdown, st.caption, st.subheader, messages: shown literally, never interpreted."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def frozen(filters: dict | None) -> str:

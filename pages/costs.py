@@ -27,7 +27,8 @@ edited = st.data_editor(
     },
 )
 latest = tiers.loc[tiers["updated_at"].idxmax()]
-st.caption(f"Last changed by {latest['updated_by']} at {latest['updated_at']:%Y-%m-%d %H:%M} UTC ({latest['name']}).")
+st.caption(f"Last changed by {dashboard.literal(latest['updated_by'])} at {latest['updated_at']:%Y-%m-%d %H:%M} UTC "
+           f"({dashboard.literal(latest['name'])}).")
 
 if editable and st.button("Save cost assumptions", type="primary"):
     try:

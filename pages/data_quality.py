@@ -82,8 +82,10 @@ if human is not None and synthetic is not None:
         except StrategyError as error:
             st.error(str(error), icon=":material/error:")
         st.stop()
-    st.caption(f"{human.label}: {len(human.frame):,} rows · {synthetic.label}: {len(synthetic.frame):,} rows"
-               + (f" · holdout {holdout.label}: {len(holdout.frame):,} rows" if holdout is not None else "")
+    st.caption(f"{dashboard.literal(human.label)}: {len(human.frame):,} rows · {dashboard.literal(synthetic.label)}: "
+               f"{len(synthetic.frame):,} rows"
+               + (f" · holdout {dashboard.literal(holdout.label)}: {len(holdout.frame):,} rows" if holdout is not None
+                  else "")
                + f" · {len(shared)} shared columns")
     texty = [c for c in text_columns(human.frame) if c in shared]
     suggested = likely_text_column(human.frame)
@@ -213,7 +215,7 @@ if stored_json and human is not None and synthetic is not None \
                 st.error(str(error), icon=":material/error:")
             else:
                 dashboard.clear_reads()
-                st.success(f"Saved: {names[link]} scores {record.humanness:.1f} (grade {record.grade}); its task's "
+                st.success(f"Saved: {dashboard.literal(names[link])} scores {record.humanness:.1f} (grade {record.grade}); its task's "
                            "recommendation was recomputed.", icon=":material/check_circle:")
                 if record.task_id:
                     st.page_link("pages/task.py", label="Open the task", icon=":material/open_in_new:",

@@ -92,5 +92,5 @@ if submitted:
         st.error(str(error), icon=":material/error:")
     else:
         dashboard.clear_reads()
-        st.success(f"Saved {name!r}. Run a refit (or edit the task) for its price to reach the recommendation.",
+        st.success(f"Saved '{dashboard.literal(name)}'. Run a refit (or edit the task) for its price to reach the recommendation.",
                    icon=":material/check:")

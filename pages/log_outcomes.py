@@ -127,7 +127,7 @@ with many:
             checked, table = None, None
             st.error(str(error), icon=":material/error:")
         if checked is not None:
-            st.markdown(f"**Preview** — {table.num_rows:,} rows in {label}")
+            st.markdown(f"**Preview** — {table.num_rows:,} rows in {dashboard.literal(label)}")
             st.dataframe(table.slice(0, 20).to_pandas(), hide_index=True, width="stretch")
             if checked.problems:
                 st.error(f"Nothing can be imported: {len(checked.problems)} problem(s). Fix the file and upload it "

@@ -34,8 +34,8 @@ dashboard.from_url("task_pick", st.query_params.get("task"), lambda v: v if v in
 task_id = st.selectbox("Task", ids, format_func=names.get, key="task_pick")
 dashboard.to_url("task_pick", "task", task_id)
 row = tasks[tasks["id"] == task_id].iloc[0]
-st.subheader(row["name"])
-st.write(row["description"] or "_No description._")
+st.subheader(dashboard.literal(row["name"]))
+st.markdown(dashboard.literal(row["description"]) if row["description"] else "_No description._")
 
 stored = dashboard.stored_recommendation(location, task_id)
 if stored is None:
@@ -125,7 +125,7 @@ with st.container(border=True):
                           disabled=not dashboard.can("recompute recommendations"), help="Researchers and admins."):
             save_scenario(dashboard.catalog(), current, fit, scenario_name)
             dashboard.clear_reads()
-            st.success(f"Saved the scenario {scenario_name!r} to this task's history.", icon=":material/check:")
+            st.success(f"Saved the scenario '{dashboard.literal(scenario_name)}' to this task's history.", icon=":material/check:")
 
 # ---------------------------------------------------------------- details
 why, evidence_tab, quality_tab, budget_tab, history_tab, profile_tab = st.tabs(
@@ -157,9 +157,9 @@ with quality_tab:
     else:
         latest = reports.iloc[-1]
         floor_text = "no noise floor" if pd.isna(latest["floor"]) else f"human data against itself {latest['floor']:.1f}"
-        st.markdown(f"Latest: **{latest['dataset_name']}** scores **{latest['humanness']:.1f} / 100**, grade "
+        st.markdown(f"Latest: **{dashboard.literal(latest['dataset_name'])}** scores **{latest['humanness']:.1f} / 100**, grade "
                     f"**{latest['grade']}** ({floor_text}), assessed {latest['created_at']:%Y-%m-%d %H:%M} UTC by "
-                    f"{latest['created_by']}.")
+                    f"{dashboard.literal(latest['created_by'])}.")
         st.altair_chart(charts.humanness_trend(reports), width="stretch")
         st.dataframe(reports[["created_at", "dataset_name", "reference_name", "modality", "humanness", "floor",
                               "grade", "created_by"]].iloc[::-1], hide_index=True, width="stretch",

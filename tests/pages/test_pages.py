@@ -25,6 +25,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard import literal
 from strategy.budget import Costs
 from strategy.catalog import Catalog
 from strategy.export import to_markdown
@@ -689,7 +690,8 @@ def test_task_page_save_scenario_stores_it_in_the_task_history(demo_app, expecte
 
     button(at, "Save scenario").click().run()
     assert_fine(at)
-    assert [s.value for s in at.success] == [f"Saved the scenario {name!r} to this task's history."]
+    # the name is shown literally: its $ is escaped so Streamlit does not read a formula into it
+    assert [s.value for s in at.success] == [f"Saved the scenario '{literal(name)}' to this task's history."]
     with Catalog.open(demo_path) as catalog:
         history = catalog.recommendation_history(chest)
         latest, _ = catalog.latest_recommendation(chest)
