@@ -279,9 +279,26 @@ svg { max-width: 100%; height: auto; }
 """
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def chart_spec(chart) -> dict:
+    """The chart's Vega-Lite spec with control characters in its text replaced by spaces: the renderer aborts
+    the whole process on some of them, and a catalog written before they were refused may still hold them."""
+    def clean(value):
+        if isinstance(value, str):
+            return _CONTROL.sub(" ", value)
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+    return clean(chart.to_dict())
+
+
 def chart_svg(chart) -> str:
     """A chart as inline SVG (no namespace URLs: inline SVG in HTML needs none)."""
-    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    svg = vl_convert.vegalite_to_svg(chart_spec(chart))
     return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
 
 
@@ -387,7 +404,7 @@ def to_pdf(bundle: SummaryBundle, paper: str = "A4") -> bytes:
         elif isinstance(block, Table):
             _pdf_table(pdf, block.frame)
         elif isinstance(block, Chart):
-            png = vl_convert.vegalite_to_png(block.figure.chart.to_dict(), scale=2)
+            png = vl_convert.vegalite_to_png(chart_spec(block.figure.chart), scale=2)
             pdf.image(io.BytesIO(png), w=min(pdf.epw, 175))
             pdf.set_font(pdf.family, "", 8.5)
             pdf.multi_cell(0, 4.5, pdf.text_of(block.figure.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)

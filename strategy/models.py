@@ -7,13 +7,14 @@ value out of range is refused with the same message wherever it was typed.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 
 def new_id() -> str:
@@ -87,11 +88,32 @@ MODALITIES: tuple[str, ...] = Modality.__args__  # type: ignore[attr-defined]
 REGIMES: tuple[str, ...] = Regime.__args__  # type: ignore[attr-defined]
 SOURCE_KINDS: tuple[str, ...] = SourceKind.__args__  # type: ignore[attr-defined]
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+# Control characters have no business in names (a tab or newline breaks tables and charts; some crash the SVG
+# renderer of exports); long text keeps tabs and line breaks. The outcome checks in SQL use the same patterns.
+LINE_CONTROL = r"[\x00-\x1f\x7f]"
+TEXT_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+CONTROL_REASON = "must not contain control characters (such as NUL, escape or bell{})"
+
+
+def _refuse(pattern: str, allowed: str):
+    compiled = re.compile(pattern)
+
+    def check(text: str) -> str:
+        if compiled.search(text):
+            raise ValueError(CONTROL_REASON.format(allowed))
+        return text
+    return AfterValidator(check)
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 _refuse(LINE_CONTROL, ", tab or line break")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
+                      _refuse(LINE_CONTROL, ", tab or line break")]
+LongText = Annotated[str, StringConstraints(max_length=20_000), _refuse(TEXT_CONTROL, "")]
 Score = Annotated[int, Field(ge=0, le=4, description="0–4")]
-Count = Annotated[int, Field(ge=0)]
+# A quadrillion samples is beyond any real dataset and well inside a BIGINT.
+MAX_SAMPLES = 10**15
+Count = Annotated[int, Field(ge=0, le=MAX_SAMPLES)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 

@@ -23,7 +23,17 @@ from pydantic import ValidationError
 from strategy.catalog import Catalog
 from strategy.errors import ImportRejected, Problem
 from strategy.ingest import read_data_file, upload_limit_bytes
-from strategy.models import REGIMES, Outcome, Recommendation, describe_errors, utc_now
+from strategy.models import (
+    CONTROL_REASON,
+    LINE_CONTROL,
+    MAX_SAMPLES,
+    REGIMES,
+    TEXT_CONTROL,
+    Outcome,
+    Recommendation,
+    describe_errors,
+    utc_now,
+)
 from strategy.recommend import recommend_task
 
 COLUMNS = ["task", "n_human", "n_synthetic", "metric", "value", "higher_is_better", "regime", "human_eval", "cost",
@@ -70,7 +80,9 @@ class Checked:
         return self.rows.num_rows
 
 
-_TEXT = "coalesce(trim(CAST({c} AS VARCHAR)), '')"
+# Strips what Python's str.strip strips (pydantic does the same for the form), not only spaces.
+_SPACE = r"[\s\p{{Z}}\x0b\x1c-\x1f\x85]"
+_TEXT = "coalesce(regexp_replace(CAST({c} AS VARCHAR), '^" + _SPACE + "+|" + _SPACE + "+$', '', 'g'), '')"
 _FLAG = ("CASE WHEN lower({t}) IN ('true','t','yes','y','1') THEN true "
          "WHEN lower({t}) IN ('false','f','no','n','0') THEN false END")
 _NUMBER = "TRY_CAST({t} AS DOUBLE)"
@@ -83,18 +95,23 @@ _CHECKS = [
     ("n_human", "n_human_text = ''", "'is required'"),
     ("n_human", "n_human_text <> '' AND n_human IS NULL", "'is not a number (got ' || ('''' || n_human_text || '''') || ')'"),
     ("n_human", "n_human < 0", "'must be 0 or more (got ' || n_human_text || ')'"),
+    ("n_human", f"n_human > {MAX_SAMPLES}", "'is more samples than any dataset holds (at most 10^15; got ' || n_human_text || ')'"),
     ("n_human", "n_human >= 0 AND (NOT isfinite(n_human) OR n_human <> floor(n_human))",
      "'must be a whole number of samples (got ' || n_human_text || ')'"),
     ("n_synthetic", "n_synthetic_text = ''", "'is required'"),
     ("n_synthetic", "n_synthetic_text <> '' AND n_synthetic IS NULL",
      "'is not a number (got ' || ('''' || n_synthetic_text || '''') || ')'"),
     ("n_synthetic", "n_synthetic < 0", "'must be 0 or more (got ' || n_synthetic_text || ')'"),
+    ("n_synthetic", f"n_synthetic > {MAX_SAMPLES}", "'is more samples than any dataset holds (at most 10^15; got ' || n_synthetic_text || ')'"),
     ("n_synthetic", "n_synthetic >= 0 AND (NOT isfinite(n_synthetic) OR n_synthetic <> floor(n_synthetic))",
      "'must be a whole number of samples (got ' || n_synthetic_text || ')'"),
     ("n_synthetic", "n_human = 0 AND n_synthetic = 0",
      "'n_human + n_synthetic must be above 0: a model trained on no data is not an outcome'"),
     ("metric", "metric = ''", "'is required'"),
     ("metric", "length(metric) > 200", "'is longer than 200 characters'"),
+    ("metric", f"regexp_matches(metric, '{LINE_CONTROL}')", f"'{CONTROL_REASON.format(', tab or line break')}'"),
+    ("run_id", f"regexp_matches(run_id, '{LINE_CONTROL}')", f"'{CONTROL_REASON.format(', tab or line break')}'"),
+    ("notes", f"regexp_matches(notes, '{TEXT_CONTROL}')", f"'{CONTROL_REASON.format('')}'"),
     ("value", "value_text = ''", "'is required'"),
     ("value", "value_text <> '' AND value IS NULL", "'is not a number (got ' || ('''' || value_text || '''') || ')'"),
     ("value", "value IS NOT NULL AND NOT isfinite(value)", "'must be a finite number (got ' || ('''' || value_text || '''') || ')'"),
@@ -171,6 +188,9 @@ def validate(catalog: Catalog, frame: pa.Table | pd.DataFrame, label: str, *,
         problems.append(Problem(label, None, ", ".join(missing),
                                 f"required column missing; expected columns: {', '.join(COLUMNS)} "
                                 f"(the first five are required)"))
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        problems.append(Problem(label, None, ", ".join(repeated), "appears more than once in the header"))
     if unknown:
         problems.append(Problem(label, None, ", ".join(unknown),
                                 f"unknown column; expected columns: {', '.join(COLUMNS)}"))
