@@ -114,7 +114,7 @@ def crashes(folder: Path, kills: int, rows: int) -> list[tuple[str, str]]:
 
 def fuzz(examples: int) -> list[tuple[str, str]]:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "fuzz",
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "fuzz", "--timeout=0",
                              "tests/test_reliability.py"], cwd=PROJECT, capture_output=True, text=True,
                             env=os.environ | {"STRATEGY_FUZZ_EXAMPLES": str(examples), "OMP_NUM_THREADS": "1"})
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-300:]

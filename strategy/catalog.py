@@ -104,6 +104,41 @@ MIGRATIONS.append(
         "ALTER TABLE recommendations ADD COLUMN snapshot_id BIGINT",
     ]),
 )
+# Control characters became refused in text fields after catalogs had been written; a catalog holding them
+# would fail the models on read. The patterns are spelled out (not imported) so this migration never changes.
+_LINE_COLUMNS = {
+    "tasks": ("name", "domain", "metric", "created_by", "updated_by"),
+    "datasets": ("name", "licence", "created_by"),
+    "outcomes": ("run_id", "metric", "fingerprint", "created_by"),
+    "quality_reports": ("grade", "created_by"),
+    "cost_tiers": ("name", "updated_by"),
+    "audit_log": ("actor", "action", "entity", "entity_id"),
+}
+_TEXT_COLUMNS = {
+    "tasks": ("description", "collapse_guard_opt_out"),
+    "datasets": ("provenance", "cost_source", "location"),
+    "outcomes": ("notes",),
+    "cost_tiers": ("description", "cost_source"),
+    "audit_log": ("details",),
+}
+
+
+def _replace_control(table: str, columns: Sequence[str], pattern: str, *, trim: bool) -> str:
+    cleaned = "regexp_replace({c}, '%s', ' ', 'g')" % pattern
+    if trim:  # names are stripped by the models; a control character at either end leaves no stray space
+        cleaned = f"trim({cleaned})"
+    assignments = ", ".join(f"{c} = " + cleaned.format(c=c) for c in columns)
+    matches = " OR ".join(f"regexp_matches({c}, '{pattern}')" for c in columns)
+    return f"UPDATE {table} SET {assignments} WHERE {matches}"
+
+
+MIGRATIONS.append(
+    (4, "text: control characters in names and notes (refused from now on) replaced by spaces", [
+        *(_replace_control(t, cols, r"[\x00-\x1f\x7f]", trim=True) for t, cols in _LINE_COLUMNS.items()),
+        *(_replace_control(t, cols, r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", trim=False)
+          for t, cols in _TEXT_COLUMNS.items()),
+    ]),
+)
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 # Which permission writing to each table needs (strategy.access.NEEDS says which role has it).

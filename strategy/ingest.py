@@ -175,11 +175,13 @@ def read_tasks(source: str | Path | IO[bytes], *, label: str | None = None,
 # ----------------------------------------------------------------------------- data files
 UPLOAD_LIMIT_ENV = "STRATEGY_MAX_UPLOAD_MB"
 DEFAULT_UPLOAD_LIMIT_MB = 50
+# Streamlit's maxUploadSize counts megabytes of 1,024 × 1,024 bytes; the CLI and the messages count alike.
+_MB = 1024 * 1024
 
 
 def upload_limit_bytes() -> int:
     """The same limit as the app's upload widget (.streamlit/config.toml), overridable for the CLI."""
-    return int(float(os.environ.get(UPLOAD_LIMIT_ENV, DEFAULT_UPLOAD_LIMIT_MB)) * 1024 * 1024)
+    return int(float(os.environ.get(UPLOAD_LIMIT_ENV, DEFAULT_UPLOAD_LIMIT_MB)) * _MB)
 
 
 def _format_of(label: str, head: bytes) -> str:
@@ -243,5 +245,5 @@ def read_data_file(source: str | Path | IO[bytes], *, label: str | None = None,
 
 
 def _too_large(label: str, size: int, limit: int) -> ImportRejected:
-    return ImportRejected([Problem(label, None, "file", f"is {size / 1e6:,.1f} MB, over the upload limit of "
-                                                        f"{limit / 1e6:,.0f} MB; split it into smaller files")])
+    return ImportRejected([Problem(label, None, "file", f"is {size / _MB:,.1f} MB, over the upload limit of "
+                                                        f"{limit / _MB:,.0f} MB; split it into smaller files")])
