@@ -86,7 +86,8 @@ def needs(permission: str) -> bool:
     if can(permission):
         return True
     person = identity()
-    st.info(f"You are signed in as a {person.role if person else 'guest'}: to {permission} needs the "
+    who = "You are signed in as" if person and person.signed_in else "You are working as"
+    st.info(f"{who} a {person.role if person else 'guest'}, who cannot {permission}: that needs the "
             f"{NEEDS[permission]} role. Ask an admin if you need it.", icon=":material/lock:")
     return False
 

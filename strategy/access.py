@@ -64,7 +64,7 @@ class Identity:
     def require(self, permission: str) -> None:
         if not self.can(permission):
             raise PermissionDenied(
-                f"{self.user} is a {self.role}: to {permission} needs the {NEEDS[permission]} role. "
+                f"{self.user} is a {self.role} and cannot {permission}: that needs the {NEEDS[permission]} role. "
                 "Nothing was written.")
 
 

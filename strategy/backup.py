@@ -68,11 +68,7 @@ def restore(catalog: Catalog, folder: str | os.PathLike) -> dict[str, int]:
     if manifest["schema_version"] > catalog.schema_version:
         raise CatalogError(f"The backup in {source} has schema version {manifest['schema_version']}; this catalog "
                            f"is at {catalog.schema_version}. Upgrade strategy first. Nothing was restored.")
-    occupied = {table: rows for table, rows in catalog.counts().items() if rows}
-    if occupied:
-        listed = ", ".join(f"{rows} {table}" for table, rows in occupied.items())
-        raise CatalogError(f"{catalog.label} is not empty ({listed}); restore only into an empty catalog. "
-                           "Nothing was restored.")
+    catalog.require_empty("restore", "Nothing was restored.")
     tables = {}
     for table, expected in manifest["rows"].items():
         if table not in TABLES:

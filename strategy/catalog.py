@@ -813,6 +813,14 @@ class Catalog:
         with self.transaction() as cur:
             self._audit(cur, actor, action, entity, [new_id()], details)
 
+    def require_empty(self, verb: str, consequence: str) -> None:
+        """Refuse to be the target of a copy or restore while any table has rows (they would mix two catalogs)."""
+        occupied = {table: rows for table, rows in self.counts().items() if rows}
+        if occupied:
+            listed = ", ".join(f"{rows} {table}" for table, rows in occupied.items())
+            raise CatalogError(f"{self.label} is not empty ({listed}); {verb} only into an empty catalog. "
+                               f"{consequence}")
+
     def copy_into(self, target: Catalog, *, actor: str | None = None) -> dict[str, int]:
         """Copy every row of this catalog into an empty one (embedded into a lake, or back), in one transaction.
 
@@ -826,11 +834,7 @@ class Catalog:
         if target.schema_version != self.schema_version:
             raise CatalogError(f"{target.label} is at schema version {target.schema_version} and {self.label} at "
                                f"{self.schema_version}; open both with this version of strategy first.")
-        occupied = {table: rows for table, rows in target.counts().items() if rows}
-        if occupied:
-            listed = ", ".join(f"{rows} {table}" for table, rows in occupied.items())
-            raise CatalogError(f"{target.label} is not empty ({listed}); copy only into an empty catalog. "
-                               "Nothing was copied.")
+        target.require_empty("copy", "Nothing was copied.")
         with self.reading() as source, target.transaction() as cur:
             expected = source.counts()
             for table in TABLES:

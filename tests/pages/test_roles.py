@@ -59,15 +59,15 @@ def test_a_viewer_browses_and_exports_but_cannot_log_or_edit(monkeypatch, demo_p
     assert any("Local mode: single user, viewer rights." in c.value for c in app.sidebar.caption)
     assert len(app.dataframe) >= 1  # the portfolio is there
     log = page(app, "pages/log_outcomes.py")
-    assert locked(log) == ["You are signed in as a viewer: to log outcomes needs the researcher role. "
+    assert locked(log) == ["You are working as a viewer, who cannot log outcomes: that needs the researcher role. "
                            "Ask an admin if you need it."]
     assert not log.get("form")
     tasks = page(app, "pages/tasks.py")
-    assert any("to edit tasks needs the admin role" in m for m in locked(tasks))
+    assert any("cannot edit tasks: that needs the admin role" in m for m in locked(tasks))
     export = page(app, "pages/export.py")
     assert not locked(export) and len(export.get("download_button")) >= 1
     audit = page(app, "pages/audit.py")
-    assert any("administer the catalog needs the admin role" in m for m in locked(audit))
+    assert any("cannot administer the catalog: that needs the admin role" in m for m in locked(audit))
     assert outcome_count(demo_path) == 165
 
 
@@ -82,9 +82,9 @@ def test_a_researcher_logs_outcomes_but_cannot_edit_tasks_or_costs(monkeypatch, 
     assert [s.value for s in log.success] == ["Outcome logged."]
     assert outcome_count(demo_path) == 166
     tasks = page(app, "pages/tasks.py")
-    assert any("to edit tasks needs the admin role" in m for m in locked(tasks))
+    assert any("cannot edit tasks: that needs the admin role" in m for m in locked(tasks))
     datasets = page(app, "pages/datasets.py")
-    assert any("to edit datasets needs the admin role" in m for m in locked(datasets))
+    assert any("cannot edit datasets: that needs the admin role" in m for m in locked(datasets))
     costs = page(app, "pages/costs.py")
     assert not [b for b in costs.button if b.label == "Save cost assumptions"]
 
