@@ -50,6 +50,8 @@ if choice == "Catalog datasets":
         st.error(str(error), icon=":material/error:")
         st.stop()
     default_link, default_reference = synthetic_id, human_id
+    # A report belongs to exactly these datasets (labels alone would let two same-named ones share it).
+    subject = ("catalog", human_id, synthetic_id, holdout_id)
 else:
     kinds = ["csv", "parquet", "jsonl", "json", "txt"]
     left, middle, right = st.columns(3)
@@ -66,6 +68,7 @@ else:
         st.error(str(error), icon=":material/error:")
         st.stop()
     default_link, default_reference = None, None
+    subject = ("upload", *(upload.file_id if upload else None for upload in uploads.values()))
     if samples["human"] is None or samples["synthetic"] is None:
         st.info("Upload a human and a synthetic sample: CSV, Parquet, JSON lines, or .txt with one text per line.",
                 icon=":material/upload_file:")
@@ -112,12 +115,12 @@ if human is not None and synthetic is not None:
         else:
             bar.empty()
             st.session_state["dq_report"] = found.to_json()
-            st.session_state["dq_report_for"] = (human.label, synthetic.label)
+            st.session_state["dq_report_for"] = subject
 
 # ---------------------------------------------------------------- 3. the report
 stored_json = st.session_state.get("dq_report")
 if stored_json and human is not None and synthetic is not None \
-        and st.session_state.get("dq_report_for") == (human.label, synthetic.label):
+        and st.session_state.get("dq_report_for") == subject:
     report = Assessment.from_json(stored_json)
     st.subheader("3. Report")
     floor = report.floor

@@ -115,6 +115,26 @@ def test_uploaded_files_are_assessed_and_bad_files_named(demo_path, monkeypatch)
     assert "latin.csv, field 'file': is not UTF-8 text" in app.error[0].value
 
 
+def test_a_report_is_not_shown_for_a_different_file_of_the_same_name(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    rng = np.random.default_rng(1)
+    human = pd.DataFrame({"x": rng.normal(size=300)})
+    close, far = pd.DataFrame({"x": rng.normal(size=300)}), pd.DataFrame({"x": rng.normal(5, 1, size=300)})
+    app.file_uploader(key="dq_human_file").set_value(("human.csv", csv_upload(human), "text/csv")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.csv", csv_upload(close), "text/csv")).run()
+    app.button[0].click().run()
+    first = metrics(app)["Humanness"]
+    # Same name, other rows: the report of the first file must not be shown as this one's.
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.csv", csv_upload(far), "text/csv")).run()
+    assert "Humanness" not in metrics(app)
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    expected = assess(load_sample(io.BytesIO(csv_upload(human)), label="human.csv"),
+                      load_sample(io.BytesIO(csv_upload(far)), label="synthetic.csv"))
+    assert metrics(app)["Humanness"] == f"{expected.humanness:.1f} / 100" != first
+
+
 def test_a_segment_column_scores_each_of_its_values(demo_path, monkeypatch):
     app = open_app(demo_path, monkeypatch)
     with Catalog.open(demo_path) as catalog:
