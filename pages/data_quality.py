@@ -37,7 +37,10 @@ if choice == "Catalog datasets":
                 "of their rows lives). Set one in Catalog › Datasets, or upload files.", icon=":material/info:")
         st.stop()
     left, middle, right = st.columns(3)
-    synthetic_id = left.selectbox("Synthetic dataset", synthetic_ids, format_func=names.get, key="dq_synthetic_ds")
+    # Another synthetic dataset brings its own task's human references first; a reference kept from the last
+    # choice would quietly compare it with another task's data.
+    synthetic_id = left.selectbox("Synthetic dataset", synthetic_ids, format_func=names.get, key="dq_synthetic_ds",
+                                  on_change=lambda: st.session_state.pop("dq_human_ds", None))
     human_id = middle.selectbox("Human reference", assessable(datasets, synthetic_id)[1], format_func=names.get,
                                 key="dq_human_ds")
     holdout_id = right.selectbox("Human holdout (optional)", [None] + [i for i in human_ids if i != human_id],

@@ -389,6 +389,19 @@ def test_a_chosen_column_that_is_not_shared_is_refused(options, field):
     assert field in [p.field for p in error.problems]
 
 
+@pytest.mark.parametrize(("options", "reason"), [
+    ({"columns": ["a"], "segment_column": "b"}, "is not among the columns to compare"),
+    ({"ignore": ["b"], "segment_column": "b"}, "ignored as chosen"),
+    ({"segment_column": "c"}, "is constant"),
+])
+def test_a_segment_column_that_would_not_be_scored_is_refused_with_the_reason(options, reason):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": ["x", "y", "x", "y"], "c": ["k"] * 4})
+    error = _rejected(sample(frame, "h.csv"), sample(frame.copy(), "s.csv"), **options)
+    field = options["segment_column"]
+    assert [(p.source, p.field) for p in error.problems] == [("h.csv", field)]
+    assert "was chosen as the segment column but" in str(error) and reason in str(error)
+
+
 def test_columns_that_cannot_be_compared_are_skipped_with_the_reason():
     rows = 80
     rng = np.random.default_rng(1)

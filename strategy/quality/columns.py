@@ -160,6 +160,10 @@ def plan_columns(human: Sample, synthetic: Sample, holdout: Sample | None = None
         if name is not None and name not in shared:
             problems.append(Problem(synthetic.label if name in human.frame.columns else human.label, None, name,
                                     f"was chosen as the {role} but is not a column of this file"))
+    if segment_column is not None and segment_column in shared and segment_column not in wanted:
+        problems.append(Problem(human.label, None, segment_column,
+                                "was chosen as the segment column but is not among the columns to compare; add it "
+                                "to them"))
     if holdout is not None:
         missing = [c for c in wanted if c in shared and c not in holdout.frame.columns]
         if missing:
@@ -205,6 +209,9 @@ def plan_columns(human: Sample, synthetic: Sample, holdout: Sample | None = None
                                       f"{len(hv):,} human rows); choose it as the text column to assess it as text")
                 continue
         plan.kinds[name] = kh
+    if segment_column in plan.skipped:
+        problems.append(Problem(human.label, None, segment_column,
+                                f"was chosen as the segment column but {plan.skipped[segment_column]}"))
     if text_column is not None:
         for sample in (human, synthetic):
             words = sample.frame[text_column].dropna().astype(str).str.strip()

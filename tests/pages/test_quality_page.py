@@ -161,6 +161,23 @@ def test_an_empty_catalog_offers_uploads_and_explains_catalog_datasets(empty_pat
     assert any(i.value.startswith("Assessing catalog datasets needs") for i in app.info)
 
 
+def test_choosing_another_synthetic_dataset_offers_its_own_tasks_human_reference(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    with Catalog.open(demo_path) as catalog:
+        fraud, fraud_human = find_dataset(catalog, SYNTHETIC), find_dataset(catalog, HUMAN)
+        reviews, reviews_human = find_dataset(catalog, "LLM-labelled reviews"), find_dataset(catalog,
+                                                                                               "Crowd-labelled reviews")
+    app.selectbox(key="dq_synthetic_ds").set_value(fraud["id"]).run()
+    assert app.selectbox(key="dq_human_ds").value == fraud_human["id"]
+    app.selectbox(key="dq_human_ds").set_value(reviews_human["id"]).run()  # a deliberate cross-task choice stays
+    assert app.selectbox(key="dq_human_ds").value == reviews_human["id"]
+    app.selectbox(key="dq_synthetic_ds").set_value(reviews["id"]).run()
+    assert app.selectbox(key="dq_human_ds").value == reviews_human["id"]
+    app.selectbox(key="dq_synthetic_ds").set_value(fraud["id"]).run()
+    assert app.selectbox(key="dq_human_ds").value == fraud_human["id"]
+    assert not app.exception
+
+
 def test_the_task_page_shows_the_latest_report_and_every_stored_one(demo_path, monkeypatch):
     with Catalog.open(demo_path) as catalog:
         synthetic = find_dataset(catalog, SYNTHETIC)
