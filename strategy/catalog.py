@@ -124,10 +124,11 @@ _TEXT_COLUMNS = {
 
 
 def _replace_control(table: str, columns: Sequence[str], pattern: str, *, trim: bool) -> str:
-    cleaned = "regexp_replace({c}, '%s', ' ', 'g')" % pattern
-    if trim:  # names are stripped by the models; a control character at either end leaves no stray space
-        cleaned = f"trim({cleaned})"
-    assignments = ", ".join(f"{c} = " + cleaned.format(c=c) for c in columns)
+    def cleaned(column: str) -> str:
+        replaced = f"regexp_replace({column}, '{pattern}', ' ', 'g')"
+        # Names are stripped by the models; a control character at either end leaves no stray space.
+        return f"trim({replaced})" if trim else replaced
+    assignments = ", ".join(f"{c} = {cleaned(c)}" for c in columns)
     matches = " OR ".join(f"regexp_matches({c}, '{pattern}')" for c in columns)
     return f"UPDATE {table} SET {assignments} WHERE {matches}"
 

@@ -628,7 +628,7 @@ def test_control_characters_in_an_older_catalog_are_cleaned_on_upgrade_and_expor
             Outcome(task_id=task.id, metric=task.metric, n_human=200 * i, n_synthetic=2_000 - 200 * i,
                     value=0.5 + 0.04 * i, notes="tab\tand line\nbreak stay") for task in tasks.values()
             for i in range(6)])
-        for key, task in tasks.items():
+        for task in tasks.values():
             recommend_task(catalog, task.id)
         with catalog.transaction() as cur:  # what a catalog from before the rule may hold
             for key, task in tasks.items():
