@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from strategy import __version__
-from strategy.catalog import TABLES, Catalog
+from strategy.catalog import TABLES, Catalog, row_updates_since
 from strategy.errors import CatalogError
 from strategy.models import new_id, utc_now
 
@@ -85,6 +85,8 @@ def restore(catalog: Catalog, folder: str | os.PathLike) -> dict[str, int]:
         for table, data in tables.items():
             if data.num_rows:
                 catalog._append_frame(cur, table, data)
+        for statement in row_updates_since(manifest["schema_version"]):
+            cur.execute(statement)
         found = {table: cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
         if found != manifest["rows"]:
             raise CatalogError(f"The restored row counts {found} differ from the manifest. Nothing was restored.")

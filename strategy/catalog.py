@@ -142,6 +142,13 @@ MIGRATIONS.append(
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
+
+def row_updates_since(version: int) -> list[str]:
+    """The statements of later migrations that change rows rather than the schema. Rows restored from a backup
+    of an older schema version go into tables that already have the new schema, so only these still apply."""
+    return [statement for number, _, statements in MIGRATIONS if number > version
+            for statement in statements if statement.startswith("UPDATE ")]
+
 # Which permission writing to each table needs (strategy.access.NEEDS says which role has it).
 WRITE_PERMISSION = {"tasks": "edit tasks", "datasets": "edit datasets", "outcomes": "log outcomes",
                     "quality_reports": "assess datasets", "recommendations": "recompute recommendations",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -63,6 +64,23 @@ def test_a_backup_that_lost_rows_is_refused_and_nothing_is_restored(demo_path, e
         with pytest.raises(CatalogError, match="outcomes.parquet holds 10 rows; the manifest says 165"):
             restore(target, tmp_path / "b")
         assert sum(target.counts().values()) == 0
+
+
+def test_a_backup_from_an_older_schema_is_brought_up_to_date_as_it_is_restored(demo_path, empty_path, tmp_path):
+    """A version-3 backup may hold control characters that version 4 replaces; the restore applies that too."""
+    with Catalog.open(demo_path) as catalog:
+        backup(catalog, tmp_path / "b")
+    tasks_file, manifest_file = tmp_path / "b" / "tasks.parquet", tmp_path / "b" / MANIFEST
+    tasks = pq.read_table(tasks_file).to_pandas()
+    tasks.loc[0, "name"], tasks.loc[0, "description"] = "Old\x07name\t", "kept\ttab\x1b"
+    pq.write_table(pa.Table.from_pandas(tasks, preserve_index=False), tasks_file)
+    manifest = json.loads(manifest_file.read_text())
+    manifest_file.write_text(json.dumps(manifest | {"schema_version": 3}))
+    with Catalog.open(empty_path) as target:
+        restore(target, tmp_path / "b")
+        restored = target.task(tasks.loc[0, "id"])
+        assert (restored.name, restored.description) == ("Old name", "kept\ttab ")
+        assert len(target.tasks()) == len(tasks)
 
 
 def test_a_folder_without_a_manifest_is_not_a_backup(empty_path, tmp_path):
