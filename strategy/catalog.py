@@ -140,6 +140,16 @@ MIGRATIONS.append(
           for t, cols in _TEXT_COLUMNS.items()),
     ]),
 )
+# DuckLake only detects two commits touching the same rows, and two appends never do, so two writers could
+# both pass the task-name check and both add a task of that name. Every task write also updates this one
+# row: of two such writes at once, the second fails to commit, runs again, and then sees the first's name.
+# Written so that running it twice changes nothing (tests rewind a catalog's version to re-run later ones).
+MIGRATIONS.append(
+    (5, "tasks: a one-row lock every task write updates, so two writers cannot both create the same name", [
+        "CREATE TABLE IF NOT EXISTS task_name_lock (writes BIGINT)",
+        "INSERT INTO task_name_lock SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM task_name_lock)",
+    ]),
+)
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
@@ -468,6 +478,7 @@ class Catalog:
         if problems:
             raise ImportRejected(problems)
         with self.transaction() as cur:
+            self._lock_task_names(cur)
             existing = cur.execute(
                 "SELECT id, lower(trim(name)), created_by, created_at, status, source FROM tasks"
             ).fetchall()
@@ -536,6 +547,8 @@ class Catalog:
             if problems:
                 raise ImportRejected(problems)
         with self.transaction() as cur:
+            if "tasks" in stamped:
+                self._lock_task_names(cur)
             for table, records in stamped.items():
                 self._check_new_ids(cur, table, records)
                 if table == "tasks":
@@ -562,6 +575,14 @@ class Catalog:
                      for position, record_id in enumerate(ids, start=1) if record_id in taken]
         if problems:
             raise ImportRejected(problems)
+
+    @staticmethod
+    def _lock_task_names(cur) -> None:
+        """Take the task-name lock for this transaction (see migration 5): a concurrent task write then fails
+        to commit (DuckLake) or to update (embedded) and is retried against the names this one adds."""
+        touched = cur.execute("UPDATE task_name_lock SET writes = writes + 1").fetchone()[0]
+        if not touched:  # the row was removed by hand: put it back so the lock holds again
+            cur.execute("INSERT INTO task_name_lock VALUES (1)")
 
     def _check_new_names(self, cur, tasks: Sequence[Task]) -> None:
         taken = {row[0] for row in cur.execute("SELECT lower(trim(name)) FROM tasks").fetchall()}

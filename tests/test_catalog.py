@@ -235,6 +235,73 @@ def test_write_batch_refuses_existing_name(demo_catalog):
     assert demo_catalog.counts() == before
 
 
+
+@pytest.mark.parametrize("write", ["save_tasks", "write_batch"])
+def test_two_writers_giving_a_new_task_the_same_name_at_once_make_one_task(empty_location, write, monkeypatch):
+    """Both writers have read the names before either adds its task (a rendezvous holds them there). Appends
+    alone never conflict, so without the task-name lock both would commit a new task; with it the second is
+    retried and then sees the first's task: save_tasks updates that task (it matches by name), write_batch
+    refuses the clash. Embedded, the lock turns the second writer away before the rendezvous, so the first
+    goes on alone once the rendezvous times out."""
+    rendezvous = threading.Barrier(2, timeout=2)
+    arrived = threading.local()
+    append = Catalog._append
+
+    def append_after_rendezvous(self, cur, table, records):
+        if table == "tasks" and not getattr(arrived, "once", False):
+            arrived.once = True
+            with contextlib.suppress(threading.BrokenBarrierError):
+                rendezvous.wait()
+        return append(self, cur, table, records)
+
+    monkeypatch.setattr(Catalog, "_append", append_after_rendezvous)
+    writers = [Catalog.open(empty_location), Catalog.open(empty_location)]
+    results: dict[int, str] = {}
+
+    def create(number: int, name: str) -> None:
+        task = make_task(name)
+        try:
+            if write == "save_tasks":
+                created, _ = writers[number].save_tasks([task], actor=f"writer {number}")
+                results[number] = "created" if created else "updated"
+            else:
+                writers[number].write_batch({"tasks": [task]}, actor=f"writer {number}")
+                results[number] = "created"
+        except ImportRejected as error:
+            results[number] = str(error)
+        except BaseException as error:  # reported by the assertion below rather than lost in the thread
+            results[number] = repr(error)
+
+    threads = [threading.Thread(target=create, args=(0, "Support chat")),
+               threading.Thread(target=create, args=(1, "  SUPPORT Chat"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for writer in writers:
+        writer.close()
+    created = [number for number, result in results.items() if result == "created"]
+    assert len(created) == 1, results
+    second = results[1 - created[0]]
+    if write == "save_tasks":
+        assert second == "updated", results
+    else:
+        assert "another task is already called" in second, results
+    with Catalog.open(empty_location) as catalog:
+        assert len(catalog.tasks(include_archived=True)) == 1
+        assert catalog.counts()["audit_log"] == (2 if write == "save_tasks" else 1)
+
+
+
+def test_a_removed_task_name_lock_is_put_back_by_the_next_task_write(empty_catalog):
+    with empty_catalog.transaction() as cur:
+        cur.execute("DELETE FROM task_name_lock")
+    empty_catalog.save_tasks([make_task("Alpha")], actor="alice")
+    empty_catalog.write_batch({"tasks": [make_task("Beta")]}, actor="alice")
+    with empty_catalog.cursor() as cur:
+        assert cur.execute("SELECT writes FROM task_name_lock").fetchall() == [(2,)]
+
+
 # ------------------------------------------------------------- other records
 
 
