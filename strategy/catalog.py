@@ -140,9 +140,9 @@ MIGRATIONS.append(
           for t, cols in _TEXT_COLUMNS.items()),
     ]),
 )
-# DuckLake only detects two commits touching the same rows, and two appends never do, so two writers could
-# both pass the task-name check and both add a task of that name. Every task write also updates this one
-# row: of two such writes at once, the second fails to commit, runs again, and then sees the first's name.
+# Neither backend ever counts two appends as a conflict, so two writers could both pass the task-name check
+# and both add a task of that name. Every task write also updates this one row: of two such writes at once,
+# the second fails (at commit on DuckLake, at the update when embedded), runs again, and sees the first's name.
 # Written so that running it twice changes nothing (tests rewind a catalog's version to re-run later ones).
 MIGRATIONS.append(
     (5, "tasks: a one-row lock every task write updates, so two writers cannot both create the same name", [

@@ -235,7 +235,6 @@ def test_write_batch_refuses_existing_name(demo_catalog):
     assert demo_catalog.counts() == before
 
 
-
 @pytest.mark.parametrize("write", ["save_tasks", "write_batch"])
 def test_two_writers_giving_a_new_task_the_same_name_at_once_make_one_task(empty_location, write, monkeypatch):
     """Both writers have read the names before either adds its task (a rendezvous holds them there). Appends
@@ -290,7 +289,6 @@ def test_two_writers_giving_a_new_task_the_same_name_at_once_make_one_task(empty
     with Catalog.open(empty_location) as catalog:
         assert len(catalog.tasks(include_archived=True)) == 1
         assert catalog.counts()["audit_log"] == (2 if write == "save_tasks" else 1)
-
 
 
 def test_a_removed_task_name_lock_is_put_back_by_the_next_task_write(empty_catalog):
