@@ -1,9 +1,13 @@
 """Longer reliability runs than the test suite affords; prints a table.
 
-    .venv/bin/python bench/bench_reliability.py [--threads 8] [--per-thread 2000] [--kills 10] [--fuzz 5000]
+    .venv/bin/python bench/bench_reliability.py [--threads 8] [--per-thread 2000] [--processes 4]
+                                                [--per-process 250] [--kills 10] [--fuzz 5000]
 
 - concurrency: --threads threads of one process share one embedded catalog, each logging --per-thread outcomes
   one write at a time; the rows and audit entries must come out exact.
+- processes: --processes processes each run `strategy log` --per-process times (one outcome per command, as a
+  training job would) into one DuckLake catalog on a throwaway PostgreSQL server; the rows and audit entries
+  must come out exact. The test suite runs the same check with 4 × 15 commands. Skipped without PostgreSQL.
 - crash safety: --kills times, a process importing a large outcome file is killed with SIGKILL at a random
   moment; the catalog must open afterwards and hold all of that import or none of it (a kill after the commit
   is counted separately).
@@ -77,6 +81,41 @@ def concurrency(folder: Path, threads: int, per_thread: int) -> list[tuple[str, 
     ]
 
 
+def processes(folder: Path, count: int, per_process: int) -> list[tuple[str, str]]:
+    from tests.postgres import PostgresServer, binaries
+
+    run = f"{count} processes × {per_process:,} `strategy log` commands (one outcome each), one DuckLake catalog"
+    bin_dir = binaries()
+    if bin_dir is None:
+        return [(run, "skipped: the PostgreSQL binaries (initdb, pg_ctl, createdb) are not installed")]
+    server = PostgresServer(bin_dir).start()
+    try:
+        location = server.location(server.create_database())
+        source, _ = initialise(str(folder / "lake-source.duckdb"), demo=True)
+        with source, Catalog.open(location, data_path=folder / "lake-data") as target:
+            source.copy_into(target, actor="bench")
+            before = target.counts()
+        outcomes = folder / "process-outcomes"
+        outcomes.mkdir()
+        start = time.perf_counter()
+        writers = [subprocess.Popen([sys.executable, "-m", "tests.lake_writer", location, "log", str(n),
+                                     str(per_process), str(outcomes)], cwd=PROJECT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, env=os.environ | {"OMP_NUM_THREADS": "1"})
+                    for n in range(count)]
+        for writer in writers:
+            writer.communicate()
+        failed = sum(writer.returncode != 0 for writer in writers)
+        seconds = time.perf_counter() - start
+        with Catalog.open(location) as catalog:
+            after = catalog.counts()
+    finally:
+        server.stop()
+    expected = count * per_process
+    return [(run, f"{after['outcomes'] - before['outcomes']:,} rows of {expected:,} expected, "
+                  f"{after['audit_log'] - before['audit_log']:,} audit entries, {failed} processes failed, "
+                  f"{seconds:,.0f} s ({expected / seconds:,.1f} commands/s)")]
+
+
 def crashes(folder: Path, kills: int, rows: int) -> list[tuple[str, str]]:
     template = folder / "crash-template.duckdb"
     catalog, _ = initialise(str(template), demo=True)
@@ -125,6 +164,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--per-thread", type=int, default=2000)
+    parser.add_argument("--processes", type=int, default=4, help="0 leaves the multi-process run out")
+    parser.add_argument("--per-process", type=int, default=250)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--fuzz", type=int, default=5000)
@@ -132,6 +173,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         rows += concurrency(Path(folder), args.threads, args.per_thread)
+        if args.processes:
+            rows += processes(Path(folder), args.processes, args.per_process)
         rows += crashes(Path(folder), args.kills, args.rows)
     if args.fuzz:
         rows += fuzz(args.fuzz)

@@ -19,6 +19,7 @@ inside a registered DataFrame.
 from __future__ import annotations
 
 import copy
+import errno
 import functools
 import json
 import os
@@ -34,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from strategy import lake
-from strategy.access import Identity, local_identity
+from strategy.access import ROLES, Identity, local_identity
 from strategy.errors import CatalogError, ImportRejected, Problem, StrategyError, UnknownTask
 from strategy.models import (
     FACTOR_NAMES,
@@ -152,12 +153,6 @@ MIGRATIONS.append(
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
-
-def row_updates_since(version: int) -> list[str]:
-    """The statements of later migrations that change rows rather than the schema. Rows restored from a backup
-    of an older schema version go into tables that already have the new schema, so only these still apply."""
-    return [statement for number, _, statements in MIGRATIONS if number > version
-            for statement in statements if statement.startswith("UPDATE ")]
 
 # Which permission writing to each table needs (strategy.access.NEEDS says which role has it).
 WRITE_PERMISSION = {"tasks": "edit tasks", "datasets": "edit datasets", "outcomes": "log outcomes",
@@ -300,7 +295,13 @@ class Catalog:
             path = Path(where)
             if path.is_dir():
                 raise CatalogError(f"Catalog {where} is a folder; give the path of a .duckdb file.")
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                _refuse_schema_write(identity, f"Catalog {where} does not exist", "create it")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise CatalogError(f"Could not create the folder of catalog {where}: {error}. "
+                                   "Nothing was written.") from None
             try:
                 connection = duckdb.connect(where)
             except duckdb.Error as error:
@@ -310,7 +311,13 @@ class Catalog:
         try:
             catalog._check_compatible()
             if migrate and as_of is None:
-                catalog.migrate()
+                found = catalog.schema_version
+                if found < LATEST_VERSION:
+                    problem = (f"Catalog {catalog.label} holds no strategy catalog yet" if found == 0 else
+                               f"Catalog {catalog.label} is at schema version {found} and needs migrating to "
+                               f"version {LATEST_VERSION}")
+                    _refuse_schema_write(identity, problem, "create it" if found == 0 else "migrate it")
+                    catalog.migrate()
         except BaseException:
             connection.close()
             raise
@@ -353,15 +360,28 @@ class Catalog:
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for one read: its own DuckDB handle, closed afterwards (in a reading() view, the view's)."""
         if self._pinned_cursor is not None:
-            yield self._pinned_cursor
+            with self._explained():
+                yield self._pinned_cursor
             return
         cur = self._connection.cursor()
         try:
-            if self.is_lake:
-                cur.execute(f"USE {lake.ALIAS}")  # a cursor does not inherit the connection's USE
-            yield cur
+            with self._explained():
+                if self.is_lake:
+                    cur.execute(f"USE {lake.ALIAS}")  # a cursor does not inherit the connection's USE
+                yield cur
         finally:
             cur.close()
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """A damaged catalog (a block whose checksum fails, a file cut short) is said to be damaged, with the
+        way back, rather than reaching the user as DuckDB's IO error."""
+        try:
+            yield
+        except duckdb.Error as error:
+            if _is_damage(error):
+                raise CatalogError(_damaged(self.label, error)) from None
+            raise
 
     @contextmanager
     def reading(self) -> Iterator[Catalog]:
@@ -393,7 +413,8 @@ class Catalog:
         """A cursor inside BEGIN … COMMIT; any exception rolls everything back."""
         if self._read_only:
             raise CatalogError(f"This view of {self.label} is read-only (a snapshot or a consistent read).")
-        with self._write_lock, self.cursor() as cur:
+        with self._write_lock, self.cursor() as cur, _out_of_space(f"writing to the catalog {self.label}",
+                                                                  "nothing was written"):
             cur.begin()
             try:
                 yield cur
@@ -833,7 +854,9 @@ class Catalog:
             if expire_days is not None:
                 raise CatalogError(f"{self.label} is an embedded DuckDB file: it keeps no snapshots to expire.")
             before = Path(self.location).stat().st_size
-            cur.execute("CHECKPOINT")
+            with _out_of_space(f"maintaining {self.label}", "the checkpoint did not complete and the catalog is "
+                                                            "as it was"):
+                cur.execute("CHECKPOINT")
             return {"file bytes before": before, "file bytes after": Path(self.location).stat().st_size}
 
     @retrying
@@ -1045,11 +1068,61 @@ def _duplicate_names(tasks: Sequence[Task], source_label: str) -> list[Problem]:
     return problems
 
 
+# What DuckDB says when the bytes of a file are not what it wrote: a block whose checksum fails, a file cut short.
+_DAMAGE_SIGNS = ("Corrupt database file", "Could not read enough bytes from file")
+# What DuckDB says when another process holds the file (the whole phrase: "block" also contains "lock").
+_LOCK_SIGNS = ("Could not set lock on file", "Conflicting lock is held")
+_NO_SPACE_SIGNS = ("No space left on device", "Disk quota exceeded")
+
+
+def _is_damage(error: BaseException) -> bool:
+    return isinstance(error, duckdb.Error) and any(sign in str(error) for sign in _DAMAGE_SIGNS)
+
+
+def _damaged(where: str, error: BaseException) -> str:
+    return (f"Catalog {where} is damaged: some of its bytes are not what DuckDB wrote, so it cannot be read. "
+            "It was left as it is. Restore the latest backup into a new catalog with `strategy --catalog NEW.duckdb "
+            f"restore BACKUP_FOLDER` (see `strategy backup`). Detail: {error}")
+
+
+def is_out_of_space(error: BaseException) -> bool:
+    """The disk (or the quota) is full: said so in one line, not as a traceback."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(sign in str(error) for sign in _NO_SPACE_SIGNS)
+
+
+@contextmanager
+def _out_of_space(doing: str, consequence: str) -> Iterator[None]:
+    try:
+        yield
+    except (duckdb.Error, OSError) as error:
+        if is_out_of_space(error):
+            raise CatalogError(f"No space left on device while {doing}; {consequence}. Free some space and try "
+                               "again.") from None
+        raise
+
+
+def _refuse_schema_write(identity: Identity | None, problem: str, doing: str) -> None:
+    """A viewer may read a catalog but never create or migrate one (opening must not write behind their back)."""
+    who = identity or local_identity()
+    if who.role == ROLES[0]:
+        raise CatalogError(f"{problem}, and {who.user} is a {who.role}, who cannot {doing}: that needs the "
+                           f"{' or '.join(ROLES[1:])} role. Nothing was written.")
+
+
 def _explain_open_failure(where: str, error: duckdb.Error) -> str:
     text = str(error)
-    if "lock" in text.lower():
+    if _is_damage(error):
+        return _damaged(where, error)
+    if any(sign in text for sign in _LOCK_SIGNS):
         return (f"Catalog {where} is in use by another process (DuckDB allows one writer per file). "
                 f"Close the other program or use a team catalog. Detail: {text}")
-    if "not a valid DuckDB database" in text or "Invalid Input" in text or "corrupt" in text.lower():
-        return f"{where} is not a DuckDB database this program can read, so it was left untouched. Detail: {text}"
+    if any(sign in text for sign in _NO_SPACE_SIGNS):
+        return (f"No space left on device while opening catalog {where}; nothing was written. Free some space and "
+                f"try again. Detail: {text}")
+    if "not a valid DuckDB database" in text or "Invalid Input" in text:
+        return (f"{where} is not a DuckDB database this program can read, so it was left untouched. If it was a "
+                "strategy catalog, it is damaged: restore a backup into a new file with `strategy restore`. "
+                f"Detail: {text}")
     return f"Could not open catalog {where}: {text}"

@@ -269,38 +269,52 @@ def _writer(location: str, mode: str, worker: int, count: int, extra: str) -> su
                              extra], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+# A writer that hangs is stopped after this long; a slow one on a busy machine is never failed for slowness.
+WRITER_TIMEOUT = 1800
+
+
 def _finish(processes: list[subprocess.Popen]) -> None:
     failures = []
     for process in processes:
-        output, _ = process.communicate(timeout=900)
+        try:
+            output, _ = process.communicate(timeout=WRITER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            failures.append(f"hung for {WRITER_TIMEOUT} s:\n{output[-3000:]}")
+            continue
         if process.returncode != 0:
             failures.append(output[-3000:])
     assert failures == []
 
 
-def test_four_processes_logging_250_outcomes_each_write_exactly_1000_rows(demo_lake_template, postgres, tmp_path):
+# The suite's run is small on purpose (its verdict is the exact count, never the time); bench/bench_reliability.py
+# runs the same check with 4 × 250 commands.
+@pytest.mark.timeout(2 * WRITER_TIMEOUT)
+def test_four_processes_logging_15_outcomes_each_write_exactly_60_rows(demo_lake_template, postgres, tmp_path):
     location = postgres.location(postgres.create_database(template=demo_lake_template))
     with Catalog.open(location) as catalog:
         before = catalog.counts()
-    _finish([_writer(location, "log", n, 250, str(tmp_path)) for n in range(4)])
+    _finish([_writer(location, "log", n, 15, str(tmp_path)) for n in range(4)])
     with Catalog.open(location) as catalog:
         after = catalog.counts()
         runs = catalog.outcomes(catalog.task(TASK).id)["run_id"]
-    assert after["outcomes"] - before["outcomes"] == 1000
-    assert runs.str.startswith("writer-").sum() == 1000 == runs[runs.str.startswith("writer-")].nunique()
-    assert after["audit_log"] - before["audit_log"] == 1000  # one import entry per write, none lost
+    assert after["outcomes"] - before["outcomes"] == 60
+    assert runs.str.startswith("writer-").sum() == 60 == runs[runs.str.startswith("writer-")].nunique()
+    assert after["audit_log"] - before["audit_log"] == 60  # one import entry per write, none lost
 
 
+@pytest.mark.timeout(2 * WRITER_TIMEOUT)
 def test_recomputing_while_others_log_loses_nothing(demo_lake_template, postgres, tmp_path):
     location = postgres.location(postgres.create_database(template=demo_lake_template))
     with Catalog.open(location) as catalog:
         before = catalog.counts()
         other = catalog.tasks().query("name != @TASK")["name"].iloc[0]
-    _finish([_writer(location, "log", 0, 60, str(tmp_path)), _writer(location, "log", 1, 60, str(tmp_path)),
-             _writer(location, "recommend", 2, 8, TASK), _writer(location, "recommend", 3, 8, other)])
+    _finish([_writer(location, "log", 0, 15, str(tmp_path)), _writer(location, "log", 1, 15, str(tmp_path)),
+             _writer(location, "recommend", 2, 4, TASK), _writer(location, "recommend", 3, 4, other)])
     with Catalog.open(location) as catalog:
         after = catalog.counts()
         snapshots = catalog.recommendation_history(catalog.task(TASK).id)["snapshot_id"].dropna()
-    assert after["outcomes"] - before["outcomes"] == 120
-    assert after["recommendations"] - before["recommendations"] == 16
-    assert len(snapshots) == 8 and snapshots.is_monotonic_increasing
+    assert after["outcomes"] - before["outcomes"] == 30
+    assert after["recommendations"] - before["recommendations"] == 8
+    assert len(snapshots) == 4 and snapshots.is_monotonic_increasing
