@@ -3,7 +3,7 @@
 import streamlit as st
 
 import dashboard
-from strategy.errors import CatalogError, PermissionDenied
+from strategy.errors import CatalogError, PermissionDenied, StrategyError
 
 st.set_page_config(page_title="Data-sourcing strategy", page_icon=":material/balance:", layout="wide")
 
@@ -30,27 +30,43 @@ pages = {
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
     ],
 }
+# Sign-in comes first: configured but broken stops the app (no local admin mode), and nobody sees a page, the
+# navigation or the catalog until they are signed in with a role.
+access = dashboard.sign_in()
+try:
+    person = dashboard.identity()
+except StrategyError as error:  # e.g. an unknown $STRATEGY_ROLE in local mode
+    access, person = dashboard.SignIn(True, problem=str(error)), None
+admitted = person is not None and access.problem is None
 # Expanded: with more than a handful of pages Streamlit would otherwise hide the last ones behind "View more".
-navigation = st.navigation(pages, expanded=True)
+navigation = st.navigation(pages, expanded=True, position="sidebar" if admitted else "hidden")
+
+if access.problem:
+    st.title("Data-sourcing strategy")
+    st.error(dashboard.literal(access.problem), icon=":material/error:")
+    st.stop()
+
+# With an [auth] section in secrets.toml, nothing is shown until someone signs in with a role.
+if person is None:
+    st.title("Data-sourcing strategy")
+    if not dashboard.signed_in():
+        st.write("Sign in to see your team's sourcing recommendations.")
+        st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login)
+    elif dashboard.email_not_verified():
+        st.warning(f"{dashboard.literal(st.user.get('email'))} is not verified by the sign-in provider. Verify "
+                   "the address with the provider, then sign in again.", icon=":material/lock:")
+        st.button("Sign out", on_click=st.logout)
+    else:
+        st.warning(f"{dashboard.literal(st.user.get('email'))} has no role in this workspace. Ask an admin to add "
+                   "you.", icon=":material/lock:")
+        st.button("Sign out", on_click=st.logout)
+    st.stop()
 
 location = dashboard.catalog_location()
 try:
     dashboard.catalog()
 except CatalogError as error:
     st.error(str(error), icon=":material/error:")
-    st.stop()
-
-# With an [auth] section in secrets.toml, nothing is shown until someone signs in with a role.
-person = dashboard.identity()
-if dashboard.sign_in_configured() and person is None:
-    st.title("Data-sourcing strategy")
-    if not st.user.is_logged_in:
-        st.write("Sign in to see your team's sourcing recommendations.")
-        st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login)
-    else:
-        st.warning(f"{st.user.get('email')} has no role in this workspace. Ask an admin to add you.",
-                   icon=":material/lock:")
-        st.button("Sign out", on_click=st.logout)
     st.stop()
 
 with st.sidebar:

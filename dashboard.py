@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sys
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit import config as st_config
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from strategy import export, recommend, summary
-from strategy.access import NEEDS, Identity, RoleMap, local_identity
+from strategy.access import (
+    NEEDS,
+    Identity,
+    RoleMap,
+    SignInBroken,
+    email_unverified,
+    local_identity,
+    sign_in_roles,
+)
 from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.ingest import upload_limit_bytes
 from strategy.quality import report as quality
@@ -48,31 +59,80 @@ def _open_catalog(location: str) -> Catalog:
 
 def catalog() -> Catalog:
     """The process-wide catalog for the configured location, acting as this session's person: every write
-    is checked against their role and credited to them."""
-    return _open_catalog(catalog_location()).acting_as(identity())
+    is checked against their role and credited to them. Nobody admitted (sign-in configured, nobody with a
+    role signed in) acts as a guest without write rights, never as the local admin."""
+    return _open_catalog(catalog_location()).acting_as(identity() or GUEST)
 
 
-def _secrets_section(name: str) -> dict:
+# Who acts when sign-in is configured and nobody with a role is signed in: no right to write.
+GUEST = Identity("guest (not signed in)", "viewer")
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What .streamlit/secrets.toml says about sign-in: off (local mode), on with a role mapping, or configured
+    but broken, in which case the app stops with ``problem`` and nobody gets in."""
+
+    configured: bool
+    roles: RoleMap | None = None
+    problem: str | None = None
+
+
+def _secrets_source_exists() -> bool:
+    return any(os.path.exists(path) for path in st_config.get_option("secrets.files"))
+
+
+def _broken(reason: str) -> SignIn:
+    return SignIn(True, problem=f"Sign-in is configured but broken, so the app is stopped (it never falls back to "
+                                f"local mode): {reason} Fix .streamlit/secrets.toml and restart the app.")
+
+
+def sign_in() -> SignIn:
+    """Sign-in is on when .streamlit/secrets.toml has an [auth] section (Streamlit's OIDC login). A secrets file
+    that exists but cannot be read, an [auth] section without the keys the login needs, or a malformed [roles]
+    mapping is a broken set-up: it stops the app instead of opening it in local (admin) mode."""
     try:
-        return dict(st.secrets[name]) if name in st.secrets else {}
-    except (FileNotFoundError, KeyError, StreamlitSecretNotFoundError):
-        return {}
+        secrets = st.secrets.to_dict()
+    except Exception as error:  # noqa: BLE001 - whatever stops a present secrets file from loading is a broken set-up
+        if isinstance(error, StreamlitSecretNotFoundError) and not _secrets_source_exists():
+            return SignIn(False)  # no secrets file at all: local mode
+        # Where it breaks (a TOML error's line and column, or the system's reason), never the file's text or path.
+        detail = getattr(error, "exec_kwargs", {}).get("error") or getattr(error, "strerror", None) or \
+            type(error).__name__
+        return _broken(f"the secrets file cannot be read ({detail}).")
+    if "auth" not in secrets and "roles" not in secrets:
+        return SignIn(False)
+    try:
+        return SignIn(True, roles=sign_in_roles(secrets.get("auth"), secrets.get("roles")))
+    except SignInBroken as error:
+        return _broken(str(error))
 
 
 def sign_in_configured() -> bool:
-    """Sign-in is on when .streamlit/secrets.toml has an [auth] section (Streamlit's OIDC login)."""
-    return bool(_secrets_section("auth"))
+    """True when sign-in is on, or configured but broken (then nobody is admitted)."""
+    return sign_in().configured
+
+
+def signed_in() -> bool:
+    return bool(st.user.get("is_logged_in", False))
+
+
+def email_not_verified() -> bool:
+    """A signed-in person whose provider says the email is unverified: not admitted, whatever the mapping."""
+    return sign_in().configured and signed_in() and email_unverified(st.user)
 
 
 def identity() -> Identity | None:
     """Who this session is: the signed-in person with the role the [roles] mapping gives them (None when
-    nobody is signed in or the mapping gives them no role), or, with no [auth], the local single user."""
-    if not sign_in_configured():
+    nobody is signed in, the provider has not verified their email, the mapping gives them no role or the
+    sign-in set-up is broken), or, with no sign-in configured, the local single user."""
+    settings = sign_in()
+    if not settings.configured:
         return local_identity()
-    if not st.user.is_logged_in:
+    if settings.problem or not signed_in() or email_unverified(st.user):
         return None
     email = str(st.user.get("email") or "")
-    role = RoleMap(_secrets_section("roles")).role_for(email)
+    role = settings.roles.role_for(email)
     return Identity(email, role, signed_in=True) if role else None
 
 

@@ -49,8 +49,8 @@ if choice == "Catalog datasets":
         samples["human"] = dashboard.dataset_sample(location, human_id) if human_id else None
         samples["synthetic"] = dashboard.dataset_sample(location, synthetic_id) if synthetic_id else None
         samples["holdout"] = dashboard.dataset_sample(location, holdout_id) if holdout_id else None
-    except StrategyError as error:
-        st.error(str(error), icon=":material/error:")
+    except StrategyError as error:  # a location outside the allowed folders, or a file that is not a sample
+        st.error(dashboard.literal(error), icon=":material/error:")
         st.stop()
     default_link, default_reference = synthetic_id, human_id
     # A report belongs to exactly these datasets (labels alone would let two same-named ones share it).

@@ -6,6 +6,7 @@ from pydantic import ValidationError
 import dashboard
 from strategy import charts
 from strategy.errors import ImportRejected
+from strategy.locations import LocationRefused, check_location
 from strategy.models import MODALITIES, SOURCE_KINDS, Dataset, describe_errors
 
 location = dashboard.catalog_location()
@@ -70,8 +71,8 @@ with st.form("dataset_form"):
     cost_source = third[1].text_input("Where the cost comes from", value=value("cost_source", ""))
     sample_location = third[2].text_input(
         "Sample of its rows (file path)", value=value("location", ""),
-        help="A CSV, Parquet, JSON-lines or .txt file holding rows of this dataset, readable by the app: the Data "
-             "quality page assesses it from there.")
+        help="A CSV, Parquet, JSON-lines or .txt file holding rows of this dataset, inside a folder the app may "
+             "read (data/ unless an admin sets STRATEGY_SAMPLE_ROOTS): the Data quality page assesses it from there.")
     submitted = st.form_submit_button("Save dataset" if existing else "Register dataset", type="primary")
 
 if submitted:
@@ -79,6 +80,8 @@ if submitted:
                   cost_per_sample=cost, provenance=provenance, licence=licence, cost_source=cost_source,
                   location=sample_location.strip())
     try:
+        if fields["location"]:  # only a sample file inside the allowed folders (strategy/locations.py)
+            check_location(fields["location"], name.strip() or "new dataset")
         if existing:
             record = Dataset(**fields, id=existing["id"], source=existing["source"],
                              created_by=existing["created_by"], created_at=existing["created_at"])
@@ -90,6 +93,8 @@ if submitted:
             st.error(f"{field}: {reason}", icon=":material/error:")
     except ImportRejected as error:
         st.error(str(error), icon=":material/error:")
+    except LocationRefused as error:
+        st.error(dashboard.literal(error), icon=":material/error:")
     else:
         dashboard.clear_reads()
         st.success(f"Saved '{dashboard.literal(name)}'. Run a refit (or edit the task) for its price to reach the recommendation.",

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import dashboard
-from strategy.errors import ImportRejected
+from strategy.errors import ImportRejected, StrategyError
 from strategy.models import REGIMES
 from strategy.outcomes import (
     COLUMNS,
@@ -114,7 +114,12 @@ with one:
         st.error("Fix the fields marked in red; nothing was saved.", icon=":material/error:")
 
 with many:
-    st.markdown(f"CSV, Parquet or JSON lines, up to {upload_limit_bytes() / 1e6:,.0f} MB. Columns: "
+    try:
+        limit_mb = f"{upload_limit_bytes() / 1024 ** 2:,.0f} MB"
+    except StrategyError as error:  # a bad STRATEGY_MAX_UPLOAD_MB: say which, never a traceback
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    st.markdown(f"CSV, Parquet or JSON lines, up to {limit_mb}. Columns: "
                 f"`{'`, `'.join(COLUMNS)}`; only the first five are required. `task` is a task's id or name.")
     st.download_button("Download the template (CSV)", template_csv(), file_name="outcomes_template.csv",
                        mime="text/csv", on_click="ignore", icon=":material/download:")
@@ -135,8 +140,10 @@ with many:
                 st.dataframe(pd.DataFrame([{"row": p.row, "field": p.field, "reason": p.reason}
                                            for p in checked.problems]), hide_index=True, width="stretch")
             else:
+                repeated = (f", {checked.duplicates:,} repeated in the file (written once)"
+                            if checked.duplicates else "")
                 st.success(f"All {table.num_rows:,} rows are valid: {checked.count:,} new, {checked.skipped:,} "
-                           "already logged (they will be skipped).", icon=":material/task_alt:")
+                           f"already logged (they will be skipped){repeated}.", icon=":material/task_alt:")
                 if st.button(f"Import {checked.count:,} outcomes", type="primary", disabled=checked.count == 0):
                     written = commit(dashboard.catalog(), checked, label=label)
                     with st.spinner("Recomputing the affected tasks…"):

@@ -95,3 +95,47 @@ class RoleMap:
                 if entry == "*" or entry == email or (domain is not None and entry == domain):
                     return role
         return None
+
+
+# ----------------------------------------------------------------------------- sign-in settings
+class SignInBroken(StrategyError):
+    """Sign-in is configured but cannot work as configured: the app must stop, never fall back to local mode."""
+
+
+# Streamlit's OIDC login with the default provider (st.login() without a provider name) needs all of these in
+# [auth]; without one of them nobody can sign in, so the app refuses to start rather than guess.
+AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+
+
+def sign_in_roles(auth, roles) -> RoleMap:
+    """Check the [auth] and [roles] sections of secrets.toml and return the role mapping; raise SignInBroken
+    naming what is missing or malformed. ``auth`` is None when there is no [auth] section (then a [roles]
+    section alone is a half-finished set-up, refused too)."""
+    if auth is None:
+        raise SignInBroken("secrets.toml has a [roles] mapping but no [auth] section: add the [auth] settings "
+                           "(see the README, Access) or remove [roles] to run in local mode.")
+    if not isinstance(auth, Mapping):
+        raise SignInBroken("secrets.toml's 'auth' must be a section ([auth]) holding the sign-in settings.")
+    missing = [key for key in AUTH_KEYS if not isinstance(auth.get(key), str) or not auth.get(key).strip()]
+    if missing:
+        raise SignInBroken(f"secrets.toml's [auth] section lacks {', '.join(missing)}: nobody can sign in "
+                           "until it has them.")
+    if roles is None:
+        roles = {}
+    if not isinstance(roles, Mapping):
+        raise SignInBroken("secrets.toml's 'roles' must be a section ([roles]) mapping a role to a list of emails.")
+    for role, listed in roles.items():
+        entries = [listed] if isinstance(listed, str) else listed
+        if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
+            raise SignInBroken(f"secrets.toml's [roles] entry {role!r} must be a list of emails, domains or '*'.")
+    try:
+        return RoleMap(roles)
+    except StrategyError as error:
+        raise SignInBroken(f"secrets.toml's [roles] section: {error}") from None
+
+
+def email_unverified(claims: Mapping) -> bool:
+    """True when the provider says the email is not verified (``email_verified`` false; some providers send
+    the word as text). A provider that does not send the claim is trusted with the email it gives."""
+    verified = claims.get("email_verified")
+    return verified is False or (isinstance(verified, str) and verified.strip().lower() == "false")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from strategy.errors import StrategyError
+from strategy.models import MAX_SAMPLES
 
 # Synthetic sample counts tried: every count up to 2,000, then about 1% apart up to 10^10.
 SYNTHETIC_GRID = np.unique(np.concatenate([np.arange(0.0, 2001.0), np.round(np.geomspace(2000, 1e10, 1600))]))
@@ -71,22 +72,28 @@ def sourcing_class(human_share_spend: float) -> str:
     return "mixed"
 
 
+MAX_BUDGET = 1e12  # USD: past this no plan is meaningful and sample counts outgrow what a dataset holds
+
+
 def check_budget(budget: float) -> float:
     if budget is None or not np.isfinite(budget) or budget < 0:
         raise StrategyError(f"The budget must be a number of dollars, 0 or more, not {budget}.")
+    if budget > MAX_BUDGET:
+        raise StrategyError(f"The budget must be at most ${MAX_BUDGET:,.0f}, not ${budget:,.0f}.")
     return float(budget)
 
 
-def candidate_plans(budget: float, costs: Costs, floor: float) -> list[Plan]:
+def candidate_plans(budget: float, costs: Costs, floor: float, *, grid: np.ndarray = SYNTHETIC_GRID) -> list[Plan]:
     """Plans that spend the budget, from the grid plus the all-synthetic corner the floor allows.
 
     Whole samples only; a plan whose rounding leaves the human share of spend under the floor is dropped.
     With a floor and less than one human sample's price, the only plan left buys nothing.
     """
     budget = check_budget(budget)
-    corner = np.floor((1.0 - floor) * budget / costs.synthetic + 1e-9)
-    synthetic = np.unique(np.append(SYNTHETIC_GRID[corner >= SYNTHETIC_GRID], corner))
-    human = np.floor((budget - synthetic * costs.synthetic) / costs.human + 1e-9)
+    # No plan buys more samples of a source than any dataset holds (the contract's ceiling, MAX_SAMPLES).
+    corner = min(np.floor((1.0 - floor) * budget / costs.synthetic + 1e-9), MAX_SAMPLES)
+    synthetic = np.unique(np.append(grid[corner >= grid], corner))
+    human = np.minimum(np.floor((budget - synthetic * costs.synthetic) / costs.human + 1e-9), MAX_SAMPLES)
     spend_h, spend_s = human * costs.human, synthetic * costs.synthetic
     keep = spend_h >= floor * (spend_h + spend_s) - 1e-9
     return [Plan(int(h), int(s), float(a), float(b))

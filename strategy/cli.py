@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import click
 import pandas as pd
 
 from strategy.backup import backup, restore
+from strategy.budget import MAX_BUDGET
 from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.demo import initialise
 from strategy.errors import StrategyError
-from strategy.export import FORMATS, PAPER_SIZES, render
+from strategy.explain import class_reason
+from strategy.export import FORMATS, PAPER_SIZES, inert, json_inert, render
 from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
 from strategy.outcomes import changes_table, log_file
@@ -32,6 +35,13 @@ from strategy.summary import build_summary
 TASK_COLUMNS = ["id", "name", "domain", "modality", "metric", "higher_is_better", "status", "outcomes"]
 
 
+def say(text: str = "", *, err: bool = False, is_json: bool = False, nl: bool = True) -> None:
+    """Everything the CLI prints goes through here: task names, notes, file names and messages may hold escape
+    sequences or bidi controls (from a hostile file), which are shown as visible escapes (``\\x1b``,
+    ``\\u202e``) instead of reaching the terminal. JSON keeps its meaning: those characters become ``\\uXXXX``."""
+    click.echo(json_inert(text) if is_json else inert(text), err=err, nl=nl)
+
+
 class StrategyGroup(click.Group):
     """Shows a StrategyError as a one-line (or one-block) message and exit status 1, not a traceback."""
 
@@ -39,8 +49,37 @@ class StrategyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except StrategyError as error:
-            click.echo(f"Error: {error}", err=True)
+            say(f"Error: {error}", err=True)
             ctx.exit(1)
+
+
+class Number(click.ParamType):
+    """A finite number, optionally within bounds: refused as a usage error (exit status 2) with one line, before
+    anything is opened or computed. ``inf``, ``nan`` and words are refused."""
+
+    name = "number"
+
+    def __init__(self, what: str, *, low: float | None = None, high: float | None = None):
+        self.what, self.low, self.high = what, low, high
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{inert(repr(value))} is not a number: give {self.what}.", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{inert(repr(value))} is not a finite number: give {self.what}.", param, ctx)
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            self.fail(f"{inert(repr(value))} is out of range: give {self.what}.", param, ctx)
+        return number
+
+
+# The budget the CLI accepts: dollars from 0 up to the engine's ceiling (strategy.budget.MAX_BUDGET, $10^12).
+BUDGET = Number(f"a budget in US dollars from 0 to {MAX_BUDGET:,.0f}", low=0, high=MAX_BUDGET)
+TARGET = Number("a finite metric value")
 
 
 def _open(ctx: click.Context, *, as_of: int | None = None) -> Catalog:
@@ -75,13 +114,13 @@ def init(ctx: click.Context, demo: bool) -> None:
     catalog, loaded = initialise(ctx.obj["catalog"], demo=demo, data_path=ctx.obj["data_path"])
     with catalog:
         counts = catalog.counts()
-        click.echo(f"Catalog {catalog.label} ({catalog.backend}) at schema version {catalog.schema_version}.")
+        say(f"Catalog {catalog.label} ({catalog.backend}) at schema version {catalog.schema_version}.")
         if loaded:
-            click.echo("Loaded demo content: " + ", ".join(f"{n} {t}" for t, n in loaded.items()) + ".")
+            say("Loaded demo content: " + ", ".join(f"{n} {t}" for t, n in loaded.items()) + ".")
             _refit_with_progress(catalog)
         elif demo:
-            click.echo(f"Demo not loaded: the catalog already has {counts['tasks']} tasks.")
-        click.echo(f"{counts['tasks']} tasks, {counts['datasets']} datasets, {counts['outcomes']} outcomes.")
+            say(f"Demo not loaded: the catalog already has {counts['tasks']} tasks.")
+        say(f"{counts['tasks']} tasks, {counts['datasets']} datasets, {counts['outcomes']} outcomes.")
 
 
 @main.command()
@@ -94,14 +133,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
               "snapshot": catalog.snapshot, "user": catalog.who.user, "role": catalog.who.role,
               "rows": catalog.counts()}
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        say(json.dumps(report, indent=2), is_json=True)
         return
-    click.echo(f"Catalog: {report['catalog']} ({report['backend']}, schema version {report['schema_version']})")
+    say(f"Catalog: {report['catalog']} ({report['backend']}, schema version {report['schema_version']})")
     if report["snapshot"] is not None:
-        click.echo(f"Snapshot: {report['snapshot']}")
-    click.echo(f"Acting as: {report['user']} ({report['role']}; set $STRATEGY_USER and $STRATEGY_ROLE to change)")
+        say(f"Snapshot: {report['snapshot']}")
+    say(f"Acting as: {report['user']} ({report['role']}; set $STRATEGY_USER and $STRATEGY_ROLE to change)")
     for table, count in report["rows"].items():
-        click.echo(f"  {table:<16} {count:>8}")
+        say(f"  {table:<16} {count:>8}")
 
 
 @main.group(invoke_without_command=True)
@@ -115,13 +154,13 @@ def tasks(ctx: click.Context, as_json: bool, include_archived: bool) -> None:
     frame = _open(ctx).tasks(include_archived=include_archived)
     if as_json:
         records = frame[TASK_COLUMNS[:-1] + ["description", *FACTOR_NAMES, "outcomes"]].to_dict(orient="records")
-        click.echo(json.dumps(records, indent=2, default=str))
+        say(json.dumps(records, indent=2, default=str), is_json=True)
         return
     if frame.empty:
-        click.echo("No tasks yet. Add some with `strategy tasks add FILE`, or run `strategy init --demo`.")
+        say("No tasks yet. Add some with `strategy tasks add FILE`, or run `strategy init --demo`.")
         return
     shown = frame[["name", "domain", "modality", "metric", "outcomes"]]
-    click.echo(shown.to_string(index=False))
+    say(shown.to_string(index=False))
 
 
 @tasks.command("add")
@@ -139,11 +178,11 @@ def tasks_add(ctx: click.Context, source) -> None:
     incoming = read_tasks(source, label=label)
     catalog = _open(ctx)
     created, updated = catalog.save_tasks(incoming, source_label=label)
-    click.echo(f"{created} tasks created, {updated} updated from {label}.")
+    say(f"{created} tasks created, {updated} updated from {label}.")
     # A changed profile changes the answer: recompute those tasks now so browsing never waits on a fit.
     for task in incoming:
         recommend_task(catalog, task.name)
-    click.echo(f"Recommendations recomputed for {len(incoming)} tasks.")
+    say(f"Recommendations recomputed for {len(incoming)} tasks.")
 
 
 def _refit_with_progress(catalog: Catalog, workers: int | None = None) -> RefitResult:
@@ -151,7 +190,7 @@ def _refit_with_progress(catalog: Catalog, workers: int | None = None) -> RefitR
     with click.progressbar(length=total, label="Fitting tasks", file=sys.stderr) as bar:
         result = refit_portfolio(catalog, workers=workers, progress=bar.update)
     for problem in result.problems:
-        click.echo(f"Warning: not recomputed: {problem}", err=True)
+        say(f"Warning: not recomputed: {problem}", err=True)
     return result
 
 
@@ -168,12 +207,17 @@ def _summary(r: Recommendation) -> str:
         f"  human share: {r.human_share_spend:.0%} of spend, {r.human_share_samples:.0%} of samples "
         f"(rules' prior {r.prior_human_share:.0%}, floor {r.human_floor:.0%})",
         f"  expected {metric.name}: {expected}",
+        f"  why {r.sourcing}: {class_reason(r)}",
         f"  regime: {r.regime.replace('_', ' ')}; collapse guard {r.collapse_guard}",
     ]
+    if r.extrapolation:
+        lines.append(f"  {r.extrapolation}")
     if r.target is not None:
-        needed = (f"${r.budget_for_target:,.0f}" if r.target_reachable
+        needed = (f"${r.budget_for_target:,.0f} (reached with 80% probability)" if r.target_reachable
                   else "not reachable with this evidence")
-        lines.append(f"  budget to reach {r.target}: {needed}")
+        chance = (f"; chance this plan reaches it: {r.target_probability:.0%}"
+                  if r.target_probability is not None else "")
+        lines.append(f"  budget to reach {r.target}: {needed}{chance}")
     lines.append("  rules:")
     lines += [f"    {rule.id}: {rule.effect}. {rule.rationale}" for rule in r.rules]
     if r.next_experiment:
@@ -185,8 +229,10 @@ def _summary(r: Recommendation) -> str:
 
 @main.command()
 @click.argument("task")
-@click.option("--budget", type=float, help="Total budget in USD, evaluation set included (default: the task's).")
-@click.option("--target", type=float, help="A metric value to reach: also report the least budget that reaches it.")
+@click.option("--budget", type=BUDGET, metavar="USD",
+              help=f"Total budget in USD, evaluation set included, 0 to {MAX_BUDGET:,.0f} (default: the task's).")
+@click.option("--target", type=TARGET, metavar="X",
+              help="A metric value to reach (a finite number): also report the least budget that reaches it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the recommendation as JSON (the stable contract).")
 @click.option("--as-of", "as_of", type=click.IntRange(min=0), metavar="SNAPSHOT",
               help="Recompute from the DuckLake catalog as it was at this snapshot (the one a stored "
@@ -197,9 +243,12 @@ def recommend(ctx: click.Context, task: str, budget: float | None, target: float
     """Recompute and store the recommendation for TASK (its id or name), and show it with its reasons."""
     scenario = Scenario(budget=budget, target=target, name="" if budget is None and target is None else "cli")
     result = recommend_task(_open(ctx, as_of=as_of), task, scenario, store=as_of is None)
-    click.echo(result.model_dump_json(indent=2) if as_json else _summary(result))
+    if as_json:
+        say(result.model_dump_json(indent=2), is_json=True)
+    else:
+        say(_summary(result))
     if as_of is not None and not as_json:
-        click.echo(f"  (recomputed from snapshot {as_of}; nothing stored)")
+        say(f"  (recomputed from snapshot {as_of}; nothing stored)")
 
 
 @main.command()
@@ -212,9 +261,9 @@ def maintain(ctx: click.Context, expire_days: float | None) -> None:
     delete files nothing refers to; on an embedded file, checkpoint it. Safe while others write."""
     catalog = _open(ctx)
     report = catalog.maintain(expire_days=expire_days)
-    click.echo(f"Maintained {catalog.label} ({catalog.backend}):")
+    say(f"Maintained {catalog.label} ({catalog.backend}):")
     for what, value in report.items():
-        click.echo(f"  {what:<48} {value:>12,}")
+        say(f"  {what:<48} {value:>12,}")
 
 
 @main.command("backup")
@@ -224,9 +273,9 @@ def backup_command(ctx: click.Context, folder: str) -> None:
     """Write a consistent snapshot of the whole catalog into FOLDER (new or empty): one Parquet file per table
     and a manifest with the schema version and row counts. Admins only."""
     manifest = backup(_open(ctx), folder)
-    click.echo(f"Backed up {manifest['source']} (schema version {manifest['schema_version']}) to {folder}:")
+    say(f"Backed up {manifest['source']} (schema version {manifest['schema_version']}) to {folder}:")
     for table, rows in manifest["rows"].items():
-        click.echo(f"  {table:<16} {rows:>10,}")
+        say(f"  {table:<16} {rows:>10,}")
 
 
 @main.command("restore")
@@ -237,9 +286,9 @@ def restore_command(ctx: click.Context, folder: str) -> None:
     row count matches the backup's manifest. Admins only."""
     catalog = _open(ctx)
     restored = restore(catalog, folder)
-    click.echo(f"Restored {folder} into {catalog.label}; row counts verified:")
+    say(f"Restored {folder} into {catalog.label}; row counts verified:")
     for table, rows in restored.items():
-        click.echo(f"  {table:<16} {rows:>10,}")
+        say(f"  {table:<16} {rows:>10,}")
 
 
 @main.command("migrate")
@@ -254,10 +303,10 @@ def migrate_command(ctx: click.Context, target: str, to_data_path: str | None) -
     destination = Catalog.open(target, data_path=to_data_path)
     ctx.call_on_close(destination.close)
     copied = source.copy_into(destination)
-    click.echo(f"Copied {source.label} ({source.backend}) into {destination.label} ({destination.backend}); "
+    say(f"Copied {source.label} ({source.backend}) into {destination.label} ({destination.backend}); "
                "row counts verified:")
     for table, rows in copied.items():
-        click.echo(f"  {table:<16} {rows:>10,}")
+        say(f"  {table:<16} {rows:>10,}")
 
 
 @main.command("log")
@@ -277,12 +326,13 @@ def log_command(ctx: click.Context, source, no_recompute: bool, as_json: bool) -
     result = log_file(catalog, source, label=label, recompute_after=not no_recompute)
     table = changes_table(result.changes)
     if as_json:
-        click.echo(json.dumps({"written": result.written, "skipped": result.skipped,
-                               "changes": table.to_dict(orient="records")}, indent=2))
+        say(json.dumps({"written": result.written, "skipped": result.skipped, "duplicates": result.duplicates,
+                        "changes": table.to_dict(orient="records")}, indent=2), is_json=True)
         return
-    click.echo(f"{result.written} outcomes written, {result.skipped} skipped as already logged ({label}).")
+    repeated = (f", {result.duplicates} repeated in the file (written once)" if result.duplicates else "")
+    say(f"{result.written} outcomes written, {result.skipped} skipped as already logged{repeated} ({label}).")
     if not table.empty:
-        click.echo(table.to_string(index=False))
+        say(table.to_string(index=False))
 
 
 @main.command()
@@ -316,9 +366,12 @@ def assess(ctx: click.Context, human_file: str, synthetic_file: str, holdout_fil
     )
     if save_as:
         stored = save_assessment(_open(ctx), report, dataset_id=save_as, reference_dataset_id=reference)
-    click.echo(report.to_json() if as_json else report.summary())
+    if as_json:
+        say(report.to_json(), is_json=True)
+    else:
+        say(report.summary())
     if save_as and not as_json:
-        click.echo(f"Stored as quality report {stored.id}.")
+        say(f"Stored as quality report {stored.id}.")
 
 
 def _names(listed: str | None) -> list[str] | None:
@@ -350,9 +403,11 @@ def export_command(ctx: click.Context, tasks: tuple[str, ...], portfolio: bool, 
     data = render(bundle, fmt, paper=paper)
     if output:
         Path(output).write_bytes(data)
-        click.echo(f"Wrote {output} ({len(data):,} bytes, {len(bundle.summary.tasks)} tasks).", err=True)
+        say(f"Wrote {output} ({len(data):,} bytes, {len(bundle.summary.tasks)} tasks).", err=True)
+    elif fmt == "pdf":
+        click.echo(data, nl=False)  # binary: for a file or a pipe; the text formats are inert already
     else:
-        click.echo(data, nl=False)
+        say(data.decode("utf-8"), is_json=fmt == "json", nl=False)
 
 
 @main.command("portfolio")
@@ -362,17 +417,17 @@ def portfolio_command(ctx: click.Context, as_json: bool) -> None:
     """Show the stored recommendation of every task (reads only; `strategy refit` recomputes)."""
     frame = portfolio(_open(ctx))
     if as_json:
-        click.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+        say(frame.to_json(orient="records", date_format="iso", indent=2), is_json=True)
         return
     if frame.empty:
-        click.echo("No recommendations stored yet: run `strategy refit`.")
+        say("No recommendations stored yet: run `strategy refit`.")
         return
     shown = frame.assign(
         human_share=(frame["human_share_spend"] * 100).round().astype(int).astype(str) + "%",
         confidence=(frame["confidence"] * 100).round().astype(int).astype(str) + "%",
         expected=frame["expected_value"].round(3),
     )[["task_name", "sourcing", "human_share", "expected", "confidence", "basis", "evidence_count"]]
-    click.echo(shown.to_string(index=False))
+    say(shown.to_string(index=False))
 
 
 @main.command()
@@ -381,28 +436,32 @@ def portfolio_command(ctx: click.Context, as_json: bool) -> None:
 def refit(ctx: click.Context, workers: int | None) -> None:
     """Refit the pooled prior and every task's curve, and store a fresh recommendation for each task."""
     results = _refit_with_progress(_open(ctx), workers)
-    click.echo(f"Stored {len(results)} recommendations.")
+    say(f"Stored {len(results)} recommendations.")
 
 
 @main.command("backtest")
 @click.option("--json", "as_json", is_flag=True, help="Print per-task errors and the summary as JSON.")
-@click.option("--form", type=click.Choice(["linear", "saturating", "penalised"]), default="penalised",
-              help="Learning-curve form to score (the engine uses penalised).")
+@click.option("--form", type=click.Choice(["surface", "linear", "saturating", "penalised"]), default="surface",
+              help="Model to score: the engine's posterior over curve surfaces (default), or a single "
+                   "least-squares curve of one form (the engine before contract /2 used penalised).")
 @click.pass_context
 def backtest_command(ctx: click.Context, as_json: bool, form: str) -> None:
     """Leave-one-outcome-out error of the model against the rules-only and task-mean baselines."""
     result = run_backtest(_open(ctx), form=form)
     summary, table = result["summary"], pd.DataFrame(result["tasks"])
     if as_json:
-        click.echo(json.dumps({"form": form, **result}, indent=2))
+        say(json.dumps({"form": form, **result}, indent=2), is_json=True)
         return
     if table.empty:
-        click.echo("No task has enough outcomes to backtest (4 or more).")
+        say("No task has enough outcomes to backtest (4 or more).")
         return
-    click.echo(table[["task", "outcomes", "mae_model", "mae_rules", "mae_mean"]].round(4).to_string(index=False))
+    say(table[["task", "outcomes", "mae_model", "mae_rules", "mae_mean", "coverage_80"]].round(4)
+        .to_string(index=False))
     errors = summary["relative_error"]
-    click.echo(f"\nRelative error (MAE / sd of outcomes), mean over {summary['tasks']} tasks: model "
-               f"{errors['model']:.3f}, rules-only {errors['rules']:.3f}, task mean {errors['mean']:.3f}.")
+    say(f"\nRelative error (MAE / sd of outcomes), mean over {summary['tasks']} tasks: model "
+        f"{errors['model']:.3f}, rules-only {errors['rules']:.3f}, task mean {errors['mean']:.3f}.")
+    if summary.get("coverage_80") is not None:
+        say(f"80% intervals covered {summary['coverage_80']:.0%} of held-out outcomes (calibrated: 75–85%).")
 
 
 if __name__ == "__main__":  # pragma: no cover

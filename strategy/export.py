@@ -9,6 +9,7 @@ CSV cells that a spreadsheet would run as a formula are neutralised.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
@@ -18,10 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 import vl_convert
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from strategy.explain import class_reason
+from strategy.ingest import inert as inert_line
 from strategy.models import utc_now
 from strategy.summary import Figure, StrategySummary, SummaryBundle, TaskSummary
 
@@ -39,19 +43,45 @@ def neutralise(value):
     return value
 
 
+# Characters that steer a terminal or reorder the text around them (C0 and C1 controls, DEL, Unicode's bidi
+# embeddings, overrides, isolates and marks, and invisible ones) are shown as escapes by strategy.ingest.inert, the
+# escaper of messages about files; this applies it to text of several lines. In JSON, C0 controls are escaped by
+# the encoder already (and its own line breaks are layout); the rest become \\uXXXX, which decodes unchanged.
+_STEERING_IN_JSON = re.compile(r"[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def inert(text, *, lines: bool = True) -> str:
+    """Text with every control, bidi and invisible character shown as a visible escape (``\\x1b``, ``\\u202e``):
+    it still reads, but can no longer move a terminal's cursor, recolour or retitle it, or reorder what follows.
+    Line breaks are kept (multi-line blocks) unless ``lines`` is False. Used for everything the CLI prints and
+    for the Markdown, HTML, PDF and CSV exports."""
+    text = str(text)
+    if not lines:
+        return inert_line(text)
+    return "\n".join(inert_line(part) for part in text.split("\n"))
+
+
+def json_inert(document: str) -> str:
+    """A JSON document with DEL, C1 and bidi characters written as ``\\uXXXX`` escapes: it decodes to exactly
+    the same values, but shows inert wherever the text itself is displayed."""
+    return _STEERING_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """CSV bytes (UTF-8) with formula-like text cells neutralised; numbers are left as they are."""
+    """CSV bytes (UTF-8) with formula-like text cells neutralised and control and bidi characters shown as
+    escapes; numbers are left as they are."""
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
+            safe[column] = safe[column].map(lambda value: neutralise(inert(value)) if isinstance(value, str)
+                                            else value)
     return safe.to_csv(index=False).encode("utf-8")
 
 
 def to_json(frame: pd.DataFrame) -> bytes:
     """JSON array of records; timestamps in ISO 8601."""
     records = json.loads(frame.to_json(orient="records", date_format="iso"))
-    return json.dumps(records, indent=2, ensure_ascii=False).encode("utf-8")
+    return json_inert(json.dumps(records, indent=2, ensure_ascii=False)).encode("utf-8")
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -136,6 +166,9 @@ def _task_blocks(bundle: SummaryBundle, task: TaskSummary) -> list:
         f"{r.sourcing.upper()}: {_share(r.human_share_spend)} of the training spend and "
         f"{_share(r.human_share_samples)} of the samples are human; confidence {_share(r.confidence)}"
         f"{' (low)' if r.low_confidence else ''}; basis {r.basis}.", "Recommendation:"))
+    blocks.append(Paragraph(class_reason(r), "Why this class:"))
+    if r.extrapolation:
+        blocks.append(Paragraph(r.extrapolation, "Caution:"))
     eval_set = r.eval_set
     blocks.append(Table(pd.DataFrame([
         {"source": "human training data", "samples": f"{r.n_human:,}",
@@ -165,8 +198,11 @@ def _task_blocks(bundle: SummaryBundle, task: TaskSummary) -> list:
         blocks.append(Paragraph(f"{evidence.outcomes} outcomes logged; no backtest figure for this task "
                                 "(it needs 4 or more outcomes and a stored backtest).", "Evidence:"))
     if r.target is not None:
-        reach = _money(r.budget_for_target) if r.target_reachable else "not reachable with this evidence"
-        blocks.append(Paragraph(f"reaching {r.target}: {reach}.", "Target:"))
+        reach = (f"{_money(r.budget_for_target)} reaches it with 80% probability" if r.target_reachable
+                 else "not reachable with this evidence")
+        chance = (f"; this plan reaches it with probability {_share(r.target_probability)}"
+                  if r.target_probability is not None else "")
+        blocks.append(Paragraph(f"reaching {r.target}: {reach}{chance}.", "Target:"))
     blocks.append(Heading(3, "Why: the rules that fired"))
     blocks.append(Bullets(tuple(f"{rule.id} — {rule.effect}. {rule.rationale}"
                                 + (f" (Principle: {rule.principle})" if rule.principle else "")
@@ -232,8 +268,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_<>\[\]])")
 
 def md_text(value) -> str:
     """Text as Markdown shows it literally: characters that would become emphasis, code, links or HTML are
-    backslash-escaped (a plain-text reader still reads them)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(value))
+    backslash-escaped (a plain-text reader still reads them), control and bidi characters shown as escapes."""
+    return inert(_MD_SPECIAL.sub(r"\\\1", str(value)))
 
 
 def _md_cell(value) -> str:
@@ -283,11 +319,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def chart_spec(chart) -> dict:
-    """The chart's Vega-Lite spec with control characters in its text replaced by spaces: the renderer aborts
-    the whole process on some of them, and a catalog written before they were refused may still hold them."""
+    """The chart's Vega-Lite spec with C0 control characters in its text replaced by spaces (the renderer aborts
+    the whole process on some of them, and a catalog written before they were refused may still hold them) and
+    C1 and bidi characters shown as escapes."""
     def clean(value):
         if isinstance(value, str):
-            return _CONTROL.sub(" ", value)
+            return inert(_CONTROL.sub(" ", value))
         if isinstance(value, dict):
             return {clean(k): clean(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -302,68 +339,145 @@ def chart_svg(chart) -> str:
     return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
 
 
+def _h(text) -> str:
+    return inert(html.escape(str(text)))
+
+
 def to_html(bundle: SummaryBundle) -> str:
     """One HTML file that opens offline: inline style, charts as inline SVG, nothing fetched."""
     body = []
     for block in summary_blocks(bundle):
         if isinstance(block, Heading):
-            body.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+            body.append(f"<h{block.level}>{_h(block.text)}</h{block.level}>")
         elif isinstance(block, Paragraph):
-            label = f"<strong>{html.escape(block.label)}</strong> " if block.label else ""
-            body.append(f"<p>{label}{html.escape(block.text)}</p>")
+            label = f"<strong>{_h(block.label)}</strong> " if block.label else ""
+            body.append(f"<p>{label}{_h(block.text)}</p>")
         elif isinstance(block, Table):
             body.append(_html_table(block.frame))
         elif isinstance(block, Bullets):
-            body.append("<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in block.items) + "</ul>")
+            body.append("<ul>" + "".join(f"<li>{_h(item)}</li>" for item in block.items) + "</ul>")
         elif isinstance(block, Chart):
-            body.append(f"<figure>{chart_svg(block.figure.chart)}<figcaption>{html.escape(block.figure.title)}"
+            body.append(f"<figure>{chart_svg(block.figure.chart)}<figcaption>{_h(block.figure.title)}"
                         "</figcaption></figure>")
-    title = html.escape(bundle.summary.title)
+    title = _h(bundle.summary.title)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
             f"<style>{_STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
 
 
 def _html_table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+    head = "".join(f"<th>{_h(c)}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{_h(v)}</td>" for v in row) + "</tr>"
                    for row in frame.itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 # ----------------------------------------------------------------------------- PDF
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
+             Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/opentype/noto"),
+             Path("/usr/share/fonts/noto"), Path("/usr/share/fonts/noto-cjk"),
              Path("/usr/local/share/fonts"), Path("/Library/Fonts"), Path("C:/Windows/Fonts"))
+# The body font, regular and bold: DejaVu Sans (Debian fonts-dejavu-core), else Noto Sans (fonts-noto-core).
+BODY_FONTS = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"))
+# Fonts for the characters the body font lacks, in order of preference, as (file, face of a collection); each
+# is loaded only when the document holds a character it has and nothing before it does. Debian packages:
+# fonts-noto-cjk (Chinese, Japanese, Korean), fonts-noto-color-emoji, fonts-noto-core (symbols, scripts).
+FALLBACK_FONTS = (
+    ("NotoSansCJK-Regular.ttc", 0), ("NotoColorEmoji.ttf", 0), ("NotoSansSymbols2-Regular.ttf", 0),
+    ("NotoSansSymbols-Regular.ttf", 0), ("NotoSansMath-Regular.ttf", 0), ("NotoSansArabic-Regular.ttf", 0),
+    ("NotoSansHebrew-Regular.ttf", 0), ("NotoSansDevanagari-Regular.ttf", 0), ("NotoSansBengali-Regular.ttf", 0),
+    ("NotoSansTamil-Regular.ttf", 0), ("NotoSansThai-Regular.ttf", 0), ("NotoSansArmenian-Regular.ttf", 0),
+    ("NotoSansGeorgian-Regular.ttf", 0), ("NotoSansEthiopic-Regular.ttf", 0), ("NotoSansKhmer-Regular.ttf", 0),
+    ("NotoSansSinhala-Regular.ttf", 0),
+)
+# What stands in for a character no installed font can show; the PDF says how many were replaced.
+REPLACEMENT = "\u25a1"  # □
+# Format characters with no glyph of their own (joiners, variation selectors inside emoji): left out when no
+# font has them, which changes nothing a reader could see.
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufe0e\ufe0f\ufeff")
 _PLAIN = str.maketrans({"–": "-", "—": "-", "→": "->", "≥": ">=", "≤": "<=", "·": "-", "×": "x", "…": "...",
                         "‘": "'", "’": "'", "“": '"', "”": '"', "•": "-"})
 
 
+def _font_file(name: str) -> Path | None:
+    return next((folder / name for folder in FONT_DIRS if (folder / name).is_file()), None)
+
+
 def _unicode_font() -> tuple[Path, Path] | None:
-    for folder in FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
+    for regular_name, bold_name in BODY_FONTS:
+        regular, bold = _font_file(regular_name), _font_file(bold_name)
+        if regular and bold:
             return regular, bold
     return None
 
 
+@functools.lru_cache(maxsize=32)
+def _characters(path: Path, face: int = 0) -> frozenset[int]:
+    """The code points a font file has glyphs for (read once per process)."""
+    try:
+        font = TTFont(path, fontNumber=face, lazy=True)
+        return frozenset(font.getBestCmap() or ())
+    except Exception:  # noqa: BLE001 - an unreadable font file is one we do without
+        return frozenset()
+
+
 class _Document(FPDF):
-    def __init__(self, paper: str, title: str):
+    """The PDF, with a body font, the fallback fonts its text needs, and every character no installed font
+    has replaced (and counted) rather than dropped."""
+
+    def __init__(self, paper: str, title: str, texts: list[str]):
         super().__init__(format=paper)
         self.document_title = title
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         fonts = _unicode_font()
+        self.family = "Body" if fonts else "Helvetica"
+        needed = {char for text in texts for char in self._plain(text)} - {"\n"}
         if fonts:
             self.add_font("Body", "", str(fonts[0]))
             self.add_font("Body", "B", str(fonts[1]))
-            self.family = "Body"
+            missing = {char for char in needed if ord(char) not in _characters(fonts[0])}
+            # The regular face stands in for a glyph only the bold one lacks.
+            fallbacks = ["Body"] if needed - {c for c in needed if ord(c) in _characters(fonts[1])} else []
+            for position, (name, face) in enumerate(FALLBACK_FONTS):
+                path = _font_file(name) if missing else None
+                covered = {char for char in missing if ord(char) in _characters(path, face)} if path else set()
+                if covered:
+                    self.add_font(f"Fallback{position}", "", str(path), collection_font_number=face)
+                    fallbacks.append(f"Fallback{position}")
+                    missing -= covered
+            if fallbacks:
+                self.set_fallback_fonts(fallbacks, exact_match=False)
+            self.replacement = REPLACEMENT if ord(REPLACEMENT) in _characters(fonts[0]) else "?"
         else:  # no Unicode font on this machine: the core font, with symbols spelled out in ASCII
-            self.family = "Helvetica"
-        self.set_title(title)
+            missing = {char for char in needed if ord(char) > 0xFF}
+            self.replacement = "?"
+        self.dropped = frozenset(missing & _INVISIBLE)
+        self.unshown = frozenset(missing - _INVISIBLE)
+        self.set_title(self.text_of(title))
+
+    def _plain(self, value: str) -> str:
+        shown = inert(value)
+        return shown.translate(_PLAIN) if self.family != "Body" else shown
 
     def text_of(self, value: str) -> str:
-        if self.family == "Body":
-            return value
-        return value.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
+        """Text as this document can show it: control and bidi characters as escapes, and what no font has
+        replaced."""
+        shown = self._plain(value)
+        if self.unshown or self.dropped:
+            shown = "".join("" if char in self.dropped else self.replacement if char in self.unshown else char
+                            for char in shown)
+        return shown
+
+    def replaced_note(self, texts: list[str]) -> str | None:
+        """The sentence telling the reader how many characters were replaced, and which, or None."""
+        if not self.unshown:
+            return None
+        count = sum(1 for text in texts for char in self._plain(text) if char in self.unshown)
+        listed = sorted(self.unshown)
+        codes = ", ".join(f"U+{ord(char):04X}" for char in listed[:12]) + (", …" if len(listed) > 12 else "")
+        return (f"{count} character{'s' if count != 1 else ''} could not be shown in the fonts installed where "
+                f"this PDF was made and {'were' if count != 1 else 'was'} replaced with {self.replacement} "
+                f"({codes}); the HTML, Markdown and JSON exports show them.")
 
     def footer(self):
         self.set_y(-12)
@@ -372,14 +486,38 @@ class _Document(FPDF):
         self.cell(0, 6, self.text_of(f"{self.document_title} · page {self.page_no()} of {{nb}}"), align="C")
 
 
+def _block_texts(blocks: list) -> list[str]:
+    texts = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            texts.append(block.text)
+        elif isinstance(block, Paragraph):
+            texts += [block.label, block.text]
+        elif isinstance(block, Bullets):
+            texts += [f"- {item}" for item in block.items]
+        elif isinstance(block, Table):
+            texts += [str(c) for c in block.frame.columns]
+            texts += [str(v) for row in block.frame.itertuples(index=False) for v in row]
+        elif isinstance(block, Chart):
+            texts.append(block.figure.title)
+    return texts
+
+
 def to_pdf(bundle: SummaryBundle, paper: str = "A4") -> bytes:
-    """A PDF laid out for A4 or Letter, with the same blocks and charts (as images) and page numbers."""
+    """A PDF laid out for A4 or Letter, with the same blocks and charts (as images) and page numbers. Text takes
+    the body font, then the fallback fonts installed; a character none of them has is replaced with □ and the
+    first page says how many were."""
     if paper not in PAPER_SIZES:
         raise ValueError(f"paper must be one of {PAPER_SIZES}")
-    pdf = _Document(paper, bundle.summary.title)
+    blocks = summary_blocks(bundle)
+    texts = [bundle.summary.title, *_block_texts(blocks)]
+    pdf = _Document(paper, bundle.summary.title, texts)
+    note = pdf.replaced_note(texts)
+    if note:  # on the first page, under the title and the line saying when it was made
+        blocks.insert(2, Paragraph(note, "Characters not shown:"))
     pdf.add_page()
     sizes = {1: 17, 2: 13.5, 3: 11}
-    for block in summary_blocks(bundle):
+    for block in blocks:
         if isinstance(block, PageBreak):
             pdf.add_page()
         elif isinstance(block, Heading):
@@ -435,6 +573,8 @@ SUMMARY_COLUMNS = [
     "eval_set_tier", "eval_set_cost", "budget", "expected_value", "expected_low", "expected_high", "confidence",
     "low_confidence", "basis", "regime", "evidence_count", "backtest_relative_error", "humanness", "humanness_grade",
     "human_cost_per_sample", "synthetic_cost_per_sample", "rulebook_version", "model_version", "computed_at",
+    # Added with contract /2 (columns are only appended): what each source adds, the class margin.
+    "synthetic_adds", "human_adds", "class_margin",
 ]
 
 
@@ -459,6 +599,8 @@ def summary_frame(summary: StrategySummary) -> pd.DataFrame:
                     "expected_low": r.expected_metric.low, "expected_high": r.expected_metric.high,
                     "confidence": r.confidence, "low_confidence": r.low_confidence, "basis": r.basis,
                     "regime": r.regime, "evidence_count": r.evidence_count,
+                    "synthetic_adds": r.adds.synthetic_over_human_only, "human_adds": r.adds.human_over_synthetic_led,
+                    "class_margin": r.class_margin,
                     "human_cost_per_sample": r.cost_per_sample["human"],
                     "synthetic_cost_per_sample": r.cost_per_sample["synthetic"],
                     "rulebook_version": r.rulebook_version, "model_version": r.model_version,
@@ -468,7 +610,7 @@ def summary_frame(summary: StrategySummary) -> pd.DataFrame:
 
 
 def summary_json(summary: StrategySummary) -> bytes:
-    return summary.model_dump_json(by_alias=True, indent=2).encode("utf-8")
+    return json_inert(summary.model_dump_json(by_alias=True, indent=2)).encode("utf-8")
 
 
 def render(bundle: SummaryBundle, fmt: str, *, paper: str = "A4") -> bytes:

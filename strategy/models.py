@@ -14,7 +14,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 
 def new_id() -> str:
@@ -110,10 +119,24 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
                       _refuse(LINE_CONTROL, ", tab or line break")]
 LongText = Annotated[str, StringConstraints(max_length=20_000), _refuse(TEXT_CONTROL, "")]
-Score = Annotated[int, Field(ge=0, le=4, description="0–4")]
+# Whole numbers typed as text are plain decimal digits ("12", "12.0"): what Python or pydantic would also read
+# ("+3", "1_0") is refused rather than guessed, and true/false is not a number.
+_PLAIN_WHOLE = re.compile(r"\s*-?[0-9]+(\.[0-9]*)?\s*")
+
+
+def _plain_whole(value):
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    if isinstance(value, str) and not _PLAIN_WHOLE.fullmatch(value) and re.search(r"[0-9]", value):
+        raise ValueError("must be written in plain decimal digits: hex, octal, exponents, digit separators and "
+                         "a leading + are refused")
+    return value
+
+
+Score = Annotated[int, BeforeValidator(_plain_whole), Field(ge=0, le=4, description="0–4")]
 # A quadrillion samples is beyond any real dataset and well inside a BIGINT.
 MAX_SAMPLES = 10**15
-Count = Annotated[int, Field(ge=0, le=MAX_SAMPLES)]
+Count = Annotated[int, BeforeValidator(_plain_whole), Field(ge=0, le=MAX_SAMPLES)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
@@ -199,7 +222,9 @@ class Outcome(Stamped):
     cost: Money = 0.0
     dataset_ids: list[str] = Field(default_factory=list)
     notes: LongText = ""
-    fingerprint: ShortText = ""
+    # "run:<task id>:<run id>" (a 36-character id and a run id of up to 200) or a content digest.
+    fingerprint: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300),
+                           _refuse(LINE_CONTROL, ", tab or line break")] = ""
     source: RecordSource = "measured"
     deleted: bool = False
 
@@ -258,12 +283,35 @@ class RuleEffect(Record):
 
 
 class NextExperiment(Record):
-    """The run that would most reduce the uncertainty about the decision, and why."""
+    """The run worth most to the decision (value of information), within a stated share of the budget."""
 
     n_human: Count
     n_synthetic: Count
     cost: Money
     reason: str
+    # Added in contract /2: the expected improvement of the chosen plan's metric from this run (higher is
+    # better, in the metric's units) and the most a next experiment may cost.
+    expected_gain: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    cost_cap: Money | None = None
+
+
+class PlanValue(Record):
+    """One of the three plans the class compares, with its expected metric (None without a model)."""
+
+    n_human: Count
+    n_synthetic: Count
+    spend_human: Money
+    spend_synthetic: Money
+    expected: Annotated[float, Field(allow_inf_nan=False)] | None = None
+
+
+class SourceGains(Record):
+    """What each source adds at this budget, as an improvement of the metric (positive is better):
+    synthetic data over the best human-only plan, human data over the synthetic-led plan. Counted as the
+    decision counts plans: expected metric less one posterior standard deviation."""
+
+    synthetic_over_human_only: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    human_over_synthetic_led: Annotated[float, Field(allow_inf_nan=False)] | None = None
 
 
 class Recommendation(Record):
@@ -272,7 +320,9 @@ class Recommendation(Record):
     Fields are only ever added; none is renamed or removed without a new ``contract``.
     """
 
-    contract: Literal["strategy.recommendation/1"] = "strategy.recommendation/1"
+    # /2 classes by what each source adds (not by spend) and adds the fields marked below; a stored /1
+    # recommendation still reads, with those fields empty.
+    contract: Literal["strategy.recommendation/1", "strategy.recommendation/2"] = "strategy.recommendation/2"
     id: str = Field(default_factory=new_id)
     task_id: str
     task_name: str
@@ -301,6 +351,12 @@ class Recommendation(Record):
     target: float | None = None
     budget_for_target: float | None = None
     target_reachable: bool | None = None
+    # Added in /2.
+    target_probability: Share | None = None
+    adds: SourceGains = Field(default_factory=SourceGains)
+    corners: dict[str, PlanValue] = Field(default_factory=dict)
+    class_margin: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    extrapolation: str = ""
     evidence_count: Count
     rulebook_version: str
     model_version: str

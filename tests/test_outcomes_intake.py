@@ -125,11 +125,12 @@ def test_a_bad_last_row_leaves_the_catalog_unchanged(demo_catalog):
 # ------------------------------------------------------------------------------- good input
 def test_hostile_text_is_stored_literally(demo_catalog):
     hostile = "'; DROP TABLE outcomes; -- <script>alert(1)</script>"
+    before = demo_catalog.counts()["outcomes"]
     log_outcome(TASK, 100, 100, "AUROC", 0.7, notes=hostile, run_id="<b>run</b>", catalog=demo_catalog)
     stored = demo_catalog.outcomes()
     assert hostile in set(stored["notes"])
     assert "<b>run</b>" in set(stored["run_id"])
-    assert demo_catalog.counts()["outcomes"] == 166
+    assert demo_catalog.counts()["outcomes"] == before + 1
 
 
 def test_csv_parquet_and_json_lines_import_the_same_rows(demo_catalog, tmp_path):
@@ -157,11 +158,15 @@ def test_reimport_adds_nothing_and_says_how_many_were_skipped(demo_catalog):
     assert (first.written, first.skipped) == (2, 0)
     again = log_file(demo_catalog, csv_bytes(GOOD), label="runs.csv")
     assert (again.written, again.skipped) == (0, 2)
-    same_run = GOOD.replace("0.84", "0.99")  # same run id, other value: still the same run
-    assert log_file(demo_catalog, csv_bytes(same_run), label="runs.csv").written == 0
+    same_run = GOOD.replace("0.84", "0.99")  # same run id, other value: still the same run, so it is refused
+    error = rejected(demo_catalog, same_run.encode())
+    assert "runs.csv, row 1, field 'run_id': run 'run-900' is already logged with other values (value)" in str(error)
     repeated = f"task,n_human,n_synthetic,metric,value\n{TASK},7,7,AUROC,0.5\n{TASK},7,7,AUROC,0.5\n"
     result = log_file(demo_catalog, csv_bytes(repeated), label="r.csv")
-    assert (result.written, result.skipped) == (1, 1)
+    # The repeat within the file is written once and counted as a duplicate, not as already logged.
+    assert (result.written, result.skipped, result.duplicates) == (1, 0, 1)
+    again = log_file(demo_catalog, csv_bytes(repeated), label="r.csv")
+    assert (again.written, again.skipped, again.duplicates) == (0, 2, 0)
 
 
 def test_logging_recomputes_the_task_and_shows_before_and_after(demo_catalog):

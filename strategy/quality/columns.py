@@ -20,7 +20,14 @@ import pandas as pd
 import pyarrow as pa
 
 from strategy.errors import AssessmentRejected, Problem
-from strategy.ingest import read_data_file, read_text
+from strategy.ingest import (
+    SAMPLE_ROW_LIMIT_ENV,
+    read_data_file,
+    read_text,
+    sample_bounds,
+    sample_decoded_limit_bytes,
+    sample_row_limit,
+)
 
 Kind = Literal["numeric", "datetime", "categorical", "boolean", "text"]
 # A categorical column whose distinct values exceed this share of its rows behaves like an identifier or
@@ -58,8 +65,13 @@ class ColumnPlan:
 
 
 def read_sample(source: str | Path | IO[bytes], *, label: str | None = None, limit: int | None = None) -> Sample:
-    """A CSV, Parquet or JSON-lines file as a typed frame (numbers, dates and booleans recognised)."""
-    label, table = read_data_file(source, label=label, limit=limit)
+    """A CSV, Parquet or JSON-lines file as a typed frame (numbers, dates and booleans recognised).
+
+    ``limit`` bounds the bytes read (the upload limit); the rows are bounded by STRATEGY_MAX_SAMPLE_ROWS
+    (default 10,000,000) and the bytes decoded by STRATEGY_MAX_SAMPLE_DECODED_MB (default 4,096), before the
+    rows are materialised.
+    """
+    label, table = read_data_file(source, label=label, limit=limit, bounds=sample_bounds())
     return Sample(label, _typed(table.to_pandas(types_mapper=_plain_types)))
 
 
@@ -317,6 +329,10 @@ def split_halves(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataF
 
 def read_texts(source: str | Path | IO[bytes], *, label: str | None = None) -> Sample:
     """A plain-text file with one text per line, as a one-column sample named ``text``."""
-    label, text = read_text(source, label)
+    rows = sample_row_limit()
+    label, text = read_text(source, label, limit=sample_decoded_limit_bytes())
     lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > rows:
+        raise AssessmentRejected([Problem(label, None, "file", f"has {len(lines):,} texts, over the limit of "
+                                                               f"{rows:,} rows; raise {SAMPLE_ROW_LIMIT_ENV}")])
     return Sample(label, pd.DataFrame({"text": lines}))

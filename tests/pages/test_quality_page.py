@@ -199,6 +199,7 @@ def test_the_task_page_shows_the_latest_report_and_every_stored_one(demo_path, m
 
 
 def test_a_dataset_location_saved_in_the_catalog_is_offered_for_assessment(demo_path, monkeypatch, tmp_path):
+    monkeypatch.setenv("STRATEGY_SAMPLE_ROOTS", str(tmp_path))  # an admin allowed this folder
     sample_file = tmp_path / "generated.csv"
     pd.DataFrame({"amount": [1.0, 2.0, 3.0], "country": ["GB", "FR", "GB"]}).to_csv(sample_file, index=False)
     app = open_app(demo_path, monkeypatch, "pages/datasets.py")
