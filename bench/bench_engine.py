@@ -78,7 +78,7 @@ def engine_table(args) -> list[tuple[str, str, str]]:
             start = time.perf_counter()
             recommend_task(catalog, name)
             samples.append(time.perf_counter() - start)
-        rows.append((label, "recompute one task (fit, 30 refits, optimise, store)",
+        rows.append((label, "recompute one task (posterior fit, plan, next experiment, store)",
                      f"{statistics.median(samples) * 1000:,.0f} ms (goal ≤ 300 ms)"))
         samples = []
         for budget in np.linspace(10_000, 200_000, args.repeat):
@@ -136,7 +136,7 @@ def backtest_table() -> list[tuple[str, str, dict]]:
             sets[f"simulated, {'with' if penalty else 'without'} penalty (168 outcomes)"] = [
                 TaskEvidence(task=task, n_human=r[:, 0], n_synthetic=r[:, 1], values=r[:, 2]) for task, r in made]
         for name, evidence in sets.items():
-            for form in ("linear", "saturating", "penalised"):
+            for form in ("linear", "saturating", "penalised", "surface"):
                 rows.append((name, form, backtest_summary(backtest(None, form=form, evidence=evidence))))
     return rows
 
@@ -157,12 +157,14 @@ def main() -> None:
     if args.skip_backtest:
         return
     print()
-    print("| outcomes | curve form | model | rules-only | task mean | model beats rules |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| outcomes | curve form | model | rules-only | task mean | model beats rules | 80% coverage |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for name, form, summary in backtest_table():
         errors = summary["relative_error"]
+        coverage = summary.get("coverage_80")
         print(f"| {name} | {form} | {errors['model']:.3f} | {errors['rules']:.3f} | {errors['mean']:.3f} | "
-              f"{summary['model_beats_rules']}/{summary['tasks']} |")
+              f"{summary['model_beats_rules']}/{summary['tasks']} | "
+              f"{'–' if coverage is None else f'{coverage:.0%}'} |")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ st.dataframe(
         "metric": "Metric",
         "expected": st.column_config.TextColumn("Expected (80% interval)"),
         "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1, format="percent",
-                                                      help="Share of bootstrap refits that choose the same class."),
+                                                      help="Share of posterior draws that give the same class."),
         "basis": "Basis",
         "evidence_count": st.column_config.NumberColumn("Outcomes"),
         "created_at": st.column_config.DatetimeColumn("Last change (UTC)", format="YYYY-MM-DD HH:mm"),

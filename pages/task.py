@@ -7,6 +7,7 @@ import dashboard
 from strategy import charts
 from strategy.budget import Costs
 from strategy.errors import StrategyError
+from strategy.explain import class_reason
 from strategy.models import FACTORS
 from strategy.recommend import (
     Scenario,
@@ -88,7 +89,7 @@ with st.container(border=True):
                 f"· model {current.model_version} · rulebook {current.rulebook_version}")
     if current.low_confidence:
         st.warning("Low confidence: " + ("rules only, no usable outcomes yet." if current.basis == "rules"
-                   else "bootstrap refits often choose another class."), icon=":material/help:")
+                   else "posterior draws often give another class."), icon=":material/help:")
     card = st.columns(5)
     card[0].metric("Recommended", current.sourcing.upper(),
                    delta=None if not changed or current.sourcing == baseline.sourcing else f"was {baseline.sourcing}")
@@ -103,17 +104,23 @@ with st.container(border=True):
                    delta_color="normal" if metric.higher_is_better else "inverse",
                    help="80% interval: " + (f"{metric.low:.3f}–{metric.high:.3f}" if metric.value is not None
                                              else "needs outcomes"))
-    card[4].metric("Confidence", f"{current.confidence:.0%}", help="Share of bootstrap refits choosing this class.")
+    card[4].metric("Confidence", f"{current.confidence:.0%}",
+                   help="Share of posterior draws that give the same class when comparing the same three plans.")
+    st.markdown(dashboard.literal(class_reason(current)))
     st.markdown(
         f"Buy **{current.n_human:,} human** samples (${current.spend_human:,.0f}) and **{current.n_synthetic:,} "
         f"synthetic** samples (${current.spend_synthetic:,.0f}), plus a **{current.eval_set.tier} human "
         f"evaluation set of {current.eval_set.size:,}** (${current.eval_set.cost:,.0f}). Regime: "
         f"**{current.regime.replace('_', ' ')}**. Collapse guard {current.collapse_guard}."
         + (f" 80% interval for {metric.name}: {metric.low:.3f}–{metric.high:.3f}." if metric.value is not None else ""))
+    if current.extrapolation:
+        st.warning(dashboard.literal(current.extrapolation), icon=":material/trending_up:")
     if current.target is not None:
-        st.markdown(f"Least budget to reach {current.target}: **${current.budget_for_target:,.0f}**"
-                    if current.target_reachable else
-                    f"A {metric.name} of {current.target} is **not reachable with this evidence**.")
+        chance = (f" This plan reaches it with probability **{current.target_probability:.0%}**."
+                  if current.target_probability is not None else "")
+        st.markdown((f"Least budget to reach {current.target} with 80% probability: "
+                     f"**${current.budget_for_target:,.0f}**." if current.target_reachable else
+                     f"A {metric.name} of {current.target} is **not reachable with this evidence**.") + chance)
     if current.next_experiment:
         nxt = current.next_experiment
         st.info(f"**Next experiment:** {nxt.n_human:,} human + {nxt.n_synthetic:,} synthetic samples "

@@ -20,11 +20,11 @@ import pandas as pd
 from pydantic import ValidationError
 
 from strategy import budget as budgeting
+from strategy import decision
 from strategy.budget import Costs, Plan, sourcing_class
 from strategy.catalog import RULE_WEIGHTS_KIND, Catalog, task_from_row
 from strategy.errors import ImportRejected, Problem, StrategyError
 from strategy.learning import (
-    DEFAULT_FORM,
     MIN_OUTCOMES_FOR_MODEL,
     LearningCurve,
     PooledPrior,
@@ -38,15 +38,19 @@ from strategy.models import (
     EvalSet,
     ExpectedMetric,
     NextExperiment,
+    PlanValue,
     Recommendation,
     RuleEffect,
+    SourceGains,
     Task,
     describe_errors,
 )
 from strategy.rules import Rulebook, Verdict, default_rulebook
+from strategy.surface import FORM as SURFACE_FORM
+from strategy.surface import SurfacePosterior, default_prior
+from strategy.threads import bounded
 
-ENGINE_VERSION = f"curve-{DEFAULT_FORM}/1"
-N_REFITS = 30
+ENGINE_VERSION = "surface-bma/2"
 INTERVAL_Z = 1.2816  # two-sided 80%
 DEFAULT_BUDGET = 10_000.0
 LOW_CONFIDENCE_BELOW = 0.6
@@ -175,59 +179,71 @@ class Scenario:
 
 @dataclass
 class TaskFit:
-    """A task's fitted curve and its bootstrap refits: stored with each recommendation, so what-if
+    """A task's posterior over learning-curve surfaces: stored with each recommendation, so what-if
     questions (another budget, price or target) are answered without fitting again."""
 
-    form: str
-    params: np.ndarray
-    refits: np.ndarray
-    sigma: float
-    sign: float
+    posterior: SurfacePosterior
     prior: dict
     model_version: str
+    form: str = SURFACE_FORM
+
+    @property
+    def sign(self) -> float:
+        return self.posterior.sign_
+
+    def draws(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.posterior.draws()
+
+    def values(self, n_human, n_synthetic) -> np.ndarray:
+        """Posterior draws of the expected metric (higher is better), shape (draws, points)."""
+        params, _ = self.posterior.draws()
+        return curve(params, n_human, n_synthetic, "penalised")
 
     def to_dict(self) -> dict:
-        return {"form": self.form, "params": self.params.tolist(), "refits": self.refits.tolist(),
-                "sigma": self.sigma, "sign": self.sign, "prior": self.prior, "model_version": self.model_version}
+        return {"form": self.form, "posterior": self.posterior.to_dict(), "prior": self.prior,
+                "model_version": self.model_version}
 
     @classmethod
-    def from_dict(cls, data: dict) -> TaskFit:
-        return cls(form=data["form"], params=np.array(data["params"]), refits=np.array(data["refits"]),
-                   sigma=float(data["sigma"]), sign=float(data["sign"]), prior=data["prior"],
+    def from_dict(cls, data: dict) -> TaskFit | None:
+        """The stored fit, or None for a fit of an earlier engine (a single curve), which is refitted."""
+        if data.get("form") != SURFACE_FORM:
+            return None
+        return cls(posterior=SurfacePosterior.from_dict(data["posterior"]), prior=data["prior"],
                    model_version=data["model_version"])
 
     def predict(self, n_human, n_synthetic) -> np.ndarray:
-        """Expected metric in its own units from the main fit."""
-        return self.sign * curve(self.params, n_human, n_synthetic, self.form)[0]
+        """Expected metric in its own units: the mean over posterior draws."""
+        return self.sign * self.values(n_human, n_synthetic).mean(axis=0)
 
     def band(self, n_human, n_synthetic, level_z: float = INTERVAL_Z) -> tuple[np.ndarray, np.ndarray]:
-        """80% prediction band in the metric's own units (refit spread plus residual noise)."""
-        centre = curve(self.params, n_human, n_synthetic, self.form)[0]
-        spread = np.sqrt(np.var(curve(self.refits, n_human, n_synthetic, self.form), axis=0) + self.sigma ** 2)
+        """80% prediction interval of one run's outcome, in the metric's own units: the spread of the
+        posterior draws plus their noise."""
+        values = self.values(n_human, n_synthetic)
+        _, noise = self.posterior.draws()
+        centre = values.mean(axis=0)
+        spread = np.sqrt(values.var(axis=0) + np.mean(noise ** 2) * self.posterior.noise_scale(n_human, n_synthetic) ** 2)
         low, high = self.sign * (centre - level_z * spread), self.sign * (centre + level_z * spread)
         return np.minimum(low, high), np.maximum(low, high)
 
 
+@bounded
 def fit_task(evidence: TaskEvidence, *, pooled: PooledPrior | None = None, pooled_version: str = "",
              ) -> TaskFit | None:
-    """Fit a task's curve and its bootstrap refits, or None when there is too little evidence."""
+    """Fit a task's posterior over curve surfaces, or None when there is too little evidence."""
     if not evidence.enough_for_model():
         return None
     task = evidence.task
     prior = pooled.predict(evidence.features()) if pooled is not None else None
-    fitted = LearningCurve(prior=prior).fit(evidence.n_human, evidence.n_synthetic, evidence.values,
-                                            higher_is_better=task.higher_is_better)
-    refits = fitted.bootstrap(evidence.n_human, evidence.n_synthetic, evidence.values,
-                              higher_is_better=task.higher_is_better, n_refits=N_REFITS,
-                              random_state=_seed(task.id))
-    prior_used = prior or Prior.default(evidence.n_human, evidence.n_synthetic)
-    return TaskFit(form=fitted.form, params=fitted.params_.vector(), refits=refits, sigma=fitted.sigma_,
-                   sign=fitted.params_.sign,
+    prior_used = prior or default_prior(evidence.n_human, evidence.n_synthetic)
+    posterior = SurfacePosterior(prior=prior_used, random_state=_seed(task.id)).fit(
+        evidence.n_human, evidence.n_synthetic, evidence.values, higher_is_better=task.higher_is_better)
+    return TaskFit(posterior=posterior,
                    prior={"mean": list(prior_used.mean), "sd": list(prior_used.sd), "source": prior_used.source},
                    model_version=ENGINE_VERSION + (f"+pooled:{pooled_version}" if pooled is not None
                                                    else "+default-prior"))
 
 
+@bounded
 def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook: Rulebook | None = None,
            pooled: PooledPrior | None = None, pooled_version: str = "", actor: str = "unknown",
            ) -> tuple[Recommendation, dict | None]:
@@ -236,6 +252,90 @@ def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook
     return plan(evidence, fit, scenario, rulebook=rulebook, actor=actor), (fit.to_dict() if fit else None)
 
 
+def _plan_value(plan_: Plan, expected: float | None, sign: float) -> PlanValue:
+    return PlanValue(n_human=plan_.n_human, n_synthetic=plan_.n_synthetic, spend_human=round(plan_.spend_human, 2),
+                     spend_synthetic=round(plan_.spend_synthetic, 2),
+                     expected=None if expected is None else sign * expected)
+
+
+def _too_little_evidence(evidence: TaskEvidence) -> str:
+    if evidence.count == 0:
+        return "No outcomes yet"
+    mixes = {(int(h), int(s)) for h, s in zip(evidence.n_human, evidence.n_synthetic, strict=True)}
+    if evidence.count >= MIN_OUTCOMES_FOR_MODEL and len(mixes) == 1:
+        (h, s), = mixes
+        return (f"All {evidence.count:,} usable outcomes are at one mix ({h:,} human, {s:,} synthetic), which "
+                "cannot show how the metric moves with either source; log runs at other mixes next")
+    return f"Only {evidence.count} usable outcome(s)"
+
+
+def _rules_only(evidence: TaskEvidence, verdict: Verdict, costs: Costs, training: float, common: dict,
+                metric: ExpectedMetric, rulebook: Rulebook) -> Recommendation:
+    task = evidence.task
+    share = verdict.prior_human_share
+    n_h = int(share * training // costs.human)
+    if verdict.floor > 0 and n_h == 0 and training >= costs.human:
+        n_h = 1  # the floor asks for human data: at least one sample when the budget can pay for it
+    # Whole samples: cap synthetic so the rounding never takes the human share under the floor
+    # (with no human sample affordable, nothing is bought for training at all).
+    cap = n_h * costs.human * (1 - verdict.floor) / verdict.floor if verdict.floor > 0 else np.inf
+    n_s = int(min((1 - share) * training, cap) // costs.synthetic)
+    chosen = Plan(n_h, n_s, n_h * costs.human, n_s * costs.synthetic)
+    pilot = decision.PILOT_SHARE
+    reason = _too_little_evidence(evidence) + (
+        f": a pilot at the rules' mix, at {pilot:.0%} of the training budget, anchors the learning curve; "
+        "follow it with a human-only run of the same cost to measure what synthetic data is worth.")
+    return Recommendation(
+        **common, sourcing=sourcing_class(chosen.human_share_spend),
+        human_share_spend=round(chosen.human_share_spend, 4),
+        human_share_samples=round(chosen.human_share_samples, 4),
+        n_human=n_h, n_synthetic=n_s, spend_human=round(chosen.spend_human, 2),
+        spend_synthetic=round(chosen.spend_synthetic, 2), expected_metric=metric,
+        confidence=rules_confidence(rulebook, task, verdict), low_confidence=True, basis="rules",
+        regime=_regime(chosen, verdict), model_version="none (rules only)",
+        next_experiment=NextExperiment(n_human=int(n_h * pilot), n_synthetic=int(n_s * pilot),
+                                       cost=round(int(n_h * pilot) * costs.human + int(n_s * pilot) * costs.synthetic,
+                                                  2),
+                                       reason=reason, cost_cap=round(pilot * training, 2)),
+    )
+
+
+def _next_experiment(evidence: TaskEvidence, fit: TaskFit, choice: decision.Choice, values: np.ndarray,
+                     training: float, costs: Costs, floor: float, owned: tuple[int, int]) -> NextExperiment | None:
+    """The affordable run whose result is worth most to the decision."""
+    task = evidence.task
+    logged = {(int(h), int(s)) for h, s in zip(evidence.n_human, evidence.n_synthetic, strict=True)}
+    candidates = decision.experiment_candidates(training, costs, floor, logged, choice.plan)
+    cap = round(decision.PILOT_SHARE * training, 2)
+    if not candidates:
+        return None
+    keep = sorted(set(np.linspace(0, len(choice.plans) - 1, 48).astype(int).tolist())
+                  | {choice.human_only, choice.synthetic_led, choice.chosen}
+                  | ({choice.best_mix} if choice.best_mix is not None else set()))
+    subset = values[:, keep]
+    params, noise = fit.draws()
+    scored = []
+    for n_h, n_s, cost in candidates:
+        at = curve(params, [n_h + owned[0]], [n_s + owned[1]], "penalised")[:, 0]
+        run_noise = noise * float(fit.posterior.noise_scale(n_h + owned[0], n_s + owned[1]))
+        worth = decision.value_of_information(at, run_noise, subset, random_state=_seed(task.id))
+        scored.append((worth, -cost, n_h, n_s, cost))
+    worth, _, n_h, n_s, cost = max(scored)
+    plain = "a human-only run" if n_s == 0 else ("mostly synthetic data" if n_h * costs.human < n_s * costs.synthetic
+                                                   else "a mix of both sources")
+    if worth < 0.1 * choice.margin:
+        effect = ("The decision is settled for now: no affordable run is likely to change it; "
+                  "this one would best confirm it")
+    else:
+        effect = (f"Expected to improve the chosen plan's {task.metric} by about {worth:.2g} "
+                  "(value of information): its result is the one most likely to change the plan")
+    reason = (f"{effect}. It is {plain} costing ${cost:,.0f}, within the {decision.PILOT_SHARE:.0%} of the training "
+              f"budget (${cap:,.0f}) a pilot may take.")
+    return NextExperiment(n_human=n_h, n_synthetic=n_s, cost=cost, reason=reason, expected_gain=round(worth, 6),
+                          cost_cap=cap)
+
+
+@bounded
 def plan(evidence: TaskEvidence, fit: TaskFit | None, scenario: Scenario | None = None, *,
          rulebook: Rulebook | None = None, actor: str = "unknown") -> Recommendation:
     """The recommendation for a task from its fit (or the rules alone when ``fit`` is None). Fits nothing."""
@@ -245,6 +345,8 @@ def plan(evidence: TaskEvidence, fit: TaskFit | None, scenario: Scenario | None 
     verdict = rulebook.evaluate(task.profile(), opt_out_reason=task.collapse_guard_opt_out or None)
     costs = scenario.costs or default_costs(evidence)
     total = budgeting.check_budget(scenario.budget if scenario.budget is not None else (task.budget or DEFAULT_BUDGET))
+    if scenario.target is not None and not np.isfinite(scenario.target):
+        raise StrategyError(f"The target must be a finite number, not {scenario.target}.")
     eval_unit = evidence.human_cost or evidence.tier_costs.get(verdict.eval_tier, costs.human)
     eval_set = EvalSet(size=verdict.eval_size, tier=verdict.eval_tier, cost=round(verdict.eval_size * eval_unit, 2))
     if eval_set.cost > total:
@@ -262,75 +364,53 @@ def plan(evidence: TaskEvidence, fit: TaskFit | None, scenario: Scenario | None 
                   collapse_guard=verdict.guard, evidence_count=evidence.count,
                   rulebook_version=rulebook.version, scenario=scenario.name, target=scenario.target,
                   created_by=actor)
-
     if fit is None:
-        share = verdict.prior_human_share
-        n_h = int(share * training // costs.human)
-        if verdict.floor > 0 and n_h == 0 and training >= costs.human:
-            n_h = 1  # the floor asks for human data: at least one sample when the budget can pay for it
-        # Whole samples: cap synthetic so the rounding never takes the human share under the floor
-        # (with no human sample affordable, nothing is bought for training at all).
-        cap = n_h * costs.human * (1 - verdict.floor) / verdict.floor if verdict.floor > 0 else np.inf
-        n_s = int(min((1 - share) * training, cap) // costs.synthetic)
-        chosen = Plan(n_h, n_s, n_h * costs.human, n_s * costs.synthetic)
-        pilot = 0.1
-        reason = ("No outcomes yet" if evidence.count == 0 else f"Only {evidence.count} usable outcome(s)") + (
-            ": a pilot at the rules' mix, at a tenth of the training budget, anchors the learning curve; "
-            "follow it with a human-only run of the same cost to measure what synthetic data is worth.")
-        return Recommendation(
-            **common, sourcing=sourcing_class(chosen.human_share_spend),
-            human_share_spend=round(chosen.human_share_spend, 4),
-            human_share_samples=round(chosen.human_share_samples, 4),
-            n_human=n_h, n_synthetic=n_s, spend_human=round(chosen.spend_human, 2),
-            spend_synthetic=round(chosen.spend_synthetic, 2), expected_metric=metric,
-            confidence=rules_confidence(rulebook, task, verdict), low_confidence=True, basis="rules",
-            regime=_regime(chosen, verdict), model_version="none (rules only)",
-            next_experiment=NextExperiment(n_human=int(n_h * pilot), n_synthetic=int(n_s * pilot),
-                                           cost=round(chosen.spend * pilot, 2), reason=reason),
-        )
+        return _rules_only(evidence, verdict, costs, training, common, metric, rulebook)
 
-    def predict_main(n_h, n_s):
-        return curve(fit.params, n_h, n_s, fit.form)
-
-    chosen, _, plans = budgeting.best_plan(predict_main, training, costs, floor=verdict.floor, owned=scenario.owned)
-    grid_h = np.array([p.n_human for p in plans], float) + scenario.owned[0]
-    grid_s = np.array([p.n_synthetic for p in plans], float) + scenario.owned[1]
-    refit_values = curve(fit.refits, grid_h, grid_s, fit.form)
-    refit_best = np.argmax(refit_values, axis=1)
-    sourcing = sourcing_class(chosen.human_share_spend)
-    confidence = float(np.mean([sourcing_class(plans[i].human_share_spend) == sourcing for i in refit_best]))
-
-    at_plan = (np.array([chosen.n_human + scenario.owned[0]], float),
-               np.array([chosen.n_synthetic + scenario.owned[1]], float))
+    owned = scenario.owned
+    plans = decision.plans_at(training, costs, verdict.floor)
+    if not plans:
+        raise StrategyError("No plan fits: the budget is too small for the rules' minimum human share.")
+    values = fit.values(*decision.arrays(plans, owned))
+    choice = decision.classify(values, plans, decision.materiality(evidence.values))
+    chosen = choice.plan
+    at_plan = (np.array([chosen.n_human + owned[0]], float), np.array([chosen.n_synthetic + owned[1]], float))
     low, high = fit.band(*at_plan)
-    metric = metric.model_copy(update={"value": float(fit.predict(*at_plan)[0]), "low": float(low[0]),
-                                       "high": float(high[0])})
+    metric = metric.model_copy(update={"value": fit.sign * float(choice.expected[choice.chosen]),
+                                       "low": float(low[0]), "high": float(high[0])})
+    corners = {"human_only": _plan_value(plans[choice.human_only], choice.expected_at(choice.human_only), fit.sign),
+               "synthetic_led": _plan_value(plans[choice.synthetic_led], choice.expected_at(choice.synthetic_led),
+                                            fit.sign)}
+    if choice.best_mix is not None:
+        corners["best_mix"] = _plan_value(plans[choice.best_mix], choice.expected_at(choice.best_mix), fit.sign)
 
-    candidates = sorted({int(i) for i in refit_best} | {plans.index(chosen), 0})
-    disagreement = np.std(refit_values[:, candidates], axis=0)
-    probe = plans[candidates[int(np.argmax(disagreement))]]
-    next_experiment = NextExperiment(
-        n_human=probe.n_human, n_synthetic=probe.n_synthetic, cost=round(probe.spend, 2),
-        reason=(f"Refits of the curve disagree most about this mix (spread ±{disagreement.max():.3g} "
-                f"{task.metric}); {len(set(refit_best.tolist()))} different best mixes come out of "
-                f"{len(fit.refits)} refits, so measuring it narrows the choice the most."))
-
-    budget_for_target = reachable = None
+    budget_for_target = reachable = probability = None
     if scenario.target is not None:
-        needed = budgeting.least_budget_for(predict_main, fit.sign * scenario.target, costs, floor=verdict.floor,
-                                            owned=scenario.owned, ceiling=max(1e9, training * 1000))
+        goal = fit.sign * scenario.target
+        probability = round(decision.reach_probability(values[:, choice.chosen], goal), 3)
+        needed = decision.least_budget_for(fit.values, goal, costs, verdict.floor, owned,
+                                           ceiling=max(budgeting.MAX_BUDGET - eval_set.cost, 0.0))
         reachable = needed is not None
         budget_for_target = round(needed + eval_set.cost, 2) if needed is not None else None
 
     return Recommendation(
-        **common, sourcing=sourcing, human_share_spend=round(chosen.human_share_spend, 4),
+        **common, sourcing=choice.sourcing, human_share_spend=round(chosen.human_share_spend, 4),
         human_share_samples=round(chosen.human_share_samples, 4), n_human=chosen.n_human,
         n_synthetic=chosen.n_synthetic, spend_human=round(chosen.spend_human, 2),
-        spend_synthetic=round(chosen.spend_synthetic, 2), expected_metric=metric, confidence=round(confidence, 3),
-        low_confidence=confidence < LOW_CONFIDENCE_BELOW, basis="rules+model", regime=_regime(chosen, verdict),
-        model_version=fit.model_version, next_experiment=next_experiment, budget_for_target=budget_for_target,
-        target_reachable=reachable,
+        spend_synthetic=round(chosen.spend_synthetic, 2), expected_metric=metric, confidence=choice.confidence,
+        low_confidence=choice.confidence < LOW_CONFIDENCE_BELOW, basis="rules+model",
+        regime=_regime(chosen, verdict), model_version=fit.model_version,
+        next_experiment=_next_experiment(evidence, fit, choice, values, training, costs, verdict.floor, owned),
+        budget_for_target=budget_for_target, target_reachable=reachable, target_probability=probability,
+        adds=SourceGains(synthetic_over_human_only=_rounded(choice.synthetic_adds),
+                         human_over_synthetic_led=_rounded(choice.human_adds)),
+        corners=corners, class_margin=round(choice.margin, 6),
+        extrapolation=decision.extrapolation_note(chosen, owned, evidence.n_human, evidence.n_synthetic),
     )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
 
 
 def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str | None = None,
@@ -346,9 +426,8 @@ def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str |
         stored = view.latest_recommendation(task.id)
         pooled, version = load_pooled(view)
         rulebook = current_rulebook(view)
-    if stored is not None and (stored[1] is not None or not evidence.enough_for_model()):
-        fit = TaskFit.from_dict(stored[1]) if stored[1] else None
-    else:
+    fit = TaskFit.from_dict(stored[1]) if stored is not None and stored[1] else None
+    if fit is None and evidence.enough_for_model():  # never fitted, or fitted by an earlier engine
         fit = fit_task(evidence, pooled=pooled, pooled_version=version)
     planned = plan(evidence, fit, scenario, actor=actor or catalog.actor, rulebook=rulebook)
     return planned.model_copy(update={"snapshot": view.pinned_snapshot}), fit
@@ -365,11 +444,13 @@ def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit
 
 # ------------------------------------------------------------------------------ pooling
 def _independent_shape(item: TaskEvidence) -> tuple[np.ndarray, np.ndarray]:
-    fitted = LearningCurve().fit(item.n_human, item.n_synthetic, item.values,
-                                 higher_is_better=item.task.higher_is_better)
-    return item.features(), shape_of(fitted.params_, fitted.spread_)
+    """A task's own posterior mean shape (default prior): what the pooled model learns to predict."""
+    posterior = SurfacePosterior(random_state=_seed(item.task.id)).fit(
+        item.n_human, item.n_synthetic, item.values, higher_is_better=item.task.higher_is_better)
+    return item.features(), posterior.shape_summary()
 
 
+@bounded
 def fit_pooled(evidence: list[TaskEvidence], map_function=map) -> PooledPrior | None:
     """Independent fits of the tasks with enough outcomes, then a ridge model from profile to curve shape."""
     eligible = [item for item in evidence if item.count >= MIN_OUTCOMES_FOR_POOL]
@@ -416,11 +497,12 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
             latest = view.latest_recommendation(item.task.id)
             stored = latest[1] if latest else None
             try:
-                if stored is None and latest is None:
+                fit = TaskFit.from_dict(stored) if stored else None
+                if fit is None and item.enough_for_model() or latest is None:
+                    # never decided, or fitted by an earlier engine: fit now (the pooled prior as stored)
                     decided.append(decide(item, pooled=pooled, pooled_version=version, actor=actor,
                                           rulebook=rulebook))
                 else:
-                    fit = TaskFit.from_dict(stored) if stored else None
                     decided.append((plan(item, fit, rulebook=rulebook, actor=actor), stored))
             except StrategyError as error:
                 problems.append(f"{item.task.name}: {error}")
@@ -437,6 +519,7 @@ def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
     return PooledPrior.from_dict(stored[1]), stored[0]
 
 
+@bounded
 def _decide_quietly(args):
     """decide() for a worker process: a task that cannot be decided is reported, not raised."""
     evidence, pooled, version, actor, rulebook = args
@@ -531,9 +614,32 @@ def _rules_shape(item: TaskEvidence, rulebook: Rulebook) -> tuple[float, float, 
     return (0.8, float(np.clip(1.2 * (1 - share), 0.02, 1.0)), default.mean[2], default.mean[4])
 
 
-def backtest(catalog: Catalog, *, form: str = DEFAULT_FORM, evidence: list[TaskEvidence] | None = None,
+def _held_out_prediction(form: str, prior: Prior | None, n_h, n_s, y, at, higher_is_better: bool, seed: int,
+                         ) -> tuple[float, float, float]:
+    """The model's prediction of one held-out outcome, with its 80% interval (NaN for the single-curve
+    forms, which carry no interval of their own)."""
+    if form == SURFACE_FORM:
+        posterior = SurfacePosterior(prior=prior, random_state=seed).fit(n_h, n_s, y, higher_is_better=higher_is_better)
+        fit = TaskFit(posterior=posterior, prior={}, model_version="backtest")
+        low, high = fit.band(*at)
+        return float(fit.predict(*at)[0]), float(low[0]), float(high[0])
+    model = LearningCurve(form=form, prior=prior).fit(n_h, n_s, y, higher_is_better=higher_is_better)
+    return float(model.predict(*at)[0]), float("nan"), float("nan")
+
+
+def _shape_for_pool(item: TaskEvidence, form: str) -> np.ndarray:
+    if form == SURFACE_FORM:
+        return _independent_shape(item)[1]
+    fitted = LearningCurve(form=form).fit(item.n_human, item.n_synthetic, item.values,
+                                          higher_is_better=item.task.higher_is_better)
+    return shape_of(fitted.params_, fitted.spread_)
+
+
+@bounded
+def backtest(catalog: Catalog, *, form: str = SURFACE_FORM, evidence: list[TaskEvidence] | None = None,
              rulebook: Rulebook | None = None) -> pd.DataFrame:
-    """Leave-one-outcome-out error per task: the fitted model against the rules-only and task-mean baselines.
+    """Leave-one-outcome-out error per task: the fitted model against the rules-only and task-mean baselines,
+    and how often the model's 80% interval covers the held-out outcome (calibration).
 
     Each task's pooled prior is refitted without that task, so no task is scored with its own outcomes.
     Errors are mean absolute errors in the metric's units; ``relative`` columns divide by the standard
@@ -542,14 +648,10 @@ def backtest(catalog: Catalog, *, form: str = DEFAULT_FORM, evidence: list[TaskE
     rulebook = rulebook or default_rulebook()
     evidence = evidence if evidence is not None else gather(catalog)
     eligible = [e for e in evidence if e.count >= MIN_OUTCOMES_FOR_POOL]
-    shapes = {}
-    for item in eligible:
-        fitted = LearningCurve(form=form).fit(item.n_human, item.n_synthetic, item.values,
-                                              higher_is_better=item.task.higher_is_better)
-        shapes[item.task.id] = shape_of(fitted.params_, fitted.spread_)
+    shapes = {item.task.id: _shape_for_pool(item, form) for item in eligible}
     rows = []
     for item in evidence:
-        if item.count < MIN_OUTCOMES_FOR_MODEL + 1:
+        if item.count < MIN_OUTCOMES_FOR_MODEL + 1 or not item.enough_for_model():
             continue
         others = [e for e in eligible if e.task.id != item.task.id]
         prior = None
@@ -558,30 +660,44 @@ def backtest(catalog: Catalog, *, form: str = DEFAULT_FORM, evidence: list[TaskE
                                        np.array([shapes[e.task.id] for e in others]))
             prior = pooled.predict(item.features())
         errors = {"model": [], "rules": [], "mean": []}
+        covered = []
         for held in range(item.count):
             keep = np.arange(item.count) != held
             n_h, n_s, y = item.n_human[keep], item.n_synthetic[keep], item.values[keep]
+            if len({(a, b) for a, b in zip(n_h, n_s, strict=True)}) < 2:
+                continue  # what is left sits at one mix: no surface to test
             truth = item.values[held]
             at = (item.n_human[held:held + 1], item.n_synthetic[held:held + 1])
-            model = LearningCurve(form=form, prior=prior).fit(n_h, n_s, y, higher_is_better=item.task.higher_is_better)
+            predicted, low, high = _held_out_prediction(form, prior, n_h, n_s, y, at, item.task.higher_is_better,
+                                                        _seed(item.task.id) + held)
             rules_only = LearningCurve(form="saturating", fixed_shape=_rules_shape(item, rulebook)).fit(
                 n_h, n_s, y, higher_is_better=item.task.higher_is_better)
-            errors["model"].append(abs(model.predict(*at)[0] - truth))
+            errors["model"].append(abs(predicted - truth))
             errors["rules"].append(abs(rules_only.predict(*at)[0] - truth))
             errors["mean"].append(abs(float(np.mean(y)) - truth))
+            covered.append(float(low <= truth <= high) if np.isfinite(low) else float("nan"))
+        if not covered:
+            continue
         scale = max(float(np.std(item.values)), 1e-9)
         row = {"task_id": item.task.id, "task": item.task.name, "metric": item.task.metric, "outcomes": item.count}
         for name, values in errors.items():
             row[f"mae_{name}"] = float(np.mean(values))
             row[f"relative_{name}"] = float(np.mean(values)) / scale
+        row["coverage_80"] = float(np.mean(covered))
+        row["held_out"] = len(covered)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def backtest_summary(table: pd.DataFrame) -> dict:
-    """Overall figures for the model card: mean relative error of each predictor and how often the model wins."""
+    """Overall figures for the model card: mean relative error of each predictor, how often the model wins,
+    and how often its 80% interval covered the held-out outcome (over all held-out outcomes)."""
     if table.empty:
         return {"tasks": 0}
+    coverage = None
+    if "coverage_80" in table and table["coverage_80"].notna().any():
+        known = table[table["coverage_80"].notna()]
+        coverage = round(float((known["coverage_80"] * known["held_out"]).sum() / known["held_out"].sum()), 4)
     return {
         "tasks": int(len(table)),
         "outcomes": int(table["outcomes"].sum()),
@@ -589,6 +705,7 @@ def backtest_summary(table: pd.DataFrame) -> dict:
                            for name in ("model", "rules", "mean")},
         "model_beats_rules": int((table["mae_model"] < table["mae_rules"]).sum()),
         "model_beats_mean": int((table["mae_model"] < table["mae_mean"]).sum()),
+        "coverage_80": coverage,
     }
 
 
@@ -660,10 +777,7 @@ def budget_frontier(fit: TaskFit, recommendation: Recommendation, factors=(0.125
     budgets = [recommendation.budget * f - recommendation.eval_set.cost for f in factors]
     budgets = np.array([b for b in budgets if b > 0])
 
-    def predict(n_h, n_s):
-        return curve(fit.params, n_h, n_s, fit.form)
-
-    rows = budgeting.frontier(predict, budgets, costs, floor=recommendation.human_floor,
+    rows = budgeting.frontier(fit.values, budgets, costs, floor=recommendation.human_floor,
                               owned=(recommendation.owned["human"], recommendation.owned["synthetic"]))
     frame = pd.DataFrame(rows)
     frame["expected"] *= fit.sign
@@ -714,7 +828,7 @@ def save_task_and_recommend(catalog: Catalog, task: Task, *, create: bool = Fals
 BACKTEST_KIND = "backtest"
 
 
-def run_backtest(catalog: Catalog, form: str = DEFAULT_FORM) -> dict:
+def run_backtest(catalog: Catalog, form: str = SURFACE_FORM) -> dict:
     """Backtest and store the result for the model card."""
     table = backtest(catalog, form=form)
     result = {"summary": backtest_summary(table), "tasks": table.to_dict(orient="records")}
