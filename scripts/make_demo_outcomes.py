@@ -80,6 +80,12 @@ def main(out: Path = SEED_DIR / "outcomes.csv") -> int:
         tasks = list(csv.DictReader(handle))
     with open(SEED_DIR / "datasets.csv", newline="", encoding="utf-8") as handle:
         datasets = list(csv.DictReader(handle))
+    # Tasks whose outcomes are measured (scripts/make_measured_demo.py) get no illustrative ones.
+    measured_file = SEED_DIR / "measured_outcomes.csv"
+    if measured_file.exists():
+        with open(measured_file, newline="", encoding="utf-8") as handle:
+            measured = {row["task"] for row in csv.DictReader(handle)}
+        tasks = [task for task in tasks if task["name"] not in measured]
     rows = []
     for task in tasks:
         profile = {f: int(task[f]) for f in HUMAN_FACTORS + SYNTHETIC_FACTORS}

@@ -1,10 +1,15 @@
 """Demo content: the seed files in data/seed/ loaded into a catalog in one transaction.
 
-The outcomes in the seed are illustrative (drawn from simulated curves by
-scripts/make_demo_outcomes.py) and are stored with source = 'illustrative' so
-no one mistakes them for measured results. The sample files behind the demo's
-humanness reports (data/seed/samples/, from scripts/make_demo_samples.py) are
-illustrative too.
+Most of the seed's outcomes are illustrative (outcomes.csv, drawn from
+simulated curves by scripts/make_demo_outcomes.py) and are stored with
+source = 'illustrative' so no one mistakes them for measured results. Three
+tasks, named "(measured)", have real training runs instead
+(measured_outcomes.csv, copied by scripts/make_measured_demo.py from the
+decision benchmark's grid, bench/data/decision_grid.csv: a public table, a
+synthetic generator and a learner, scored on held-out real rows); they are
+stored with source = 'measured'. The sample files behind the demo's humanness
+reports (data/seed/samples/, from scripts/make_demo_samples.py) are
+illustrative.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from strategy.quality.report import assess, dataset_sample, report_record
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
 DEMO_ACTOR = "demo seed"
+# The outcome files of the seed and the source their rows are stored with; only outcomes.csv is required.
+OUTCOME_FILES = (("outcomes.csv", "illustrative"), ("measured_outcomes.csv", "measured"))
 
 
 def _with_task_ids(label: str, rows: list[dict], ids_by_name: dict[str, str]) -> list[dict]:
@@ -51,9 +58,13 @@ def read_demo(seed_dir: Path = SEED_DIR) -> dict[str, list]:
     datasets = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Dataset,
                              prepare=lambda row: {**row, "source": "demo", "location": _located(seed_dir, row)})
 
-    label, rows, _ = read_rows(seed_dir / "outcomes.csv")
-    outcomes = validate_rows(label, _with_task_ids(label, rows, ids_by_name), Outcome,
-                             prepare=lambda row: {**row, "source": "illustrative"})
+    outcomes = []
+    for name, source in OUTCOME_FILES:
+        if name != "outcomes.csv" and not (seed_dir / name).exists():
+            continue
+        label, rows, _ = read_rows(seed_dir / name)
+        outcomes += validate_rows(label, _with_task_ids(label, rows, ids_by_name), Outcome,
+                                  prepare=lambda row, source=source: {**row, "source": source})
     return {"tasks": tasks, "cost_tiers": tiers, "datasets": datasets, "outcomes": outcomes,
             "quality_reports": demo_reports(seed_dir, datasets)}
 
@@ -80,7 +91,10 @@ def demo_reports(seed_dir: Path, datasets: list[Dataset]) -> list[QualityReport]
         if None in pair:
             continue
         synthetic, human = pair
-        assessment = assess(dataset_sample(human.model_dump()), dataset_sample(synthetic.model_dump()),
+        # The seed folder's own samples are read from where the seed lives (a copy elsewhere in tests).
+        roots = [path.parent / "samples"]
+        assessment = assess(dataset_sample(human.model_dump(), roots=roots),
+                            dataset_sample(synthetic.model_dump(), roots=roots),
                             text_column=row.get("text_column") or None, segment_column=row.get("segment") or None)
         reports.append(report_record(assessment, dataset_id=synthetic.id, task_id=synthetic.task_id,
                                      reference_dataset_id=human.id))

@@ -44,4 +44,5 @@ def class_reason(recommendation: Recommendation) -> str:
         why = f"no mix beats human-only by more than the materiality margin ({margin:.3g} {name})"
     else:
         why = f"no mix beats the synthetic-led plan by more than the materiality margin ({margin:.3g} {name})"
-    return f"{recommendation.sourcing.capitalize()}: {why}" + (f"; {gains}." if gains else ".")
+    counted = " (each plan counted at its expected metric less one posterior sd)"
+    return f"{recommendation.sourcing.capitalize()}: {why}{counted}" + (f"; {gains}." if gains else ".")

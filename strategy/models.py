@@ -303,6 +303,9 @@ class PlanValue(Record):
     spend_human: Money
     spend_synthetic: Money
     expected: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    # The metric the decision counts: expected less one posterior standard deviation (the class compares
+    # these, so a plan the evidence cannot vouch for has to promise more).
+    assured: Annotated[float, Field(allow_inf_nan=False)] | None = None
 
 
 class SourceGains(Record):

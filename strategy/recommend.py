@@ -252,10 +252,11 @@ def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook
     return plan(evidence, fit, scenario, rulebook=rulebook, actor=actor), (fit.to_dict() if fit else None)
 
 
-def _plan_value(plan_: Plan, expected: float | None, sign: float) -> PlanValue:
+def _plan_value(choice: decision.Choice, index: int, sign: float) -> PlanValue:
+    plan_ = choice.plans[index]
     return PlanValue(n_human=plan_.n_human, n_synthetic=plan_.n_synthetic, spend_human=round(plan_.spend_human, 2),
-                     spend_synthetic=round(plan_.spend_synthetic, 2),
-                     expected=None if expected is None else sign * expected)
+                     spend_synthetic=round(plan_.spend_synthetic, 2), expected=sign * choice.expected_at(index),
+                     assured=sign * choice.assured_at(index))
 
 
 def _too_little_evidence(evidence: TaskEvidence) -> str:
@@ -378,11 +379,10 @@ def plan(evidence: TaskEvidence, fit: TaskFit | None, scenario: Scenario | None 
     low, high = fit.band(*at_plan)
     metric = metric.model_copy(update={"value": fit.sign * float(choice.expected[choice.chosen]),
                                        "low": float(low[0]), "high": float(high[0])})
-    corners = {"human_only": _plan_value(plans[choice.human_only], choice.expected_at(choice.human_only), fit.sign),
-               "synthetic_led": _plan_value(plans[choice.synthetic_led], choice.expected_at(choice.synthetic_led),
-                                            fit.sign)}
+    corners = {"human_only": _plan_value(choice, choice.human_only, fit.sign),
+               "synthetic_led": _plan_value(choice, choice.synthetic_led, fit.sign)}
     if choice.best_mix is not None:
-        corners["best_mix"] = _plan_value(plans[choice.best_mix], choice.expected_at(choice.best_mix), fit.sign)
+        corners["best_mix"] = _plan_value(choice, choice.best_mix, fit.sign)
 
     budget_for_target = reachable = probability = None
     if scenario.target is not None:

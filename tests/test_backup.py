@@ -16,6 +16,7 @@ from strategy.backup import MANIFEST, backup, restore
 from strategy.catalog import TABLES, Catalog
 from strategy.cli import main
 from strategy.errors import CatalogError, PermissionDenied
+from tests import seed_counts
 
 
 def contents(catalog: Catalog) -> dict[str, pd.DataFrame]:
@@ -61,7 +62,7 @@ def test_a_backup_that_lost_rows_is_refused_and_nothing_is_restored(demo_path, e
     damaged = tmp_path / "b" / "outcomes.parquet"
     pq.write_table(pq.read_table(damaged).slice(0, 10), damaged)
     with Catalog.open(empty_path) as target:
-        with pytest.raises(CatalogError, match="outcomes.parquet holds 10 rows; the manifest says 165"):
+        with pytest.raises(CatalogError, match=f"outcomes.parquet holds 10 rows; the manifest says {seed_counts.OUTCOMES}"):
             restore(target, tmp_path / "b")
         assert sum(target.counts().values()) == 0
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from strategy.catalog import Catalog
 from strategy.cli import main
 from strategy.quality import assess, read_sample
+from tests import seed_counts
 from tests.conftest import PROJECT
 
 TASK_CSV = (
@@ -38,13 +39,13 @@ def test_init_demo_is_idempotent(runner, tmp_path):
     path = tmp_path / "c.duckdb"
     first = invoke(runner, path, "init", "--demo")
     assert first.exit_code == 0, first.output
-    assert "Loaded demo content: 15 tasks" in first.output
+    assert f"Loaded demo content: {seed_counts.TASKS} tasks" in first.output
     second = invoke(runner, path, "init", "--demo")
     assert second.exit_code == 0
-    assert "Demo not loaded: the catalog already has 15 tasks" in second.output
+    assert f"Demo not loaded: the catalog already has {seed_counts.TASKS} tasks" in second.output
     with Catalog.open(path) as catalog:
-        assert catalog.counts()["tasks"] == 15
-        assert catalog.counts()["outcomes"] == 165
+        assert catalog.counts()["tasks"] == seed_counts.TASKS
+        assert catalog.counts()["outcomes"] == seed_counts.OUTCOMES
 
 
 def test_init_empty_creates_schema_only(runner, tmp_path):
@@ -76,11 +77,13 @@ def test_tasks_lists_demo_tasks(runner, demo_location):
 def test_tasks_json_has_every_field(runner, demo_location):
     result = invoke(runner, demo_location, "tasks", "--json")
     records = json.loads(result.output)
-    assert len(records) == 15
+    assert len(records) == seed_counts.TASKS
     fraud = next(r for r in records if r["name"] == "Card fraud detection")
     assert fraud["rare_events"] == 4
-    assert fraud["outcomes"] == 11
+    assert fraud["outcomes"] == seed_counts.ILLUSTRATIVE_RUNS_PER_TASK
     assert fraud["modality"] == "tabular"
+    digits = next(r for r in records if r["name"] == "Handwritten digit reading (measured)")
+    assert digits["outcomes"] == seed_counts.MEASURED_RUNS_PER_TASK
 
 
 def test_tasks_on_empty_catalog_says_how_to_start(runner, empty_location):
@@ -141,8 +144,8 @@ def test_foreign_catalog_is_refused_with_a_message(runner, tmp_path):
 def test_status_reports_counts(runner, demo_location):
     result = invoke(runner, demo_location, "status", "--json")
     report = json.loads(result.output)
-    assert report["rows"]["tasks"] == 15
-    assert report["rows"]["datasets"] == 28
+    assert report["rows"]["tasks"] == seed_counts.TASKS
+    assert report["rows"]["datasets"] == seed_counts.DATASETS
     assert report["schema_version"] >= 1
 
 

@@ -1,7 +1,9 @@
-"""The demo seed: enough realistic content, clearly marked illustrative, loaded all or nothing."""
+"""The demo seed: enough realistic content, clearly marked illustrative or measured, loaded all or nothing."""
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from strategy.catalog import Catalog
 from strategy.demo import SEED_DIR, initialise, read_demo
 from strategy.errors import ImportRejected
+from tests import seed_counts
 from tests.conftest import PROJECT
 
 
@@ -23,11 +26,16 @@ def test_demo_has_enough_profiled_tasks(demo_catalog):
     assert (tasks[list(FACTOR_NAMES)].sum(axis=1) > 0).all()
 
 
-def test_demo_outcomes_are_marked_illustrative_at_several_mixes(demo_catalog):
+def test_demo_outcomes_are_marked_illustrative_or_measured_at_several_mixes(demo_catalog):
     outcomes = demo_catalog.outcomes()
     assert len(outcomes) >= 150
-    assert set(outcomes["source"]) == {"illustrative"}
-    assert outcomes["notes"].str.contains("Illustrative").all()
+    assert set(outcomes["source"]) == {"illustrative", "measured"}
+    illustrative = outcomes[outcomes["source"] == "illustrative"]
+    assert len(illustrative) == seed_counts.ILLUSTRATIVE_OUTCOMES
+    assert illustrative["notes"].str.startswith("Illustrative").all()
+    measured = outcomes[outcomes["source"] == "measured"]
+    assert len(measured) == seed_counts.MEASURED_OUTCOMES
+    assert measured["notes"].str.startswith("Measured").all()
     mixes = outcomes.groupby("task_id")["human_share"].nunique()
     assert (mixes >= 3).all(), "every demo task should have outcomes at three or more human shares"
     assert ((outcomes["human_share"] > 0) & (outcomes["human_share"] < 1)).any()
@@ -49,15 +57,84 @@ def test_initialise_twice_changes_nothing(demo_path):
     catalog, loaded = initialise(str(demo_path), demo=True)
     with catalog:
         assert loaded == {}
-        assert catalog.counts()["tasks"] == 15
-        assert catalog.counts()["outcomes"] == 165
+        assert catalog.counts()["tasks"] == seed_counts.TASKS
+        assert catalog.counts()["outcomes"] == seed_counts.OUTCOMES
 
 
 def test_generator_reproduces_the_tracked_outcomes(tmp_path):
+    # The script skips the measured tasks (their outcomes are real runs, in measured_outcomes.csv).
     out = tmp_path / "outcomes.csv"
     subprocess.run([sys.executable, str(PROJECT / "scripts" / "make_demo_outcomes.py"), str(out)],
                    check=True, capture_output=True)
     assert out.read_bytes() == (SEED_DIR / "outcomes.csv").read_bytes()
+    written = {row["task"] for row in csv.DictReader(out.read_text(encoding="utf-8").splitlines())}
+    assert written == set(seed_counts.ILLUSTRATIVE_TASKS) and not written & set(seed_counts.MEASURED_TASKS)
+
+
+MEASURED_SCRIPT = PROJECT / "scripts" / "make_measured_demo.py"
+
+
+def test_measured_outcomes_script_reproduces_the_tracked_file(tmp_path):
+    out = tmp_path / "measured_outcomes.csv"
+    subprocess.run([sys.executable, str(MEASURED_SCRIPT), "--out", str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == (SEED_DIR / "measured_outcomes.csv").read_bytes()
+
+
+def test_measured_outcomes_script_refuses_a_grid_missing_a_cell(tmp_path):
+    lines = (PROJECT / "bench" / "data" / "decision_grid.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    cell = "fair,noisy,logistic,10,400,0,accuracy,"
+    assert sum(line.startswith(cell) for line in lines) == 1
+    grid = tmp_path / "grid.csv"
+    grid.write_text("".join(line for line in lines if not line.startswith(cell)), encoding="utf-8")
+    out = tmp_path / "measured_outcomes.csv"
+    result = subprocess.run([sys.executable, str(MEASURED_SCRIPT), "--grid", str(grid), "--out", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "fair/noisy/logistic at n_human=10, n_synthetic=400" in result.stderr
+    assert not out.exists()
+
+
+def _measured_cases() -> list[tuple[str, str, str, str]]:
+    spec = importlib.util.spec_from_file_location("make_measured_demo", MEASURED_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CASES
+
+
+def test_measured_tasks_carry_real_runs_apart_from_the_illustrative_ones(demo_catalog):
+    tasks = demo_catalog.tasks().set_index("name")
+    names = dict(zip(tasks["id"], tasks.index, strict=True))
+    outcomes = demo_catalog.outcomes()
+    outcomes = outcomes.assign(task_name=outcomes["task_id"].map(names))
+    measured = outcomes[outcomes["source"] == "measured"]
+    illustrative = outcomes[outcomes["source"] == "illustrative"]
+    # No task mixes the two kinds, every task has one kind, and the measured ones say so in their name.
+    assert set(measured["task_name"]) == seed_counts.MEASURED_TASKS and len(seed_counts.MEASURED_TASKS) == 3
+    assert set(illustrative["task_name"]) == seed_counts.ILLUSTRATIVE_TASKS
+    assert not seed_counts.MEASURED_TASKS & seed_counts.ILLUSTRATIVE_TASKS
+    assert set(tasks.index) == seed_counts.MEASURED_TASKS | seed_counts.ILLUSTRATIVE_TASKS
+    assert all(name.endswith("(measured)") for name in seed_counts.MEASURED_TASKS)
+    assert not any("measured" in name.lower() for name in seed_counts.ILLUSTRATIVE_TASKS)
+    with open(PROJECT / "bench" / "data" / "decision_grid.csv", newline="", encoding="utf-8") as handle:
+        grid = {(r["table"], r["generator"], r["learner"], int(r["n_human"]), int(r["n_synthetic"])): float(r["value"])
+                for r in csv.DictReader(handle) if r["repeat"] == "0" and r["metric"] == "accuracy"}
+    cases = _measured_cases()
+    assert {case[0] for case in cases} == seed_counts.MEASURED_TASKS
+    for name, table, generator, learner in cases:
+        runs = measured[measured["task_name"] == name]
+        assert len(runs) == seed_counts.MEASURED_RUNS_PER_TASK, name
+        for note in runs["notes"]:
+            assert note.startswith(f"Measured: {table} table (") and "bench/data/decision_grid.csv" in note
+            assert f"{generator} synthetic generator, {learner} learner" in note
+        description = tasks.loc[name, "description"]
+        assert "measured" in description and table in description and generator in description
+        assert set(runs["metric"]) == {"accuracy"} and runs["higher_is_better"].all()
+        for run in runs.itertuples():
+            assert run.value == grid[table, generator, learner, run.n_human, run.n_synthetic], run.run_id
+        assert (runs["n_synthetic"] == 0).any() and (runs["n_human"] == 0).any()
+        assert ((runs["n_human"] > 0) & (runs["n_synthetic"] > 0)).any()
+    for name, runs in illustrative.groupby("task_name"):
+        assert len(runs) == seed_counts.ILLUSTRATIVE_RUNS_PER_TASK, name
 
 
 def test_generator_reproduces_the_tracked_sample_files(tmp_path):

@@ -15,6 +15,7 @@ from strategy.demo import initialise
 from strategy.errors import UnknownTask
 from strategy.models import Recommendation, Task, new_id, utc_now
 from strategy.recommend import Scenario
+from tests import seed_counts
 
 TOP_LEVEL_KEYS = {"task_id", "sourcing", "human_share_spend", "human_share_samples", "n_human", "n_synthetic",
                   "spend_human", "spend_synthetic", "budget", "expected_metric", "confidence", "basis", "regime",
@@ -53,24 +54,24 @@ def comparable(recommendation: Recommendation) -> dict:
 def test_refit_stores_one_recommendation_per_task(tmp_path):
     catalog, loaded = initialise(str(tmp_path / "fresh.duckdb"), demo=True)
     with catalog:
-        assert loaded["tasks"] == 15
+        assert loaded["tasks"] == seed_counts.TASKS
         assert catalog.counts()["recommendations"] == 0
         result = recommend.refit_portfolio(catalog, workers=1, actor="tester")
         assert result.problems == []
-        assert len(result) == 15
-        assert catalog.counts()["recommendations"] == 15
+        assert len(result) == seed_counts.TASKS
+        assert catalog.counts()["recommendations"] == seed_counts.TASKS
         assert catalog.latest_model_state(recommend.POOLED_KIND) is not None
         assert {r.task_id for r in result.recommendations} == set(catalog.tasks()["id"])
-        assert len(recommend.portfolio(catalog)) == 15
+        assert len(recommend.portfolio(catalog)) == seed_counts.TASKS
 
 
 def test_refit_again_adds_one_recommendation_per_task(demo_catalog):
     before = demo_catalog.counts()["recommendations"]
     result = recommend.refit_portfolio(demo_catalog, workers=1, actor="tester")
-    assert len(result) == 15
-    assert demo_catalog.counts()["recommendations"] == before + 15
+    assert len(result) == seed_counts.TASKS
+    assert demo_catalog.counts()["recommendations"] == before + seed_counts.TASKS
     latest = recommend.portfolio(demo_catalog)
-    assert len(latest) == 15 and latest["task_id"].is_unique
+    assert len(latest) == seed_counts.TASKS and latest["task_id"].is_unique
     # Which of two same-second rows is "latest" is not well defined (see the xfail below), so only the
     # count and uniqueness are checked here.
 
@@ -99,7 +100,7 @@ def test_portfolio_reads_without_fitting(refitted, monkeypatch):
     monkeypatch.setattr(strategy.learning.LearningCurve, "fit", refuse)
     monkeypatch.setattr(strategy.learning, "least_squares", refuse)
     table = recommend.portfolio(catalog)
-    assert len(table) == 15
+    assert len(table) == seed_counts.TASKS
     assert table["task_id"].is_unique
     assert set(table["basis"]) == {"rules+model"}
     assert {"sourcing", "human_share_spend", "expected_value", "expected_low", "expected_high"} <= set(table.columns)
@@ -108,11 +109,15 @@ def test_portfolio_reads_without_fitting(refitted, monkeypatch):
 def test_recommendation_json_has_the_documented_keys(refitted):
     catalog, result = refitted
     payloads = stored_payloads(catalog)
-    assert len(payloads) >= 15
+    assert len(payloads) >= seed_counts.TASKS
     assert {r.id for r in result.recommendations} <= {p["id"] for p in payloads}
     for payload in payloads:
         assert set(payload) >= TOP_LEVEL_KEYS, TOP_LEVEL_KEYS - set(payload)
-        assert payload["contract"] == "strategy.recommendation/1"
+        assert payload["contract"] == "strategy.recommendation/2"
+        assert {"synthetic_over_human_only", "human_over_synthetic_led"} <= set(payload["adds"])
+        assert {"human_only", "synthetic_led"} <= set(payload["corners"])
+        assert {"target_probability", "class_margin", "extrapolation"} <= set(payload)
+        assert {"expected_gain", "cost_cap"} <= set(payload["next_experiment"])
         assert {"value", "low", "high"} <= set(payload["expected_metric"])
         assert {"size", "tier", "cost"} <= set(payload["eval_set"])
         assert payload["rules"], "the collapse guard at least is always listed"
@@ -134,7 +139,10 @@ def test_every_demo_recommendation_is_consistent(refitted):
         spent = r.spend_human + r.spend_synthetic + r.eval_set.cost
         assert spent <= r.budget + 1e-6, r.task_name
         assert r.basis == "rules+model", r.task_name
-        assert r.evidence_count == 11
+        # Illustrative tasks have 11 outcomes each, measured tasks 14.
+        runs = (seed_counts.MEASURED_RUNS_PER_TASK if r.task_name in seed_counts.MEASURED_TASKS
+                else seed_counts.ILLUSTRATIVE_RUNS_PER_TASK)
+        assert r.evidence_count == runs == seed_counts.OUTCOMES_PER_TASK[r.task_name], r.task_name
         metric = r.expected_metric
         assert metric.value is not None and metric.low is not None and metric.high is not None
         assert metric.low <= metric.value <= metric.high, r.task_name
@@ -146,6 +154,50 @@ def test_every_demo_recommendation_is_consistent(refitted):
         assert r.spend_synthetic == pytest.approx(r.n_synthetic * r.cost_per_sample["synthetic"], abs=0.01)
         assert r.collapse_guard == "kept"
         assert r.model_version.startswith(recommend.ENGINE_VERSION)
+        # The class follows what each source adds: the chosen plan is the named corner, or a mix that beats
+        # both corners by more than the stated margin.
+        sign = 1.0 if metric.higher_is_better else -1.0
+        better = {name: sign * plan.assured for name, plan in r.corners.items()}  # what the class compares
+        if r.sourcing == "human":
+            assert (r.n_human, r.n_synthetic) == (r.corners["human_only"].n_human, r.corners["human_only"].n_synthetic)
+            assert better["human_only"] >= better["synthetic_led"]
+        elif r.sourcing == "synthetic":
+            assert r.n_synthetic == r.corners["synthetic_led"].n_synthetic
+        else:
+            assert better["best_mix"] - max(better["human_only"], better["synthetic_led"]) > r.class_margin
+        assert r.next_experiment.cost <= r.next_experiment.cost_cap + 1e-9
+        assert r.next_experiment.cost_cap == pytest.approx(0.1 * (r.budget - r.eval_set.cost), abs=0.01)
+
+
+def test_the_demo_shows_more_than_one_class(refitted):
+    _, result = refitted
+    classes = {r.sourcing for r in result.recommendations}
+    assert len(classes) >= 2, classes
+    for r in result.recommendations:
+        assert r.adds.synthetic_over_human_only is not None and r.adds.human_over_synthetic_led is not None
+
+
+def test_a_stored_first_contract_recommendation_still_reads(refitted):
+    catalog, result = refitted
+    payload = json.loads(result.recommendations[0].model_dump_json())
+    old = {k: v for k, v in payload.items() if k not in {"adds", "corners", "target_probability", "class_margin",
+                                                          "extrapolation"}}
+    old["contract"] = "strategy.recommendation/1"
+    del old["next_experiment"]["expected_gain"], old["next_experiment"]["cost_cap"]
+    read = Recommendation.model_validate(old)
+    assert read.contract == "strategy.recommendation/1" and read.adds.synthetic_over_human_only is None
+
+
+def test_logging_the_suggested_run_moves_the_next_experiment_on(demo_catalog):
+    from strategy.outcomes import log_outcome
+
+    first = recommend.recommend_task(demo_catalog, "Card fraud detection", actor="tester")
+    probe = first.next_experiment
+    log_outcome("Card fraud detection", probe.n_human, probe.n_synthetic, "AUPRC",
+                float(first.expected_metric.value), catalog=demo_catalog, run_id="probe-1")
+    after = recommend.recommend_task(demo_catalog, "Card fraud detection", actor="tester")
+    assert (after.next_experiment.n_human, after.next_experiment.n_synthetic) != (probe.n_human, probe.n_synthetic)
+    assert after.evidence_count == first.evidence_count + 1
 
 
 # --------------------------------------------------------------------------- one task
@@ -209,17 +261,29 @@ def test_scenario_target_reports_the_budget_needed(demo_catalog):
 
 # --------------------------------------------------------------------------- backtest
 def test_backtest_model_beats_both_baselines(backtest_table):
-    assert len(backtest_table) == 15
+    assert len(backtest_table) == seed_counts.TASKS
     assert np.isfinite(backtest_table[["mae_model", "mae_rules", "mae_mean"]].to_numpy()).all()
     summary = recommend.backtest_summary(backtest_table)
-    assert summary["tasks"] == 15 and summary["outcomes"] == 165
+    assert summary["tasks"] == seed_counts.TASKS and summary["outcomes"] == seed_counts.OUTCOMES
     errors = summary["relative_error"]
     assert errors["model"] < errors["rules"]
     assert errors["model"] < errors["mean"]
-    assert summary["model_beats_mean"] >= 12
+    assert summary["model_beats_mean"] >= 15
     assert summary["model_beats_rules"] >= 10
 
 
 def test_backtest_summary_of_nothing():
     import pandas as pd
     assert recommend.backtest_summary(pd.DataFrame()) == {"tasks": 0}
+
+
+def test_outcomes_all_at_one_mix_say_so_and_what_to_log_next():
+    task = Task(name="One mix only", domain="Retail", modality="text", metric="accuracy")
+    many = np.full(10_001, 1.0)
+    evidence = recommend.TaskEvidence(task=task, n_human=many * 200, n_synthetic=many * 0,
+                                      values=np.full(10_001, 0.8))
+    recommendation, fit = recommend.decide(evidence)
+    assert fit is None and recommendation.basis == "rules"
+    reason = recommendation.next_experiment.reason
+    assert "All 10,001 usable outcomes are at one mix (200 human, 0 synthetic)" in reason
+    assert "log runs at other mixes next" in reason and "Only 10001" not in reason

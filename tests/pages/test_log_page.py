@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from strategy.catalog import Catalog
+from tests.seed_counts import OUTCOMES, OUTCOMES_PER_TASK
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TASK = "Chest X-ray triage"
@@ -45,9 +46,10 @@ def test_the_form_logs_an_outcome_and_shows_before_and_after(page, demo_location
     assert [s.value for s in page.success] == ["Outcome logged."]
     changes = page.dataframe[-1].value
     assert "→" in changes["class"].iloc[0] and "→" in changes["expected metric"].iloc[0]
-    assert outcome_count(demo_location) == 166
+    assert outcome_count(demo_location) == OUTCOMES + 1
     with Catalog.open(demo_location) as catalog:
-        assert catalog.latest_recommendation(task_id)[0].evidence_count == 12
+        name = catalog.task(task_id).name
+        assert catalog.latest_recommendation(task_id)[0].evidence_count == OUTCOMES_PER_TASK[name] + 1
 
 
 def test_the_form_marks_a_missing_value_next_to_the_field_and_writes_nothing(page, demo_location):
@@ -55,7 +57,7 @@ def test_the_form_marks_a_missing_value_next_to_the_field_and_writes_nothing(pag
     submit(page)
     assert any("is required" in m.value for m in page.markdown)
     assert "nothing was saved" in page.error[0].value
-    assert outcome_count(demo_location) == 165
+    assert outcome_count(demo_location) == OUTCOMES
 
 
 def test_a_valid_upload_is_previewed_then_imported(page, demo_location):
@@ -68,7 +70,7 @@ def test_a_valid_upload_is_previewed_then_imported(page, demo_location):
     button.click().run()
     assert any("Imported 2 outcomes" in s.value for s in page.success)
     assert page.dataframe[-1].value["task"].tolist() == [TASK]
-    assert outcome_count(demo_location) == 167
+    assert outcome_count(demo_location) == OUTCOMES + 2
 
 
 def test_a_bad_upload_shows_the_problems_and_no_import_button(page, demo_location):
@@ -79,4 +81,4 @@ def test_a_bad_upload_shows_the_problems_and_no_import_button(page, demo_locatio
     problems = page.dataframe[-1].value
     assert problems[["row", "field"]].values.tolist() == [[1, "n_human"]]
     assert not [b for b in page.button if b.label.startswith("Import")]
-    assert outcome_count(demo_location) == 165
+    assert outcome_count(demo_location) == OUTCOMES

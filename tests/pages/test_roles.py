@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from strategy.catalog import Catalog
+from tests.seed_counts import OUTCOMES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "not-a-real-secret",
@@ -68,7 +69,7 @@ def test_a_viewer_browses_and_exports_but_cannot_log_or_edit(monkeypatch, demo_p
     assert not locked(export) and len(export.get("download_button")) >= 1
     audit = page(app, "pages/audit.py")
     assert any("cannot administer the catalog: that needs the admin role" in m for m in locked(audit))
-    assert outcome_count(demo_path) == 165
+    assert outcome_count(demo_path) == OUTCOMES
 
 
 def test_a_researcher_logs_outcomes_but_cannot_edit_tasks_or_costs(monkeypatch, demo_path):
@@ -80,7 +81,7 @@ def test_a_researcher_logs_outcomes_but_cannot_edit_tasks_or_costs(monkeypatch, 
     log.number_input[2].set_value(0.5)
     log.button(key="FormSubmitter:outcome_form-Log outcome").click().run()
     assert [s.value for s in log.success] == ["Outcome logged."]
-    assert outcome_count(demo_path) == 166
+    assert outcome_count(demo_path) == OUTCOMES + 1
     tasks = page(app, "pages/tasks.py")
     assert any("cannot edit tasks: that needs the admin role" in m for m in locked(tasks))
     datasets = page(app, "pages/datasets.py")
