@@ -156,6 +156,14 @@ def main(argv=None) -> int:
 
         results = decisions.score(all_cases, engine, pilot_repeats=repeats, progress=progress)
         adapters = check_adapters(all_cases, args.check_adapters) if args.check_adapters else None
+        calibration = None
+        if args.engine == "direct":  # the interval belongs to the engine's own fit
+            table = decisions.coverage(all_cases, pilot_repeats=repeats)
+            weighted = table.assign(inside=table["covered"] * table["held_out"])
+            by_pilot = weighted.groupby("pilot")[["inside", "held_out"]].sum()
+            calibration = {"overall": float(weighted["inside"].sum() / weighted["held_out"].sum()),
+                           **{f"pilot {p}": float(r["inside"] / r["held_out"]) for p, r in by_pilot.iterrows()},
+                           "held_out_runs": int(weighted["held_out"].sum())}
     if hasattr(engine, "close"):
         engine.close()
     seconds = time.perf_counter() - started
@@ -166,9 +174,14 @@ def main(argv=None) -> int:
         print(json.dumps(summary | {"regret_units": "accuracy (0-1); the printed tables show points (x100)",
                                     "engine": args.engine, "quick": args.quick, "pilot_repeats": repeats,
                                     "seconds": round(seconds, 1),
-                                    "adapters": adapters}, indent=2))
+                                    "adapters": adapters, "calibration": calibration}, indent=2))
     else:
         print(report(summary, seconds, args.engine, adapters))
+        if calibration:
+            parts = ", ".join(f"{k} {v:.0%}" for k, v in calibration.items() if k.startswith("pilot"))
+            print(f"Calibration: the engine's 80% intervals, fitted on each pilot, covered "
+                  f"{calibration['overall']:.0%} of {calibration['held_out_runs']:,} held-out measured runs "
+                  f"({parts}; goal 75–85%).")
     return 1 if adapters and adapters["mismatches"] else 0
 
 

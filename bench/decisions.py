@@ -469,3 +469,31 @@ class CatalogEngine:
             self._catalog = None
         if self._own is not None:
             self._own.cleanup()
+
+
+# ------------------------------------------------------------------------------------- calibration
+def coverage(all_cases: Iterable[Case], *, pilot_sizes=(6, 10, 14), pilot_repeats: int = 2) -> pd.DataFrame:
+    """How often the engine's 80% interval, fitted on a pilot, covers a held-out measured run: every other
+    repeat at every grid cell with human data that no pilot run used (one row per case × pilot × draw)."""
+    from strategy.recommend import TIER_DEFAULTS, TaskEvidence, fit_task
+
+    rows = []
+    for case in all_cases:
+        h_grid, s_grid = np.meshgrid(case.human_levels, case.synthetic_levels, indexing="ij")
+        for size in pilot_sizes:
+            used = set(PILOTS[size])
+            keep = np.array([(h, s) not in used and h > 0 for h, s in zip(h_grid.ravel(), s_grid.ravel(),
+                                                                          strict=True)])
+            at_h, at_s = h_grid.ravel()[keep].astype(float), s_grid.ravel()[keep].astype(float)
+            for repeat in range(min(pilot_repeats, case.repeats)):
+                pilot = _ordered(pilot_rows(case, size, repeat))
+                evidence = TaskEvidence(task=_task(pilot), n_human=pilot["n_human"].to_numpy(float),
+                                        n_synthetic=pilot["n_synthetic"].to_numpy(float),
+                                        values=pilot["value"].to_numpy(float), tier_costs=dict(TIER_DEFAULTS))
+                low, high = fit_task(evidence).band(at_h, at_s)
+                held = np.delete(case.runs, repeat, axis=0).reshape(case.repeats - 1, -1)[:, keep]
+                inside = (held >= low) & (held <= high)
+                rows.append({"table": case.table, "generator": case.generator, "learner": case.learner,
+                             "pilot": size, "repeat": repeat, "held_out": int(inside.size),
+                             "covered": float(inside.mean())})
+    return pd.DataFrame(rows)

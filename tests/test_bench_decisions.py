@@ -158,3 +158,14 @@ def test_one_slice_of_the_grid_reproduces_byte_for_byte():
     keep = (tracked["table"] == "wine") & (tracked["generator"] == "smote") & (tracked["learner"] == "knn")
     assert keep.sum() > 0
     assert script.to_text(tracked[keep]) == measured
+
+
+def test_coverage_scores_held_out_runs_outside_the_pilot(all_cases):
+    case = next(c for c in all_cases if c.name == "wine/smote/logistic")
+    table = decisions.coverage([case], pilot_sizes=(6,), pilot_repeats=1)
+    assert len(table) == 1
+    row = table.iloc[0]
+    cells_with_humans = int((case.human_levels > 0).sum()) * len(case.synthetic_levels)
+    pilot_cells_with_humans = sum(1 for h, _ in decisions.PILOTS[6] if h > 0)
+    assert row["held_out"] == (cells_with_humans - pilot_cells_with_humans) * (case.repeats - 1)
+    assert 0.0 < row["covered"] <= 1.0
