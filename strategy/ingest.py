@@ -349,7 +349,10 @@ def read_rows(source: str | Path | IO[bytes], *, label: str | None = None,
     if fmt == "csv":
         _refuse_long_rows(text, label, header=True)
         if text.rstrip().count("\n") > rows_limit:  # more lines than rows allowed: count the records
-            records = sum(1 for record in csv.reader(io.StringIO(text)) if record) - 1
+            try:
+                records = sum(1 for record in csv.reader(io.StringIO(text)) if record) - 1
+            except csv.Error as error:
+                raise _refuse(label, f"cannot be read as CSV ({error})") from None
             if records > rows_limit:
                 raise _too_many_rows(label, records, bounds)
         try:
@@ -626,7 +629,11 @@ def _read_csv(body: bytes, text: str, label: str, bounds: Bounds, *, as_text: bo
         _refuse_unclosed_quote(text, label)
     types = {}
     if as_text:
-        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")[:2 * MAX_ROW_BYTES])), [])
+        try:
+            header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")[:2 * MAX_ROW_BYTES])), [])
+        except csv.Error as error:  # e.g. a bare carriage return inside the header line
+            raise _refuse(label, f"its header line cannot be read as CSV ({error})", row=None,
+                          field="header") from None
         types = {name: pa.string() for name in header}
     wrong_width = []
 
