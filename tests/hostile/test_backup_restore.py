@@ -18,6 +18,7 @@ from strategy.backup import MANIFEST, backup, restore
 from strategy.catalog import LATEST_VERSION, TABLES, Catalog
 from strategy.cli import main
 from strategy.errors import CatalogError, ImportRejected
+from tests.hostile.verdicts import refused, rows_in
 from tests.seed_counts import DATASETS
 
 ADMIN = {"STRATEGY_ROLE": "admin", "STRATEGY_USER": "restorer"}
@@ -45,17 +46,8 @@ def run_restore(target: Path, source: Path):
     return CliRunner().invoke(main, ["--catalog", str(target), "restore", str(source)], env=ADMIN)
 
 
-def refused(result) -> str:
-    """The command failed as a message: exit status 1, no traceback."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    return result.output
 
 
-def rows_in(location: Path) -> dict[str, int]:
-    with Catalog.open(location) as catalog:
-        return catalog.counts()
 
 
 # --------------------------------------------------------------------------------------- edits to a backup

@@ -21,6 +21,7 @@ from strategy.access import Identity
 from strategy.catalog import LATEST_VERSION, TABLES, Catalog, _explain_open_failure
 from strategy.cli import main
 from strategy.errors import CatalogError
+from tests.hostile.verdicts import refused, rows_in
 
 ADMIN = {"STRATEGY_ROLE": "admin", "STRATEGY_USER": "ops"}
 VIEWER = {"STRATEGY_ROLE": "viewer", "STRATEGY_USER": "vera"}
@@ -33,16 +34,8 @@ def cli(catalog: Path | str, *args: str, env: dict | None = None):
     return CliRunner().invoke(main, ["--catalog", str(catalog), *args], env=env or ADMIN)
 
 
-def refused(result) -> str:
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    return result.output
 
 
-def counts(path: Path) -> dict[str, int]:
-    with Catalog.open(path) as catalog:
-        return catalog.counts()
 
 
 # ---------------------------------------------------------------------------------------------- damage
@@ -236,7 +229,7 @@ WRITES = [
 def test_a_full_disk_during_a_write_says_so_and_writes_nothing(command, disk, demo_template, tmp_path):
     catalog = disk.root / "catalog.duckdb"
     shutil.copy(demo_template, catalog)
-    before = counts(catalog)
+    before = rows_in(catalog)
     args = command(tmp_path)
     disk.fill()
     output = refused(cli(catalog, *args))
@@ -244,7 +237,7 @@ def test_a_full_disk_during_a_write_says_so_and_writes_nothing(command, disk, de
     assert "No space left on device while" in output and str(catalog) in output
     assert output.strip().count("\n") == 0, output  # one line
     assert disk.leftovers() == []
-    assert counts(catalog) == before
+    assert rows_in(catalog) == before
 
 
 def test_a_full_disk_during_maintenance_leaves_pending_changes_pending(disk, demo_template):
@@ -252,7 +245,7 @@ def test_a_full_disk_during_maintenance_leaves_pending_changes_pending(disk, dem
     changes are neither lost nor half written."""
     catalog = disk.root / "catalog.duckdb"
     shutil.copy(demo_template, catalog)
-    expected = counts(catalog)
+    expected = rows_in(catalog)
     expected["audit_log"] += 40
     script = ("import duckdb, os, sys; c = duckdb.connect(sys.argv[1]); c.execute(\"SET checkpoint_threshold='1GB'\"); "
               "c.execute('INSERT INTO audit_log SELECT * FROM audit_log LIMIT 40'); os._exit(0)")
@@ -262,7 +255,7 @@ def test_a_full_disk_during_maintenance_leaves_pending_changes_pending(disk, dem
     output = refused(cli(catalog, "maintain"))
     disk.free()
     assert f"No space left on device while maintaining {catalog}; the checkpoint did not complete" in output
-    assert counts(catalog) == expected
+    assert rows_in(catalog) == expected
 
 
 def test_a_full_disk_during_a_backup_removes_the_unfinished_backup(disk, demo_path):
@@ -295,7 +288,7 @@ def test_a_full_disk_during_a_restore_restores_nothing(disk, demo_path, tmp_path
     output = refused(cli(target, "restore", str(source)))
     disk.free()
     assert "No space left on device while writing to the catalog" in output and "nothing was written" in output
-    assert counts(target) == dict.fromkeys(TABLES, 0)
+    assert rows_in(target) == dict.fromkeys(TABLES, 0)
 
 
 # ----------------------------------------------------------------------------------------------- viewers
