@@ -25,8 +25,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import gammaln
-from scipy.stats import t as student_t
+from scipy.special import gammaln, stdtr
 
 from strategy.learning import Prior
 
@@ -215,7 +214,8 @@ class SurfacePosterior:
         log_odds = np.zeros(len(means))
         for index in (1, 2):  # A, λ: the Student-t marginals of the posterior
             scale = np.sqrt(np.maximum(b_n / a_n * covs[:, index, index], 1e-300))
-            log_odds += student_t.logcdf(means[:, index] / scale, df=2 * a_n) - math.log(0.5)
+            # scipy.special's Student t CDF: scipy.stats would add half a second to every app start.
+            log_odds += np.log(np.maximum(stdtr(2 * a_n, means[:, index] / scale), 1e-300)) - math.log(0.5)
         return log_odds
 
     def _log_prior(self, n_h: np.ndarray, n_s: np.ndarray) -> np.ndarray:
