@@ -8,9 +8,9 @@ Everything here works on posterior draws of the metric (higher is better): an ar
 ones, so a share of spend reads "human" for nearly any plan. Instead three plans are compared at the
 training budget: the best human-only plan, the best synthetic-led plan (human data at the rules' floor)
 and the best mix (anything between). The class is ``mixed`` only when the best mix beats the better corner
-by more than the materiality margin; otherwise it is that corner, and the corner is the plan. A fitted mix
-has to earn its place against a plain baseline (evidence.md §1, Aioli): its expected gain must exceed both
-a small share of the task's observed metric range and the 80% half-width of the gain's own uncertainty.
+by more than the materiality margin; otherwise it is that corner, and the corner is the plan. Plans are
+compared by their expected metric less one posterior standard deviation, so a fitted mix has to earn its
+place against a plain baseline (evidence.md §1, Aioli) with gains the evidence can vouch for.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from strategy.budget import Costs, Plan, candidate_plans
 # grid for every budget keeps "more budget never lowers the expected metric".
 DECISION_GRID = np.unique(np.concatenate([np.arange(0.0, 65.0), np.round(np.geomspace(64, 1e10, 720))]))
 MATERIALITY_SHARE = 0.01   # of the range of the task's logged outcomes
-INTERVAL_Z = 1.2816        # two-sided 80%
 CAUTION = 1.0              # plans are scored by expected metric − CAUTION × posterior sd
 PILOT_SHARE = 0.10         # the next experiment costs at most this share of the training budget
 EXTRAPOLATION_FACTOR = 4.0  # a plan beyond this multiple of the largest logged count is flagged
