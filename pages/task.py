@@ -70,8 +70,11 @@ with st.container(border=True):
     target = controls[3].number_input(f"Target {row['metric']}", value=None, format="%.3f",
                                       placeholder="optional", key=f"target-{task_id}")
 
+# A picked tier is what human labels cost, so the evaluation set is priced at it too.
+tier_picked = human_price != next(iter(human_prices))
 scenario = Scenario(budget=budget, target=target,
-                    costs=Costs(human=human_prices[human_price], synthetic=synthetic_price), name="what-if")
+                    costs=Costs(human=human_prices[human_price], synthetic=synthetic_price), name="what-if",
+                    eval_price=human_prices[human_price] if tier_picked else None)
 changed = (budget != baseline.budget or target is not None or human_prices[human_price] != baseline.cost_per_sample["human"]
            or synthetic_price != baseline.cost_per_sample["synthetic"])
 current = baseline

@@ -118,20 +118,28 @@ def best_plan(predict: Predictor, budget: float, costs: Costs, *, floor: float =
     return plans[choice], np.argmax(values, axis=1), plans
 
 
+SYNTHETIC_LED = "synthetic-led"
+
+
 def frontier(predict: Predictor, budgets: np.ndarray, costs: Costs, *, floor: float = 0.0,
              owned: tuple[int, int] = (0, 0)) -> list[dict]:
-    """Expected metric against budget for human only, synthetic only and the best mix (mean over curves)."""
+    """Expected metric against budget for human only, synthetic-led and the best mix (mean over curves).
+
+    All three come from the same candidate plans, so they obey the same floor: "synthetic-led" buys the
+    most synthetic data the floor allows (no human data when the floor is 0). The best mix is the best of
+    every candidate, corners included, so it is never below either corner.
+    """
     rows = []
     for budget in budgets:
-        human_only = Plan(int(budget // costs.human), 0, float(budget // costs.human * costs.human), 0.0)
-        synthetic_only = Plan(0, int(budget // costs.synthetic), 0.0,
-                              float(budget // costs.synthetic * costs.synthetic))
-        mix, _, _ = best_plan(predict, budget, costs, floor=floor, owned=owned)
-        for label, plan in (("human only", human_only), ("synthetic only", synthetic_only), ("best mix", mix)):
-            n_h, n_s = _arrays([plan], owned)
+        plans = candidate_plans(budget, costs, floor)
+        if not plans:
+            raise StrategyError("No plan fits: the budget is too small for the rules' minimum human share.")
+        expected = np.atleast_2d(predict(*_arrays(plans, owned))).mean(axis=0)
+        best = int(np.argmax(expected))
+        for label, index in (("human only", 0), (SYNTHETIC_LED, len(plans) - 1), ("best mix", best)):
+            plan = plans[index]
             rows.append({"budget": float(budget), "strategy": label, "n_human": plan.n_human,
-                         "n_synthetic": plan.n_synthetic,
-                         "expected": float(np.atleast_2d(predict(n_h, n_s)).mean())})
+                         "n_synthetic": plan.n_synthetic, "expected": float(expected[index])})
     return rows
 
 

@@ -175,6 +175,8 @@ class Scenario:
     costs: Costs | None = None
     owned: tuple[int, int] = (0, 0)
     name: str = ""
+    # Price per label of the human evaluation set, when the scenario states one (a what-if's price tier).
+    eval_price: float | None = None
 
 
 @dataclass
@@ -348,7 +350,11 @@ def plan(evidence: TaskEvidence, fit: TaskFit | None, scenario: Scenario | None 
     total = budgeting.check_budget(scenario.budget if scenario.budget is not None else (task.budget or DEFAULT_BUDGET))
     if scenario.target is not None and not np.isfinite(scenario.target):
         raise StrategyError(f"The target must be a finite number, not {scenario.target}.")
-    eval_unit = evidence.human_cost or evidence.tier_costs.get(verdict.eval_tier, costs.human)
+    # A what-if that picks a human price tier says what human labels cost, the evaluation set's included;
+    # pricing that set at the task's registered price instead showed an expert set at $0.50 a label beside
+    # an expert-priced plan (issue 18 #8).
+    eval_unit = (scenario.eval_price or evidence.human_cost
+                 or evidence.tier_costs.get(verdict.eval_tier, costs.human))
     eval_set = EvalSet(size=verdict.eval_size, tier=verdict.eval_tier, cost=round(verdict.eval_size * eval_unit, 2))
     if eval_set.cost > total:
         raise StrategyError(
@@ -772,7 +778,7 @@ def mix_curve(fit: TaskFit, recommendation: Recommendation, points: int = 101) -
 
 def budget_frontier(fit: TaskFit, recommendation: Recommendation, factors=(0.125, 0.25, 0.5, 1, 2, 4, 8),
                     ) -> pd.DataFrame:
-    """Expected metric against total budget for human only, synthetic only and the best allowed mix."""
+    """Expected metric against total budget for human only, synthetic-led (at the floor) and the best allowed mix."""
     costs = Costs(**recommendation.cost_per_sample)
     budgets = [recommendation.budget * f - recommendation.eval_set.cost for f in factors]
     budgets = np.array([b for b in budgets if b > 0])

@@ -22,6 +22,7 @@ from strategy.budget import (
     sourcing_class,
 )
 from strategy.errors import StrategyError
+from strategy.models import MAX_SAMPLES
 from strategy.learning import curve
 from strategy.models import Outcome, Task
 from strategy.recommend import Scenario, TaskEvidence, decide
@@ -246,8 +247,10 @@ def _frontier_by_budget(predict, budgets_, costs):
     by_budget = {}
     for budget in budgets_:
         at = {row["strategy"]: row for row in rows if row["budget"] == float(budget)}
-        assert set(at) == {"human only", "synthetic only", "best mix"}
-        assert at["human only"]["n_synthetic"] == 0 and at["synthetic only"]["n_human"] == 0
+        assert set(at) == {"human only", "synthetic-led", "best mix"}
+        assert at["human only"]["n_synthetic"] == 0
+        # Without a floor, synthetic-led buys all the synthetic data it can (leftover cents go to human data).
+        assert at["synthetic-led"]["n_synthetic"] == min(np.floor(budget / costs.synthetic + 1e-9), MAX_SAMPLES)
         by_budget[budget] = at
     return by_budget
 
@@ -260,15 +263,31 @@ frontier_budgets = st.lists(st.floats(min_value=0.0, max_value=1e5), min_size=1,
 def test_frontier_best_mix_is_at_least_human_only(name, human, synthetic, budgets_):
     for at in _frontier_by_budget(predictor(name), budgets_, Costs(human, synthetic)).values():
         assert at["best mix"]["expected"] >= at["human only"]["expected"] - 1e-12
-        assert at["best mix"]["expected"] >= min(at["human only"]["expected"], at["synthetic only"]["expected"])
+        assert at["best mix"]["expected"] >= min(at["human only"]["expected"], at["synthetic-led"]["expected"])
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(name=curve_names, human=human_costs, synthetic=synthetic_costs, budgets_=frontier_budgets)
 @example(name="linear", human=1.0, synthetic=0.015625, budgets_=[1.0])
-def test_frontier_best_mix_is_at_least_synthetic_only(name, human, synthetic, budgets_):
+def test_frontier_best_mix_is_at_least_synthetic_led(name, human, synthetic, budgets_):
     for at in _frontier_by_budget(predictor(name), budgets_, Costs(human, synthetic)).values():
-        assert at["best mix"]["expected"] >= at["synthetic only"]["expected"] - 1e-12
+        assert at["best mix"]["expected"] >= at["synthetic-led"]["expected"] - 1e-12
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(name=curve_names, human=human_costs, synthetic=synthetic_costs, budgets_=frontier_budgets,
+       floor=st.sampled_from([0.05, 0.3, 0.9]))
+def test_frontier_corners_obey_the_floor_and_the_best_mix_beats_both(name, human, synthetic, budgets_, floor):
+    """Issue 18 #9: with a floor, "synthetic only" ignored it and could beat the best allowed mix."""
+    costs = Costs(human, synthetic)
+    rows = frontier(predictor(name), np.array([b for b in budgets_ if b >= human]) if any(b >= human for b in budgets_)
+                    else np.array([human * 10]), costs, floor=floor)
+    for budget in {row["budget"] for row in rows}:
+        at = {row["strategy"]: row for row in rows if row["budget"] == budget}
+        led = at["synthetic-led"]
+        spend_h, spend_s = led["n_human"] * human, led["n_synthetic"] * synthetic
+        assert spend_h >= floor * (spend_h + spend_s) - 1e-9
+        assert at["best mix"]["expected"] >= max(at["human only"]["expected"], led["expected"]) - 1e-12
 
 
 def test_frontier_best_mix_beats_both_corners_for_the_true_curve():
@@ -277,10 +296,10 @@ def test_frontier_best_mix_beats_both_corners_for_the_true_curve():
     for budget, at in by_budget.items():
         best = at["best mix"]["expected"]
         assert best >= at["human only"]["expected"] - 1e-12, budget
-        assert best >= at["synthetic only"]["expected"] - 1e-12, budget
+        assert best >= at["synthetic-led"]["expected"] - 1e-12, budget
     # At $1,000 the mix is strictly better than either corner.
     at = by_budget[1_000.0]
-    assert at["best mix"]["expected"] > max(at["human only"]["expected"], at["synthetic only"]["expected"]) + 0.01
+    assert at["best mix"]["expected"] > max(at["human only"]["expected"], at["synthetic-led"]["expected"]) + 0.01
 
 
 # --------------------------------------------------------------------------- through decide()

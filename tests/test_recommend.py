@@ -260,6 +260,17 @@ def test_scenario_target_reports_the_budget_needed(demo_catalog):
 
 
 # --------------------------------------------------------------------------- backtest
+def test_a_what_if_price_tier_prices_the_evaluation_set_too(refitted):
+    """Issue 18 #8: picking a human price tier in a what-if left the evaluation set at the task's own price."""
+    catalog, _ = refitted
+    task = catalog.tasks().iloc[0]
+    base = recommend.whatif(catalog, task["id"], Scenario(budget=1e7))[0]
+    tiered = recommend.whatif(catalog, task["id"], Scenario(budget=1e7, eval_price=150.0))[0]
+    assert tiered.eval_set.size == base.eval_set.size > 0
+    assert tiered.eval_set.cost == pytest.approx(150.0 * base.eval_set.size)
+    assert tiered.eval_set.cost != base.eval_set.cost
+
+
 def test_backtest_model_beats_both_baselines(backtest_table):
     assert len(backtest_table) == seed_counts.TASKS
     assert np.isfinite(backtest_table[["mae_model", "mae_rules", "mae_mean"]].to_numpy()).all()
