@@ -9,25 +9,25 @@ st.set_page_config(page_title="Data-sourcing strategy", page_icon=":material/bal
 
 pages = {
     "Decide": [
-        st.Page("pages/portfolio.py", title="Portfolio", icon=":material/dashboard:", default=True),
-        st.Page("pages/task.py", title="Task", icon=":material/target:", url_path="task"),
+        st.Page("app_pages/portfolio.py", title="Portfolio", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/task.py", title="Task", icon=":material/target:", url_path="task"),
     ],
     "Evidence": [
-        st.Page("pages/log_outcomes.py", title="Log outcomes", icon=":material/add_chart:", url_path="log"),
-        st.Page("pages/outcomes.py", title="Outcomes", icon=":material/science:", url_path="outcomes"),
-        st.Page("pages/data_quality.py", title="Data quality", icon=":material/compare:", url_path="quality"),
-        st.Page("pages/model_card.py", title="Model card", icon=":material/fact_check:", url_path="model"),
+        st.Page("app_pages/log_outcomes.py", title="Log outcomes", icon=":material/add_chart:", url_path="log"),
+        st.Page("app_pages/outcomes.py", title="Outcomes", icon=":material/science:", url_path="outcomes"),
+        st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/compare:", url_path="quality"),
+        st.Page("app_pages/model_card.py", title="Model card", icon=":material/fact_check:", url_path="model"),
     ],
     "Catalog": [
-        st.Page("pages/tasks.py", title="Tasks", icon=":material/edit_note:", url_path="tasks"),
-        st.Page("pages/profiles.py", title="Task profiles", icon=":material/tune:", url_path="profiles"),
-        st.Page("pages/datasets.py", title="Datasets", icon=":material/database:", url_path="datasets"),
-        st.Page("pages/costs.py", title="Cost assumptions", icon=":material/payments:", url_path="costs"),
-        st.Page("pages/rulebook.py", title="Rulebook", icon=":material/gavel:", url_path="rulebook"),
-        st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
+        st.Page("app_pages/tasks.py", title="Tasks", icon=":material/edit_note:", url_path="tasks"),
+        st.Page("app_pages/profiles.py", title="Task profiles", icon=":material/tune:", url_path="profiles"),
+        st.Page("app_pages/datasets.py", title="Datasets", icon=":material/database:", url_path="datasets"),
+        st.Page("app_pages/costs.py", title="Cost assumptions", icon=":material/payments:", url_path="costs"),
+        st.Page("app_pages/rulebook.py", title="Rulebook", icon=":material/gavel:", url_path="rulebook"),
+        st.Page("app_pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit"),
     ],
     "Share": [
-        st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+        st.Page("app_pages/export.py", title="Export", icon=":material/download:", url_path="export"),
     ],
 }
 # Sign-in comes first: configured but broken stops the app (no local admin mode), and nobody sees a page, the
@@ -72,19 +72,29 @@ except CatalogError as error:
 with st.sidebar:
     st.caption(f"Catalog ({dashboard.catalog().backend})")
     st.code(dashboard.catalog().label, language=None)
-    counts = dashboard.counts(location)
     if person.signed_in:
         st.caption(f"Signed in as {person.user} ({person.role}).")
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
     else:
         st.caption(f"Local mode: single user, {person.role} rights.")
-    st.caption(
+    counts_slot = st.empty()
+
+
+def show_counts() -> None:
+    counts = dashboard.counts(location)
+    counts_slot.caption(
         f"{counts['tasks']} tasks · {counts['datasets']} datasets · {counts['outcomes']} outcomes · "
         f"{counts['quality_reports']} quality reports · {counts['recommendations']} recommendations · "
         f"{counts['cost_tiers']} cost tiers · {counts['audit_log']} audit entries"
     )
 
+
+show_counts()
 try:
     navigation.run()
 except PermissionDenied as refused:  # pages hide what a role cannot do; this catches anything they miss
     st.error(str(refused), icon=":material/lock:")
+finally:
+    # The counts are drawn before the page runs; a page that writes clears the cached reads, so drawing
+    # them again here shows the write at once instead of after the next reload (issue 18 #5).
+    show_counts()

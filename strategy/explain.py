@@ -7,6 +7,20 @@ from __future__ import annotations
 
 from strategy.models import Recommendation
 
+# Letters whose spoken name starts with a vowel sound: "an RMSE", "an F1", "an MAE" but "a BLEU".
+_VOWEL_SOUNDING_LETTERS = set("AEFHILMNORSX")
+
+
+def with_article(word: str) -> str:
+    """The word after "a" or "an" as it is spoken: "an expert", "a crowd", "an RMSE", "a BLEU score"."""
+    text = str(word)
+    first = (text.split()[0] if text.split() else text).lstrip("*_`")  # Markdown emphasis is not spoken
+    if len(first) > 1 and (first.isupper() or any(ch.isdigit() for ch in first)):
+        vowel = first[0].upper() in _VOWEL_SOUNDING_LETTERS  # read letter by letter
+    else:
+        vowel = first[:1].lower() in set("aeiou")
+    return f"{'an' if vowel else 'a'} {text}"
+
 
 def _effect(gain: float, metric: str, higher_is_better: bool) -> str:
     """A gain (positive = better) in the metric's own direction: "+0.050 AUROC" or "lowers RMSE by 0.050"."""

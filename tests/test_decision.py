@@ -141,3 +141,15 @@ def test_a_plan_far_beyond_the_logged_counts_says_so():
                                        np.array([800.0])) == ""
     assert "no logged run used synthetic data" in decision.extrapolation_note(
         Plan(5, 100, 5.0, 1.0), (0, 0), np.array([10.0]), np.array([0.0]))
+
+
+def test_articles_follow_how_the_word_is_spoken():
+    from strategy.explain import with_article
+
+    assert with_article("expert") == "an expert"
+    assert with_article("crowd") == "a crowd"
+    assert with_article("RMSE") == "an RMSE"
+    assert with_article("F1") == "an F1"
+    assert with_article("BLEU") == "a BLEU"
+    assert with_article("**expert") == "an **expert"
+    assert with_article("accuracy") == "an accuracy"

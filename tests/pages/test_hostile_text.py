@@ -26,7 +26,7 @@ def test_a_task_with_hostile_text_is_shown_literally(monkeypatch, empty_path):
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params["task"] = task.id
     app.run()
-    app.switch_page("pages/task.py").run()
+    app.switch_page("app_pages/task.py").run()
     try:
         assert not app.exception
         assert [h.value for h in app.subheader] == [literal(NAME)]

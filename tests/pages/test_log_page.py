@@ -20,7 +20,7 @@ TASK = "Chest X-ray triage"
 def page(demo_location, monkeypatch):
     monkeypatch.setenv("STRATEGY_CATALOG", str(demo_location))
     app = AppTest.from_file(APP, default_timeout=60).run()
-    app.switch_page("pages/log_outcomes.py").run()
+    app.switch_page("app_pages/log_outcomes.py").run()
     assert not app.exception
     yield app
     st.cache_data.clear()

@@ -42,20 +42,20 @@ BACKTEST_TIMEOUT = 180
 # (script given to switch_page, title the page shows, st.info texts (prefixes) expected on the demo
 # catalog, st.info texts expected on an empty catalog). Portfolio is the default page.
 PAGES = [
-    ("pages/portfolio.py", "Portfolio", [], ["The catalog has no tasks yet."]),
+    ("app_pages/portfolio.py", "Portfolio", [], ["The catalog has no tasks yet."]),
     # The first task of the demo has no humanness report, so its quality tab says how to get one.
-    ("pages/task.py", "Task", ["**Next experiment:**", "No humanness report for this task"], ["No tasks yet"]),
-    ("pages/log_outcomes.py", "Log outcomes", [], ["Create a task first"]),
-    ("pages/outcomes.py", "Outcomes", [], ["No outcomes logged yet"]),
-    ("pages/data_quality.py", "Data quality", [], ["Upload a human and a synthetic sample"]),
-    ("pages/model_card.py", "Model card", ["No backtest stored yet."], ["No backtest stored yet."]),
-    ("pages/tasks.py", "Tasks", [], []),
-    ("pages/profiles.py", "Task profiles", [], ["No tasks yet"]),
-    ("pages/datasets.py", "Datasets", [], ["No datasets registered yet."]),
-    ("pages/costs.py", "Cost assumptions", [], ["No cost tiers yet"]),
-    ("pages/rulebook.py", "Rulebook", [], []),
-    ("pages/audit.py", "Audit log", [], ["Nothing has been written yet."]),
-    ("pages/export.py", "Export", [], ["No tasks to export yet"]),
+    ("app_pages/task.py", "Task", ["**Next experiment:**", "No humanness report for this task"], ["No tasks yet"]),
+    ("app_pages/log_outcomes.py", "Log outcomes", [], ["Create a task first"]),
+    ("app_pages/outcomes.py", "Outcomes", [], ["No outcomes logged yet"]),
+    ("app_pages/data_quality.py", "Data quality", [], ["Upload a human and a synthetic sample"]),
+    ("app_pages/model_card.py", "Model card", ["No backtest stored yet."], ["No backtest stored yet."]),
+    ("app_pages/tasks.py", "Tasks", [], []),
+    ("app_pages/profiles.py", "Task profiles", [], ["No tasks yet"]),
+    ("app_pages/datasets.py", "Datasets", [], ["No datasets registered yet."]),
+    ("app_pages/costs.py", "Cost assumptions", [], ["No cost tiers yet"]),
+    ("app_pages/rulebook.py", "Rulebook", [], []),
+    ("app_pages/audit.py", "Audit log", [], ["Nothing has been written yet."]),
+    ("app_pages/export.py", "Export", [], ["No tasks to export yet"]),
 ]
 PAGE_IDS = [title for _, title, _, _ in PAGES]
 # Pages whose demo content includes at least one table (st.dataframe or st.data_editor).
@@ -166,9 +166,9 @@ def shaken_app(monkeypatch, demo_path, shaken_expected) -> AppTest:
 
 def open_page(at: AppTest, script: str) -> AppTest:
     """First run of a new AppTest, on the given page. switch_page maps a file to its st.navigation url_path
-    (pages/model_card.py is served at /model) only after a first run, so the app runs once before switching."""
+    (app_pages/model_card.py is served at /model) only after a first run, so the app runs once before switching."""
     at.run()
-    if script != "pages/portfolio.py":
+    if script != "app_pages/portfolio.py":
         switch_to(at, script)
     assert_fine(at)
     return at
@@ -312,7 +312,7 @@ def test_app_can_walk_through_all_pages_in_one_session(demo_app):
 
 
 def test_sidebar_shows_catalog_location_and_row_counts(demo_app, expected):
-    at = open_page(demo_app, "pages/portfolio.py")
+    at = open_page(demo_app, "app_pages/portfolio.py")
     assert [code.value for code in at.sidebar.code] == [expected.location]
     captions = " ".join(caption.value for caption in at.sidebar.caption)
     assert f"{TASKS} tasks" in captions
@@ -328,7 +328,7 @@ def test_sidebar_shows_catalog_location_and_row_counts(demo_app, expected):
 
 
 def test_portfolio_shows_one_row_per_task_with_its_stored_recommendation(demo_app, expected):
-    at = open_page(demo_app, "pages/portfolio.py")
+    at = open_page(demo_app, "app_pages/portfolio.py")
     table = portfolio_table(at)
     assert set(table.columns) >= PORTFOLIO_COLUMNS
     assert len(table) == len(expected.tasks) == TASKS
@@ -354,7 +354,7 @@ def test_portfolio_shows_one_row_per_task_with_its_stored_recommendation(demo_ap
 
 
 def test_portfolio_lists_the_lowest_confidence_first_by_default(shaken_app, shaken_expected, low_confidence):
-    at = open_page(shaken_app, "pages/portfolio.py")
+    at = open_page(shaken_app, "app_pages/portfolio.py")
     assert by_label(at.selectbox, "Sort").value == "lowest confidence first"
     table = portfolio_table(at)
     assert table["task_name"].tolist() == by_confidence(shaken_expected.recommendations)
@@ -366,7 +366,7 @@ def test_portfolio_lists_the_lowest_confidence_first_by_default(shaken_app, shak
 
 def test_portfolio_sort_by_lowest_confidence_after_another_sort(shaken_app, shaken_expected):
     shaken_app.query_params["sort"] = "task name"
-    at = open_page(shaken_app, "pages/portfolio.py")
+    at = open_page(shaken_app, "app_pages/portfolio.py")
     assert portfolio_table(at)["task_name"].tolist() == sorted(shaken_expected.tasks["name"])
     assert at.query_params["sort"] == "task name"
 
@@ -385,7 +385,7 @@ def test_portfolio_sort_by_lowest_confidence_after_another_sort(shaken_app, shak
 ], ids=["domain", "modality", "class"])
 def test_portfolio_filter_narrows_rows_and_goes_into_the_url(shaken_app, shaken_expected, label, choice, param,
                                                             column):
-    at = open_page(shaken_app, "pages/portfolio.py")
+    at = open_page(shaken_app, "app_pages/portfolio.py")
     by_label(at.multiselect, label).select(choice).run()
     assert_fine(at)
     wanted = shaken_expected.recommendations[shaken_expected.recommendations[column] == choice]
@@ -399,7 +399,7 @@ def test_portfolio_filter_narrows_rows_and_goes_into_the_url(shaken_app, shaken_
 
 def test_portfolio_low_confidence_toggle_keeps_only_low_confidence_tasks(shaken_app, shaken_expected,
                                                                          low_confidence):
-    at = open_page(shaken_app, "pages/portfolio.py")
+    at = open_page(shaken_app, "app_pages/portfolio.py")
     by_label(at.toggle, "Low confidence only").set_value(True).run()
     assert_fine(at)
     stored = shaken_expected.recommendations
@@ -412,7 +412,7 @@ def test_portfolio_low_confidence_toggle_keeps_only_low_confidence_tasks(shaken_
 
 
 def test_portfolio_filters_combine_and_all_go_into_the_url(shaken_app, shaken_expected):
-    at = open_page(shaken_app, "pages/portfolio.py")
+    at = open_page(shaken_app, "app_pages/portfolio.py")
     stored = shaken_expected.recommendations
     speech = "Speech recognition for call centres"
     speech_class = stored.loc[stored["task_name"] == speech, "sourcing"].iloc[0]
@@ -436,7 +436,7 @@ def test_portfolio_restores_filters_and_sort_from_the_url(shaken_app, shaken_exp
     shaken_app.query_params["domain"] = ["Healthcare", "Speech"]
     shaken_app.query_params["class"] = wanted_class
     shaken_app.query_params["sort"] = "task name"
-    at = open_page(shaken_app, "pages/portfolio.py")
+    at = open_page(shaken_app, "app_pages/portfolio.py")
     assert by_label(at.multiselect, "Domain").value == ["Healthcare", "Speech"]
     assert by_label(at.multiselect, "Modality").value == []
     assert by_label(at.multiselect, "Recommended").value == [wanted_class]
@@ -450,7 +450,7 @@ def test_portfolio_restores_filters_and_sort_from_the_url(shaken_app, shaken_exp
 def test_portfolio_restores_a_single_domain_and_the_low_confidence_toggle(shaken_app, shaken_expected):
     shaken_app.query_params["domain"] = "Speech"
     shaken_app.query_params["low"] = "1"
-    at = open_page(shaken_app, "pages/portfolio.py")
+    at = open_page(shaken_app, "app_pages/portfolio.py")
     assert by_label(at.multiselect, "Domain").value == ["Speech"]
     assert by_label(at.toggle, "Low confidence only").value is True
     assert portfolio_table(at)["task_name"].tolist() == ["Speech recognition for call centres"]
@@ -460,14 +460,14 @@ def test_portfolio_ignores_unknown_values_in_the_url(demo_app, expected):
     demo_app.query_params["domain"] = "Atlantis"
     demo_app.query_params["class"] = "telepathic"
     demo_app.query_params["sort"] = "by vibes"
-    at = open_page(demo_app, "pages/portfolio.py")
+    at = open_page(demo_app, "app_pages/portfolio.py")
     assert by_label(at.multiselect, "Domain").value == []
     assert by_label(at.selectbox, "Sort").value == "lowest confidence first"
     assert len(portfolio_table(at)) == len(expected.tasks)
 
 
 def test_portfolio_filter_matching_nothing_says_so(demo_app, expected):
-    at = open_page(demo_app, "pages/portfolio.py")
+    at = open_page(demo_app, "app_pages/portfolio.py")
     stored = expected.recommendations
     # A domain and a class that no task of that domain has.
     domain, absent = next((d, c) for d in sorted(stored["domain"].unique()) for c in ("synthetic", "mixed", "human")
@@ -485,7 +485,7 @@ def test_portfolio_filter_matching_nothing_says_so(demo_app, expected):
 def test_portfolio_totals_are_the_sums_of_the_rows_shown(demo_app, expected, domains):
     if domains:
         demo_app.query_params["domain"] = domains
-    at = open_page(demo_app, "pages/portfolio.py")
+    at = open_page(demo_app, "app_pages/portfolio.py")
     shown = set(portfolio_table(at)["task_name"])
     rows = expected.recommendations[expected.recommendations["task_name"].isin(shown)]
     assert len(rows) == len(shown) > 0
@@ -528,7 +528,7 @@ def test_empty_catalog_portfolio_offers_the_demo_and_loads_it(monkeypatch, empty
 
 
 def test_portfolio_keeps_a_second_change_to_the_same_filter(demo_app):
-    at = open_page(demo_app, "pages/portfolio.py")
+    at = open_page(demo_app, "app_pages/portfolio.py")
     by_label(at.multiselect, "Domain").select("Healthcare").run()
     assert at.query_params == {"domain": "Healthcare"}
     by_label(at.multiselect, "Domain").select("Finance").run()
@@ -540,7 +540,7 @@ def test_portfolio_keeps_a_second_change_to_the_same_filter(demo_app):
 
 
 def test_task_page_defaults_to_the_first_task(demo_app, expected):
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     selectbox = at.selectbox[0]
     assert selectbox.label == "Task"
     assert selectbox.options == expected.tasks["name"].tolist()
@@ -554,7 +554,7 @@ def test_task_page_honours_the_task_query_parameter_and_shows_the_stored_recomme
     chest = expected.task_id(CHEST)
     assert chest != expected.tasks["id"].iloc[0], "pick a task that is not the default one"
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     assert at.selectbox[0].value == chest
     assert [s.value for s in at.subheader] == [CHEST]
     assert at.query_params["task"] == chest
@@ -577,7 +577,7 @@ def test_task_page_honours_the_task_query_parameter_and_shows_the_stored_recomme
 
 def test_task_page_ignores_an_unknown_task_query_parameter(demo_app, expected):
     demo_app.query_params["task"] = "no-such-task"
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     assert at.selectbox[0].value == expected.tasks["id"].iloc[0]
     assert [s.value for s in at.subheader] == [literal(expected.tasks["name"].iloc[0])]
 
@@ -585,7 +585,7 @@ def test_task_page_ignores_an_unknown_task_query_parameter(demo_app, expected):
 def test_choosing_another_task_updates_subheader_and_query_parameter(demo_app, expected):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     other = expected.tasks.loc[expected.tasks["id"] != chest].iloc[-1]
 
     at.selectbox[0].select(other["id"]).run()
@@ -598,7 +598,7 @@ def test_choosing_another_task_updates_subheader_and_query_parameter(demo_app, e
 
 
 def test_task_page_keeps_a_second_task_switch(demo_app, expected):
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     second, third = expected.tasks["id"].iloc[2], expected.tasks["id"].iloc[4]
     at.selectbox[0].select(second).run()
     assert at.query_params["task"] == second
@@ -609,7 +609,7 @@ def test_task_page_keeps_a_second_task_switch(demo_app, expected):
 def test_task_page_tabs_explain_the_recommendation(demo_app, expected, demo_path):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     assert [tab.label for tab in at.tabs] == TASK_TABS
     why, evidence, _quality, mix, history, profile = at.tabs
     with Catalog.open(demo_path) as catalog:
@@ -645,7 +645,7 @@ def test_task_page_for_a_rules_only_task(demo_app, demo_path):
         stored = recommend_task(catalog, task.id, actor="test")
     assert stored.basis == "rules"
     demo_app.query_params["task"] = task.id
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     assert [s.value for s in at.subheader] == [task.name]
     assert [w.value for w in at.warning] == ["Low confidence: rules only, no usable outcomes yet."]
     assert metrics(at)["Expected F1"] == "—"
@@ -659,7 +659,7 @@ def test_task_page_for_a_rules_only_task(demo_app, demo_path):
 def test_task_page_what_if_twice_the_budget_replans_from_the_stored_fit(demo_app, expected, demo_path):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     before = metrics(at)
     baseline = expected.recommendation(chest)
 
@@ -694,7 +694,7 @@ def test_task_page_what_if_twice_the_budget_replans_from_the_stored_fit(demo_app
 def test_task_page_save_scenario_stores_it_in_the_task_history(demo_app, expected, demo_path):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     baseline = expected.recommendation(chest)
     budget_input(at).set_value(2 * baseline["budget"]).run()
     name = f"budget {money(2 * baseline['budget'])}"
@@ -720,7 +720,7 @@ def test_task_page_save_scenario_stores_it_in_the_task_history(demo_app, expecte
 def test_task_page_scenario_name_can_be_typed(demo_app, expected, demo_path):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     budget_input(at).set_value(3 * expected.recommendation(chest)["budget"]).run()
     by_label(at.text_input, "Scenario name").input("  board ask, triple budget ").run()
     button(at, "Save scenario").click().run()
@@ -733,7 +733,7 @@ def test_task_page_scenario_name_can_be_typed(demo_app, expected, demo_path):
 def test_task_page_scenario_name_follows_the_budget(demo_app, expected):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     base = expected.recommendation(chest)["budget"]
     budget_input(at).set_value(2 * base).run()
     budget_input(at).set_value(3 * base).run()
@@ -743,7 +743,7 @@ def test_task_page_scenario_name_follows_the_budget(demo_app, expected):
 def test_task_page_budget_below_the_evaluation_set_is_refused_without_crashing(demo_app, expected):
     chest = expected.task_id(CHEST)
     demo_app.query_params["task"] = chest
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     budget_input(at).set_value(1.0).run()
     assert_fine(at)
     assert len(at.error) == 1
@@ -764,7 +764,7 @@ def test_task_page_compute_it_now_reports_an_impossible_budget(demo_app, demo_pa
     with Catalog.open(demo_path) as catalog:
         catalog.save_tasks([task], actor="test")
     demo_app.query_params["task"] = task.id
-    at = open_page(demo_app, "pages/task.py")
+    at = open_page(demo_app, "app_pages/task.py")
     assert [w.value for w in at.warning] == ["No recommendation has been computed for this task yet."]
     button(at, "Compute it now").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -776,7 +776,7 @@ def test_task_page_compute_it_now_reports_an_impossible_budget(demo_app, demo_pa
 
 @pytest.mark.parametrize(("blank", "label"), [("metric", "Metric"), ("name", "Name")])
 def test_task_form_refuses_a_blank_field_with_a_red_message_and_writes_nothing(demo_app, demo_path, blank, label):
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     values = {"name": "Invoice field extraction", "domain": "Finance", "metric": "F1"}
     values[blank] = ""
     fill_task_form(at, **values)
@@ -797,7 +797,7 @@ def test_task_form_refuses_a_blank_field_with_a_red_message_and_writes_nothing(d
 
 
 def test_task_form_creates_a_task_and_its_rules_recommendation(demo_app, demo_path):
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     fill_task_form(at, name="Invoice field extraction", domain="Finance", metric="F1")
     by_label(at.selectbox, "Modality").select("tabular")
     by_label(at.number_input, "Budget (USD)").set_value(20_000.0)
@@ -821,14 +821,14 @@ def test_task_form_creates_a_task_and_its_rules_recommendation(demo_app, demo_pa
     assert at.query_params["task"] == task.id
 
     # The new task is on the portfolio, not computed from outcomes yet (rules only).
-    switch_to(at, "pages/portfolio.py")
+    switch_to(at, "app_pages/portfolio.py")
     row = portfolio_table(at).set_index("task_name").loc["Invoice field extraction"]
     assert row["basis"] == "rules" and row["evidence_count"] == 0
 
 
 def test_task_form_refuses_to_create_a_task_under_an_existing_name(demo_app, expected, demo_path):
     chest = expected.task_id(CHEST)
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     fill_task_form(at, name=CHEST.upper(), domain="Healthcare", metric="AUROC")
     button(at, "Create task").click().run()
     assert_fine(at)
@@ -845,7 +845,7 @@ def test_task_form_refuses_to_create_a_task_under_an_existing_name(demo_app, exp
 
 def test_task_form_edit_of_a_profile_score_recomputes_the_task(demo_app, expected, demo_path):
     reviews = expected.task_id(REVIEWS)
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     by_label(at.selectbox, "Task to edit").select(reviews).run()
     assert_fine(at)
     assert by_label(at.text_input, "Name").value == REVIEWS
@@ -874,7 +874,7 @@ def test_task_form_edit_of_a_profile_score_recomputes_the_task(demo_app, expecte
 
 def test_task_archive_hides_it_from_the_portfolio_and_restore_brings_it_back(demo_app, expected, demo_path):
     reviews = expected.task_id(REVIEWS)
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     by_label(at.selectbox, "Task to edit").select(reviews).run()
     button(at, "Archive task").click().run()
     assert_fine(at)
@@ -882,25 +882,25 @@ def test_task_archive_hides_it_from_the_portfolio_and_restore_brings_it_back(dem
         assert catalog.task(reviews).status == "archived"
     assert REVIEWS + " (archived)" in by_label(at.selectbox, "Task to edit").options
 
-    switch_to(at, "pages/portfolio.py")
+    switch_to(at, "app_pages/portfolio.py")
     table = portfolio_table(at)
     assert REVIEWS not in set(table["task_name"])
     assert len(table) == TASKS - 1
     assert metrics(at)["Tasks shown"] == f"{TASKS - 1} of {TASKS - 1}"
-    switch_to(at, "pages/task.py")
+    switch_to(at, "app_pages/task.py")
     assert REVIEWS not in at.selectbox[0].options
 
-    switch_to(at, "pages/tasks.py")
+    switch_to(at, "app_pages/tasks.py")
     by_label(at.selectbox, "Task to edit").select(reviews).run()
     button(at, "Restore task").click().run()
     assert_fine(at)
-    switch_to(at, "pages/portfolio.py")
+    switch_to(at, "app_pages/portfolio.py")
     assert REVIEWS in set(portfolio_table(at)["task_name"])
 
 
 def test_task_archive_keeps_the_task_open_in_the_editor(demo_app, expected):
     reviews = expected.task_id(REVIEWS)
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     by_label(at.selectbox, "Task to edit").select(reviews).run()
     button(at, "Archive task").click().run()
     assert by_label(at.selectbox, "Task to edit").value == reviews
@@ -908,7 +908,7 @@ def test_task_archive_keeps_the_task_open_in_the_editor(demo_app, expected):
 
 
 def test_task_form_clears_the_red_message_once_the_field_is_fixed(demo_app):
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     fill_task_form(at, name="Invoice field extraction", domain="Finance", metric="")
     button(at, "Create task").click().run()
     assert red_messages(column_holding(at, "Metric"))
@@ -919,7 +919,7 @@ def test_task_form_clears_the_red_message_once_the_field_is_fixed(demo_app):
 
 
 def test_task_form_budget_below_the_evaluation_set_writes_nothing(demo_app, demo_path):
-    at = open_page(demo_app, "pages/tasks.py")
+    at = open_page(demo_app, "app_pages/tasks.py")
     fill_task_form(at, name="Invoice field extraction", domain="Finance", metric="F1")
     by_label(at.number_input, "Budget (USD)").set_value(1.0)
     button(at, "Create task").click().run()
@@ -933,7 +933,7 @@ def test_task_form_budget_below_the_evaluation_set_writes_nothing(demo_app, demo
 
 
 def test_outcomes_page_shows_every_live_outcome(demo_app, expected):
-    at = open_page(demo_app, "pages/outcomes.py")
+    at = open_page(demo_app, "app_pages/outcomes.py")
     live = expected.outcomes
     table = at.dataframe[0].value
     assert len(table) == len(live) == OUTCOMES
@@ -945,7 +945,7 @@ def test_outcomes_page_shows_every_live_outcome(demo_app, expected):
 
 
 def test_outcomes_filtered_to_one_task_show_only_that_task(demo_app, expected):
-    at = open_page(demo_app, "pages/outcomes.py")
+    at = open_page(demo_app, "app_pages/outcomes.py")
     by_label(at.multiselect, "Tasks").select(CHEST).run()
     assert_fine(at)
     table = at.dataframe[0].value
@@ -957,7 +957,7 @@ def test_outcomes_filtered_to_one_task_show_only_that_task(demo_app, expected):
 
 
 def test_outcomes_filtered_by_regime(demo_app, expected):
-    at = open_page(demo_app, "pages/outcomes.py")
+    at = open_page(demo_app, "app_pages/outcomes.py")
     regimes = by_label(at.multiselect, "Regime")
     assert regimes.options == sorted(expected.outcomes["regime"].unique())
     regimes.select(regimes.options[0]).run()
@@ -971,7 +971,7 @@ def test_outcomes_filtered_by_regime(demo_app, expected):
 
 
 def test_model_card_runs_and_stores_the_backtest(demo_app, demo_path, expected):
-    at = open_page(demo_app, "pages/model_card.py")
+    at = open_page(demo_app, "app_pages/model_card.py")
     assert [info.value for info in at.info] == ["No backtest stored yet."]
     assert metrics(at) == {
         "Outcomes behind the fits": str(OUTCOMES),
@@ -997,7 +997,7 @@ def test_model_card_runs_and_stores_the_backtest(demo_app, demo_path, expected):
 
 
 def test_profiles_page_lists_all_tasks_and_every_factor(demo_app, expected):
-    at = open_page(demo_app, "pages/profiles.py")
+    at = open_page(demo_app, "app_pages/profiles.py")
     assert [s.value for s in at.subheader] == ["Tasks", "The factors"]
     tasks, factors = at.dataframe[0].value, at.dataframe[1].value
     assert tasks["name"].tolist() == expected.all_tasks["name"].tolist()
@@ -1006,7 +1006,7 @@ def test_profiles_page_lists_all_tasks_and_every_factor(demo_app, expected):
 
 
 def test_datasets_page_lists_every_dataset_and_filters_by_source(demo_app, expected):
-    at = open_page(demo_app, "pages/datasets.py")
+    at = open_page(demo_app, "app_pages/datasets.py")
     table = at.dataframe[0].value
     assert sorted(table["name"]) == sorted(expected.datasets["name"])
     assert CHEST in set(table["task_name"])
@@ -1021,8 +1021,8 @@ def test_datasets_page_lists_every_dataset_and_filters_by_source(demo_app, expec
 
 def test_datasets_page_registers_a_dataset(demo_app, expected, demo_path):
     chest = expected.task_id(CHEST)
-    at = open_page(demo_app, "pages/datasets.py")
-    assert by_label(at.selectbox, "Dataset").value == "➕ New dataset"
+    at = open_page(demo_app, "app_pages/datasets.py")
+    assert by_label(at.selectbox, "Dataset").value == "+ New dataset"
     by_label(at.text_input, "Name").input("Radiologist second reads")
     by_label(at.selectbox, "Task").select(chest)
     by_label(at.selectbox, "Source").select("human")
@@ -1050,7 +1050,7 @@ def test_datasets_page_registers_a_dataset(demo_app, expected, demo_path):
 
 
 def test_datasets_page_refuses_a_nameless_dataset(demo_app, expected, demo_path):
-    at = open_page(demo_app, "pages/datasets.py")
+    at = open_page(demo_app, "app_pages/datasets.py")
     by_label(at.number_input, "Samples").set_value(10)
     button(at, "Register dataset").click().run()
     assert_fine(at)
@@ -1061,7 +1061,7 @@ def test_datasets_page_refuses_a_nameless_dataset(demo_app, expected, demo_path)
 
 
 def test_costs_page_lists_every_cost_tier(demo_app, expected):
-    at = open_page(demo_app, "pages/costs.py")
+    at = open_page(demo_app, "app_pages/costs.py")
     assert len(at.data_editor) == 1
     table = at.data_editor[0].value
     assert table["name"].tolist() == expected.cost_tiers["name"].tolist()
@@ -1069,7 +1069,7 @@ def test_costs_page_lists_every_cost_tier(demo_app, expected):
 
 
 def test_costs_page_saving_an_edited_price_replans_every_task(demo_app, expected, demo_path):
-    at = open_page(demo_app, "pages/costs.py")
+    at = open_page(demo_app, "app_pages/costs.py")
     button(at, "Save cost assumptions").click().run()
     assert [info.value for info in at.info] == ["Nothing changed."]
 
@@ -1094,7 +1094,7 @@ def test_costs_page_saving_an_edited_price_replans_every_task(demo_app, expected
 
 def test_rulebook_lists_every_rule_and_saving_a_weight_bumps_the_version(demo_app, expected, demo_path):
     rulebook = default_rulebook()
-    at = open_page(demo_app, "pages/rulebook.py")
+    at = open_page(demo_app, "app_pages/rulebook.py")
     table = at.data_editor[0].value
     assert table["id"].tolist() == [rule.id for rule in rulebook.rules]
     assert table["weight"].tolist() == [rule.weight for rule in rulebook.rules]
@@ -1124,7 +1124,7 @@ def test_rulebook_lists_every_rule_and_saving_a_weight_bumps_the_version(demo_ap
 
 
 def test_audit_page_shows_the_demo_seed_writes(demo_app, expected):
-    at = open_page(demo_app, "pages/audit.py")
+    at = open_page(demo_app, "app_pages/audit.py")
     table = at.dataframe[0].value
     assert len(table) == len(expected.audit_log) == min(500, expected.counts["audit_log"])
     assert set(table["actor"]) == set(expected.audit_log["actor"])
@@ -1137,7 +1137,7 @@ def test_audit_page_shows_the_demo_seed_writes(demo_app, expected):
 
 
 def test_export_page_offers_csv_and_json_per_table(demo_app, expected):
-    at = open_page(demo_app, "pages/export.py")
+    at = open_page(demo_app, "app_pages/export.py")
     labels = download_labels(at)
     assert labels[len(SUMMARY_FORMATS):] == [f"{table} as {kind}" for table in EXPORT_TABLES
                                              for kind in ("CSV", "JSON")]
@@ -1155,7 +1155,7 @@ def _without_generated_line(markdown: str) -> list[str]:
 
 
 def test_export_page_previews_the_summary_it_downloads(demo_app, demo_path):
-    at = open_page(demo_app, "pages/export.py")
+    at = open_page(demo_app, "app_pages/export.py")
     assert download_labels(at)[:len(SUMMARY_FORMATS)] == ["Markdown", "HTML", "PDF (A4)", "CSV", "JSON"]
     assert all(button_.proto.ignore_rerun for button_ in at.get("download_button"))
     with Catalog.open(demo_path) as catalog:

@@ -18,8 +18,13 @@ from strategy.quality import assess
 from strategy.quality.report import dataset_sample, find_dataset, load_sample
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGE = "pages/data_quality.py"
+PAGE = "app_pages/data_quality.py"
 SYNTHETIC, HUMAN = "Synthetic fraud transactions", "Confirmed fraud cases"
+
+
+def human_reference(app):
+    """The human reference box: keyed by the synthetic dataset chosen, so it is found by its label."""
+    return next(box for box in app.selectbox if box.label == "Human reference")
 
 
 def open_app(location: Path, monkeypatch, script: str = PAGE) -> AppTest:
@@ -53,7 +58,7 @@ def test_catalog_datasets_are_assessed_as_the_library_assesses_them(demo_path, m
         expected = assess(dataset_sample(human), dataset_sample(synthetic))
     assert app.radio(key="dq_source").value == "Catalog datasets"
     app.selectbox(key="dq_synthetic_ds").set_value(synthetic["id"]).run()
-    app.selectbox(key="dq_human_ds").set_value(human["id"]).run()
+    human_reference(app).set_value(human["id"]).run()
     app.button[0].click().run()
     assert not app.exception and not app.error
     shown = metrics(app)
@@ -72,7 +77,7 @@ def test_saving_stores_the_report_audits_it_and_recomputes_the_task(demo_path, m
         before = catalog.counts()["quality_reports"]
         history = len(catalog.recommendation_history(synthetic["task_id"]))
     app.selectbox(key="dq_synthetic_ds").set_value(synthetic["id"]).run()
-    app.selectbox(key="dq_human_ds").set_value(human["id"]).run()
+    human_reference(app).set_value(human["id"]).run()
     app.button[0].click().run()
     stored_rows = len(app.dataframe[-1].value)
     app.button(key="FormSubmitter:dq_save-Save the report").click().run()
@@ -142,7 +147,7 @@ def test_a_segment_column_scores_each_of_its_values(demo_path, monkeypatch):
         human = find_dataset(catalog, HUMAN)
         values = dataset_sample(human).frame["country"]
     app.selectbox(key="dq_synthetic_ds").set_value(synthetic["id"]).run()
-    app.selectbox(key="dq_human_ds").set_value(human["id"]).run()
+    human_reference(app).set_value(human["id"]).run()
     segment = next(box for box in app.selectbox if box.label == "Segment by")
     segment.set_value("country").run()
     app.button[0].click().run()
@@ -168,13 +173,13 @@ def test_choosing_another_synthetic_dataset_offers_its_own_tasks_human_reference
         reviews, reviews_human = find_dataset(catalog, "LLM-labelled reviews"), find_dataset(catalog,
                                                                                                "Crowd-labelled reviews")
     app.selectbox(key="dq_synthetic_ds").set_value(fraud["id"]).run()
-    assert app.selectbox(key="dq_human_ds").value == fraud_human["id"]
-    app.selectbox(key="dq_human_ds").set_value(reviews_human["id"]).run()  # a deliberate cross-task choice stays
-    assert app.selectbox(key="dq_human_ds").value == reviews_human["id"]
+    assert human_reference(app).value == fraud_human["id"]
+    human_reference(app).set_value(reviews_human["id"]).run()  # a deliberate cross-task choice stays
+    assert human_reference(app).value == reviews_human["id"]
     app.selectbox(key="dq_synthetic_ds").set_value(reviews["id"]).run()
-    assert app.selectbox(key="dq_human_ds").value == reviews_human["id"]
+    assert human_reference(app).value == reviews_human["id"]
     app.selectbox(key="dq_synthetic_ds").set_value(fraud["id"]).run()
-    assert app.selectbox(key="dq_human_ds").value == fraud_human["id"]
+    assert human_reference(app).value == fraud_human["id"]
     assert not app.exception
 
 
@@ -185,7 +190,7 @@ def test_the_task_page_shows_the_latest_report_and_every_stored_one(demo_path, m
         bare = next(t for t in catalog.tasks()["id"] if catalog.quality_reports(task_id=t).empty)
     monkeypatch.setenv("STRATEGY_CATALOG", str(demo_path))
     app = AppTest.from_file(APP, default_timeout=90).run()
-    app.switch_page("pages/task.py")
+    app.switch_page("app_pages/task.py")
     app.query_params["task"] = synthetic["task_id"]
     app.run()
     tab = next(t for t in app.tabs if t.label == "Synthetic data quality")
@@ -202,7 +207,7 @@ def test_a_dataset_location_saved_in_the_catalog_is_offered_for_assessment(demo_
     monkeypatch.setenv("STRATEGY_SAMPLE_ROOTS", str(tmp_path))  # an admin allowed this folder
     sample_file = tmp_path / "generated.csv"
     pd.DataFrame({"amount": [1.0, 2.0, 3.0], "country": ["GB", "FR", "GB"]}).to_csv(sample_file, index=False)
-    app = open_app(demo_path, monkeypatch, "pages/datasets.py")
+    app = open_app(demo_path, monkeypatch, "app_pages/datasets.py")
     with Catalog.open(demo_path) as catalog:
         target = catalog.datasets().set_index("name").loc["Cyberbullying messages labelled by counsellors"]
     chooser = next(box for box in app.selectbox if box.label == "Dataset")
@@ -214,7 +219,7 @@ def test_a_dataset_location_saved_in_the_catalog_is_offered_for_assessment(demo_
     with Catalog.open(demo_path) as catalog:
         assert catalog.datasets().set_index("name").loc[target.name, "location"] == str(sample_file)
     app.switch_page(PAGE).run()
-    human_choices = app.selectbox(key="dq_human_ds").options
+    human_choices = human_reference(app).options
     assert target.name in human_choices
 
 

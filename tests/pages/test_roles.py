@@ -59,22 +59,22 @@ def test_a_viewer_browses_and_exports_but_cannot_log_or_edit(monkeypatch, demo_p
     app = app_as(monkeypatch, demo_path, role="viewer")
     assert any("Local mode: single user, viewer rights." in c.value for c in app.sidebar.caption)
     assert len(app.dataframe) >= 1  # the portfolio is there
-    log = page(app, "pages/log_outcomes.py")
+    log = page(app, "app_pages/log_outcomes.py")
     assert locked(log) == ["You are working as a viewer, who cannot log outcomes: that needs the researcher role. "
                            "Ask an admin if you need it."]
     assert not log.get("form")
-    tasks = page(app, "pages/tasks.py")
+    tasks = page(app, "app_pages/tasks.py")
     assert any("cannot edit tasks: that needs the admin role" in m for m in locked(tasks))
-    export = page(app, "pages/export.py")
+    export = page(app, "app_pages/export.py")
     assert not locked(export) and len(export.get("download_button")) >= 1
-    audit = page(app, "pages/audit.py")
+    audit = page(app, "app_pages/audit.py")
     assert any("cannot administer the catalog: that needs the admin role" in m for m in locked(audit))
     assert outcome_count(demo_path) == OUTCOMES
 
 
 def test_a_researcher_logs_outcomes_but_cannot_edit_tasks_or_costs(monkeypatch, demo_path):
     app = app_as(monkeypatch, demo_path, role="researcher")
-    log = page(app, "pages/log_outcomes.py")
+    log = page(app, "app_pages/log_outcomes.py")
     assert not locked(log)
     log.number_input[0].set_value(800)
     log.number_input[1].set_value(3000)
@@ -82,21 +82,21 @@ def test_a_researcher_logs_outcomes_but_cannot_edit_tasks_or_costs(monkeypatch, 
     log.button(key="FormSubmitter:outcome_form-Log outcome").click().run()
     assert [s.value for s in log.success] == ["Outcome logged."]
     assert outcome_count(demo_path) == OUTCOMES + 1
-    tasks = page(app, "pages/tasks.py")
+    tasks = page(app, "app_pages/tasks.py")
     assert any("cannot edit tasks: that needs the admin role" in m for m in locked(tasks))
-    datasets = page(app, "pages/datasets.py")
+    datasets = page(app, "app_pages/datasets.py")
     assert any("cannot edit datasets: that needs the admin role" in m for m in locked(datasets))
-    costs = page(app, "pages/costs.py")
+    costs = page(app, "app_pages/costs.py")
     assert not [b for b in costs.button if b.label == "Save cost assumptions"]
 
 
 def test_an_admin_edits_and_filters_the_audit_log(monkeypatch, demo_path):
     app = app_as(monkeypatch, demo_path, role="admin")
-    tasks = page(app, "pages/tasks.py")
+    tasks = page(app, "app_pages/tasks.py")
     assert not locked(tasks) and tasks.get("form")
-    costs = page(app, "pages/costs.py")
+    costs = page(app, "app_pages/costs.py")
     assert [b for b in costs.button if b.label == "Save cost assumptions"]
-    audit = page(app, "pages/audit.py")
+    audit = page(app, "app_pages/audit.py")
     everything = audit.dataframe[0].value
     assert not everything.empty
     audit.multiselect[1].set_value(["seed demo"]).run()  # Action
@@ -127,6 +127,6 @@ def test_a_signed_in_person_without_a_role_is_told_to_ask_an_admin(monkeypatch, 
 def test_signed_in_roles_come_from_the_mapping(monkeypatch, demo_path, email, role, can_log):
     app = app_as(monkeypatch, demo_path, email=email)
     assert any(f"Signed in as {email} ({role})." in c.value for c in app.sidebar.caption)
-    log = page(app, "pages/log_outcomes.py")
+    log = page(app, "app_pages/log_outcomes.py")
     assert bool(log.get("form")) is can_log
     assert bool(locked(log)) is not can_log

@@ -19,6 +19,11 @@ SYNTHETIC, HUMAN = "Synthetic fraud transactions", "Confirmed fraud cases"
 SECRET = "hunter2-do-not-show"
 
 
+def human_reference(app):
+    """The human reference box: keyed by the synthetic dataset chosen, so it is found by its label."""
+    return next(box for box in app.selectbox if box.label == "Human reference")
+
+
 @pytest.fixture(autouse=True)
 def fresh_streamlit_caches():
     yield
@@ -60,8 +65,8 @@ def test_a_location_outside_the_allowed_folders_is_refused_on_the_data_quality_p
     with Catalog.open(demo_path) as catalog:
         before = catalog.counts()
         human_id = catalog.datasets().set_index("name").loc[HUMAN, "id"]
-    app = open_page(demo_path, monkeypatch, "pages/data_quality.py")
-    app.selectbox(key="dq_human_ds").set_value(human_id).run()
+    app = open_page(demo_path, monkeypatch, "app_pages/data_quality.py")
+    human_reference(app).set_value(human_id).run()
     [error] = [e.value for e in app.error]
     assert error == literal(f"Dataset '{HUMAN}': its sample location '{outside}' is outside the allowed folders "
                             f"({', '.join(str(root) for root in DEFAULT_ROOTS)}); an admin can allow a folder with "
@@ -76,7 +81,7 @@ def test_an_admin_cannot_save_a_location_outside_the_allowed_folders(demo_path, 
     with Catalog.open(demo_path) as catalog:
         before = catalog.counts()
         target = catalog.datasets().set_index("name").loc[HUMAN]
-    app = open_page(demo_path, monkeypatch, "pages/datasets.py")
+    app = open_page(demo_path, monkeypatch, "app_pages/datasets.py")
     next(box for box in app.selectbox if box.label == "Dataset").set_value(target["id"]).run()
     next(box for box in app.text_input if box.label == "Sample of its rows (file path)").set_value("/etc/passwd")
     app.button(key="FormSubmitter:dataset_form-Save dataset").click().run()
@@ -97,7 +102,7 @@ def test_a_location_inside_an_allowed_folder_is_saved(demo_path, monkeypatch, tm
     monkeypatch.setenv("STRATEGY_SAMPLE_ROOTS", str(sample.parent))
     with Catalog.open(demo_path) as catalog:
         target = catalog.datasets().set_index("name").loc[HUMAN]
-    app = open_page(demo_path, monkeypatch, "pages/datasets.py")
+    app = open_page(demo_path, monkeypatch, "app_pages/datasets.py")
     next(box for box in app.selectbox if box.label == "Dataset").set_value(target["id"]).run()
     next(box for box in app.text_input if box.label == "Sample of its rows (file path)").set_value(str(sample))
     app.button(key="FormSubmitter:dataset_form-Save dataset").click().run()

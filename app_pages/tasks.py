@@ -19,7 +19,7 @@ saved = st.session_state.pop("task_saved", None)
 if saved:
     st.success(saved, icon=":material/check:")
 
-NEW = "➕ New task"
+NEW = "+ New task"
 choices = [NEW, *tasks["id"].tolist()]
 names = dict(zip(tasks["id"], tasks["name"] + tasks["status"].map({"archived": " (archived)", "active": ""}),
                  strict=True))

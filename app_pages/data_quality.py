@@ -37,14 +37,15 @@ if choice == "Catalog datasets":
                 "of their rows lives). Set one in Catalog › Datasets, or upload files.", icon=":material/info:")
         st.stop()
     left, middle, right = st.columns(3)
-    # Another synthetic dataset brings its own task's human references first; a reference kept from the last
-    # choice would quietly compare it with another task's data.
-    synthetic_id = left.selectbox("Synthetic dataset", synthetic_ids, format_func=names.get, key="dq_synthetic_ds",
-                                  on_change=lambda: st.session_state.pop("dq_human_ds", None))
+    # Another synthetic dataset brings its own task's human references first, in a widget of its own (keyed
+    # by the synthetic dataset): dropping the old choice from the session state was not enough in a browser,
+    # whose widget kept showing and sending the previous task's reference (issue 18 #1).
+    synthetic_id = left.selectbox("Synthetic dataset", synthetic_ids, format_func=names.get, key="dq_synthetic_ds")
     human_id = middle.selectbox("Human reference", assessable(datasets, synthetic_id)[1], format_func=names.get,
-                                key="dq_human_ds")
+                                key=f"dq_human_ds_{synthetic_id}")
     holdout_id = right.selectbox("Human holdout (optional)", [None] + [i for i in human_ids if i != human_id],
-                                 format_func=lambda i: "none" if i is None else names[i], key="dq_holdout_ds")
+                                 format_func=lambda i: "none" if i is None else names[i],
+                                 key=f"dq_holdout_ds_{human_id}")
     try:
         samples["human"] = dashboard.dataset_sample(location, human_id) if human_id else None
         samples["synthetic"] = dashboard.dataset_sample(location, synthetic_id) if synthetic_id else None
@@ -173,7 +174,9 @@ if stored_json and human is not None and synthetic is not None \
                                   "a score above this is within sampling noise.")})
             column = st.selectbox("Distribution of", shapes["column"].tolist(), key="dq_overlay")
             st.altair_chart(charts.distribution_overlay(distribution(human, synthetic, column), column,
-                                                        is_numeric_column(human, column)), width="stretch")
+                                                        is_numeric_column(human, column),
+                                                        human=human.frame[column], synthetic=synthetic.frame[column]),
+                            width="stretch")
     with tabs[1]:
         st.dataframe(report.table("pairs"), hide_index=True, width="stretch")
     with tabs[2]:
@@ -206,15 +209,19 @@ if stored_json and human is not None and synthetic is not None \
     else:
         with st.form("dq_save"):
             left, right = st.columns(2)
+            # Uploaded samples name no dataset: the one measured must be chosen, never preselected (the first
+            # in the list was an unrelated dataset, issue 18 #7).
             link = left.selectbox("Synthetic dataset measured", synthetic_choices, format_func=names.get,
                                   index=synthetic_choices.index(default_link) if default_link in synthetic_choices
-                                  else 0)
+                                  else None, placeholder="Choose the synthetic dataset these samples come from")
             reference = right.selectbox("Human reference dataset", human_choices,
                                         format_func=lambda i: "not in the catalog" if i is None else names[i],
                                         index=human_choices.index(default_reference)
                                         if default_reference in human_choices else 0)
             saved = st.form_submit_button("Save the report", type="primary", icon=":material/save:")
-        if saved:
+        if saved and link is None:
+            st.error("Choose the synthetic dataset this report measured; nothing was saved.", icon=":material/error:")
+        elif saved:
             try:
                 record = save_assessment(dashboard.catalog(), report, dataset_id=link, reference_dataset_id=reference)
             except StrategyError as error:
@@ -224,7 +231,7 @@ if stored_json and human is not None and synthetic is not None \
                 st.success(f"Saved: {dashboard.literal(names[link])} scores {record.humanness:.1f} (grade {record.grade}); its task's "
                            "recommendation was recomputed.", icon=":material/check_circle:")
                 if record.task_id:
-                    st.page_link("pages/task.py", label="Open the task", icon=":material/open_in_new:",
+                    st.page_link("app_pages/task.py", label="Open the task", icon=":material/open_in_new:",
                                  query_params={"task": record.task_id})
 
 # ---------------------------------------------------------------- history

@@ -24,7 +24,7 @@ if view.empty:
             refit_portfolio(dashboard.catalog())
         dashboard.clear_reads()
         st.rerun()
-    right.page_link("pages/tasks.py", label="Create a task", icon=":material/add:")
+    right.page_link("app_pages/tasks.py", label="Create a task", icon=":material/add:")
     st.stop()
 
 sorts = list(SORTS)

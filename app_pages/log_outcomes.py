@@ -36,7 +36,7 @@ def show_changes(changes) -> None:
     st.dataframe(changes_table(changes), hide_index=True, width="stretch")
     for change in changes:
         if change.after is not None:
-            st.page_link("pages/task.py", label=f"Open {change.task_name}", icon=":material/open_in_new:",
+            st.page_link("app_pages/task.py", label=f"Open {change.task_name}", icon=":material/open_in_new:",
                          query_params={"task": change.task_id})
 
 
@@ -51,9 +51,15 @@ with one:
     datasets = dashboard.datasets(location)
     own_datasets = datasets[datasets["task_id"] == task_id]
 
+    # Each field's message sits in a slot of its own, so a successful submission can clear the messages of
+    # the previous attempt, already drawn above it in this run (issue 18 #3).
+    error_slots = []
+
     def field_error(name: str) -> None:
+        slot = st.empty()
+        error_slots.append(slot)
         if name in errors:
-            st.markdown(f":red[{errors[name]}]")
+            slot.markdown(f":red[{errors[name]}]")
 
     with st.form("outcome_form", clear_on_submit=False):
         counts = st.columns(3)
@@ -102,6 +108,8 @@ with one:
             st.session_state["outcome_form_errors"] = {p.field: p.reason for p in checked.problems}
             st.rerun()
         errors.clear()
+        for slot in error_slots:
+            slot.empty()
         if checked.count == 0:
             st.info("This run is already logged; nothing was added.", icon=":material/info:")
         else:

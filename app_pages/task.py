@@ -7,7 +7,7 @@ import dashboard
 from strategy import charts
 from strategy.budget import Costs
 from strategy.errors import StrategyError
-from strategy.explain import class_reason
+from strategy.explain import class_reason, with_article
 from strategy.models import FACTORS
 from strategy.recommend import (
     Scenario,
@@ -88,7 +88,8 @@ if changed:
 # ---------------------------------------------------------------- the recommendation card
 with st.container(border=True):
     label = "What-if answer" if changed else "Current recommendation"
-    st.markdown(f"**{label}** · {current.basis} · computed {baseline.created_at:%Y-%m-%d %H:%M} UTC "
+    # A what-if answer is computed now, from the stored fit; showing the baseline's time read as stale.
+    st.markdown(f"**{label}** · {current.basis} · computed {current.created_at:%Y-%m-%d %H:%M} UTC "
                 f"· model {current.model_version} · rulebook {current.rulebook_version}")
     if current.low_confidence:
         st.warning("Low confidence: " + ("rules only, no usable outcomes yet." if current.basis == "rules"
@@ -112,7 +113,7 @@ with st.container(border=True):
     st.markdown(dashboard.literal(class_reason(current)))
     st.markdown(
         f"Buy **{current.n_human:,} human** samples (${current.spend_human:,.0f}) and **{current.n_synthetic:,} "
-        f"synthetic** samples (${current.spend_synthetic:,.0f}), plus a **{current.eval_set.tier} human "
+        f"synthetic** samples (${current.spend_synthetic:,.0f}), plus {with_article(f'**{current.eval_set.tier}')} human "
         f"evaluation set of {current.eval_set.size:,}** (${current.eval_set.cost:,.0f}). Regime: "
         f"**{current.regime.replace('_', ' ')}**. Collapse guard {current.collapse_guard}."
         + (f" 80% interval for {metric.name}: {metric.low:.3f}–{metric.high:.3f}." if metric.value is not None else ""))
@@ -123,7 +124,7 @@ with st.container(border=True):
                   if current.target_probability is not None else "")
         st.markdown((f"Least budget to reach {current.target} with 80% probability: "
                      f"**${current.budget_for_target:,.0f}**." if current.target_reachable else
-                     f"A {metric.name} of {current.target} is **not reachable with this evidence**.") + chance)
+                     f"{with_article(metric.name)[0].upper()}{with_article(metric.name)[1:]} of {current.target} is **not reachable with this evidence**.") + chance)
     if current.next_experiment:
         nxt = current.next_experiment
         st.info(f"**Next experiment:** {nxt.n_human:,} human + {nxt.n_synthetic:,} synthetic samples "
@@ -175,7 +176,7 @@ with quality_tab:
                               "grade", "created_by"]].iloc[::-1], hide_index=True, width="stretch",
                      column_config={"humanness": st.column_config.NumberColumn("Humanness", format="%.1f"),
                                     "floor": st.column_config.NumberColumn("Human vs human", format="%.1f")})
-    st.page_link("pages/data_quality.py", label="Assess synthetic data on the Data quality page",
+    st.page_link("app_pages/data_quality.py", label="Assess synthetic data on the Data quality page",
                  icon=":material/compare:")
 
 with budget_tab:
@@ -200,7 +201,7 @@ with history_tab:
 with profile_tab:
     st.altair_chart(charts.task_profile(tasks[tasks["id"] == task_id]), width="stretch")
     if dashboard.can("edit tasks"):
-        st.page_link("pages/tasks.py", label="Edit this task's profile in Catalog › Tasks", icon=":material/edit:",
+        st.page_link("app_pages/tasks.py", label="Edit this task's profile in Catalog › Tasks", icon=":material/edit:",
                      query_params={"task": task_id})
     for factor in FACTORS:
         st.markdown(f"**{factor.label}**: {int(row[factor.name])} — {factor.help}")

@@ -36,7 +36,7 @@ else:
     st.info("No datasets registered yet.", icon=":material/info:")
 
 st.subheader("Register or edit a dataset")
-NEW = "➕ New dataset"
+NEW = "+ New dataset"
 choices = [NEW, *datasets["id"].tolist()]
 labels = dict(zip(datasets["id"], datasets["name"], strict=True))
 chosen = st.selectbox("Dataset", choices, format_func=lambda v: v if v == NEW else labels[v])

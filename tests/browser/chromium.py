@@ -1,0 +1,170 @@
+"""What every Chromium test module shares: where Chromium is, how the app's server is started and stopped,
+and helpers that read the page as a user does (see test_app_in_chromium.py for how tables and charts are read).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+PROJECT = Path(__file__).resolve().parents[2]
+APP = PROJECT / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+STARTUP_SECONDS = 60
+WAIT_MS = 30_000
+MIN_SCREENSHOT_BYTES = 10_000
+expect.set_options(timeout=WAIT_MS)  # a cold first render of a page can take several seconds
+
+GRID_ROW_PX = 35  # glide-data-grid's row (and header) height in Streamlit
+# url path (after the base URL), title shown on the page and sidebar link text, and what the page shows
+# once loaded (a CSS selector).
+PAGES = [
+    ("", "Portfolio", '[data-testid="stDataFrame"]'),
+    ("task", "Task", '[data-testid="stMetric"]'),
+    ("log", "Log outcomes", '[data-testid="stForm"]'),
+    ("outcomes", "Outcomes", '[data-testid="stDataFrame"]'),
+    ("quality", "Data quality", '[data-testid="stVegaLiteChart"]'),
+    ("model", "Model card", '[data-testid="stMetric"]'),
+    ("tasks", "Tasks", '[data-testid="stForm"]'),
+    ("profiles", "Task profiles", '[data-testid="stVegaLiteChart"]'),
+    ("datasets", "Datasets", '[data-testid="stDataFrame"]'),
+    ("costs", "Cost assumptions", '[data-testid="stDataFrame"]'),
+    ("rulebook", "Rulebook", '[data-testid="stDataFrame"]'),
+    ("audit", "Audit log", '[data-testid="stDataFrame"]'),
+    ("export", "Export", '[data-testid="stDownloadButton"]'),
+]
+# The demo task given a low-confidence recommendation by the catalog fixture.
+SHAKEN_TASK, SHAKEN_CONFIDENCE = "Legal contract clause review", 0.01  # below any the demo gives
+
+
+def require_chromium(path: Path = CHROMIUM, environ=os.environ) -> None:
+    """Skip when Chromium is missing, or fail when $CI is set so CI cannot silently skip the browser tests."""
+    if path.is_file() and os.access(path, os.X_OK):
+        return
+    reason = f"Chromium not found at {path}: install Debian's chromium package to run the browser tests."
+    if environ.get("CI"):
+        pytest.fail(f"{reason} CI is set, so this is a failure, not a skip.", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode} before serving:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200 and response.read().decode().strip() == "ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"streamlit did not answer {url} within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def title(page: Page, text: str):
+    return page.get_by_role("heading", name=text, exact=True, level=1)
+
+
+def settle(page: Page) -> None:
+    """Wait until the script run is over and every chart and table in view has drawn (hidden tabs aside)."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                 .filter(chart => chart.checkVisibility())
+                 .every(chart => chart.querySelector('svg.marks, canvas'))"""
+    )
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+                 .filter(frame => frame.checkVisibility())
+                 .every(frame => frame.querySelector('canvas'))"""
+    )
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def content_height(page: Page) -> int:
+    """Height of the page content once it stops growing (Streamlit scrolls inside its stMain element)."""
+    script = """() => { const main = document.querySelector('[data-testid="stMain"]');
+                        return Math.max(document.body.scrollHeight, main ? main.scrollHeight : 0); }"""
+    last = -1
+    for _ in range(20):
+        height = int(page.evaluate(script))
+        if height == last:
+            break
+        last = height
+        page.wait_for_timeout(250)
+    return last
+
+
+def save_screenshot(page: Page, folder: Path, name: str) -> Path:
+    """Full-page PNG: the viewport is grown to the content first, since the document itself does not scroll."""
+    settle(page)
+    page.set_viewport_size({"width": 1400, "height": max(1000, min(content_height(page), 8000))})
+    settle(page)
+    content_height(page)  # let the canvas grids redraw at the new size
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.is_file()
+    assert path.stat().st_size > MIN_SCREENSHOT_BYTES, f"{path.name} is only {path.stat().st_size} bytes"
+    return path
+
+
+def sidebar_link(page: Page, text: str):
+    return page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=text, exact=True)
+
+
+def open_portfolio(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/")
+    expect(title(page, "Portfolio")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+
+
+def grid_cells(page: Page, column: int):
+    """The accessible grid's cells of one column (1-based) of the page's first table, rows in view only."""
+    table = page.locator('[data-testid="stDataFrame"]').first
+    return table.locator(f'[role="gridcell"][aria-colindex="{column}"]')
+
+
+def metric(page: Page, label: str):
+    return page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]').get_by_text(label, exact=True))
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick an option of the selectbox labelled ``label``."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
