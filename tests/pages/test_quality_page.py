@@ -236,3 +236,30 @@ def test_text_files_are_compared_as_text(demo_path, monkeypatch):
     app.button[0].click().run()
     assert not app.exception and not app.error
     assert any(c.value.startswith("Compared: text · human 80 rows") for c in app.caption)
+
+
+def test_saving_an_uploaded_report_needs_an_explicit_dataset(demo_path, monkeypatch):
+    """Issue 18 #7: the save form preselected the first synthetic dataset, unrelated to the uploaded files."""
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    rng = np.random.default_rng(3)
+    human = pd.DataFrame({"amount": rng.normal(50, 10, 200), "country": rng.choice(["GB", "FR"], 200)})
+    synthetic = pd.DataFrame({"amount": rng.normal(52, 11, 200), "country": rng.choice(["GB", "FR"], 200)})
+    app.file_uploader(key="dq_human_file").set_value(("human.csv", csv_upload(human), "text/csv")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.csv", csv_upload(synthetic), "text/csv")).run()
+    app.button[0].click().run()
+    measured = next(box for box in app.selectbox if box.label == "Synthetic dataset measured")
+    assert measured.value is None
+    with Catalog.open(demo_path) as catalog:
+        before = catalog.counts()["quality_reports"]
+        target = find_dataset(catalog, SYNTHETIC)
+    app.button(key="FormSubmitter:dq_save-Save the report").click().run()
+    assert [e.value for e in app.error] == ["Choose the synthetic dataset this report measured; nothing was saved."]
+    with Catalog.open(demo_path) as catalog:
+        assert catalog.counts()["quality_reports"] == before
+    measured = next(box for box in app.selectbox if box.label == "Synthetic dataset measured")
+    measured.set_value(target["id"])
+    app.button(key="FormSubmitter:dq_save-Save the report").click().run()
+    assert not app.error and app.success[0].value.startswith(f"Saved: {SYNTHETIC} scores")
+    with Catalog.open(demo_path) as catalog:
+        assert catalog.counts()["quality_reports"] == before + 1
