@@ -22,9 +22,8 @@ from strategy.budget import (
     sourcing_class,
 )
 from strategy.errors import StrategyError
-from strategy.models import MAX_SAMPLES
 from strategy.learning import curve
-from strategy.models import Outcome, Task
+from strategy.models import MAX_SAMPLES, Outcome, Task
 from strategy.recommend import Scenario, TaskEvidence, decide
 
 
