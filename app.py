@@ -94,7 +94,8 @@ try:
     navigation.run()
 except PermissionDenied as refused:  # pages hide what a role cannot do; this catches anything they miss
     st.error(str(refused), icon=":material/lock:")
-finally:
-    # The counts are drawn before the page runs; a page that writes clears the cached reads, so drawing
-    # them again here shows the write at once instead of after the next reload (issue 18 #5).
-    show_counts()
+# The counts are drawn before the page runs; a page that writes clears the cached reads, so drawing them
+# again here shows the write at once instead of after the next reload (issue 18 #5). Not after st.stop,
+# st.rerun or st.switch_page: drawing after a page switch was requested kept the browser's address on the
+# old page.
+show_counts()

@@ -219,9 +219,12 @@ def from_url(widget_key: str, url_value, to_widget=lambda value: value) -> None:
 
 def to_url(widget_key: str, name: str, url_value) -> None:
     """Write a widget's value to the URL, remembering it so the next run does not re-seed the widget."""
+    # Only a change is written: a write on the first run after a page link made the browser put the address
+    # of the page it came from back (Chromium, Streamlit 1.67), so a shared or reloaded link lost the task.
     if url_value in (None, "", []):
-        st.query_params.pop(name, None)
-    else:
+        if name in st.query_params:
+            st.query_params.pop(name, None)
+    elif (st.query_params.get_all(name) if isinstance(url_value, list) else st.query_params.get(name)) != url_value:
         st.query_params[name] = url_value
     st.session_state[f"_url_{widget_key}"] = url_value if url_value not in ("", None) else (
         [] if isinstance(url_value, list) else None)

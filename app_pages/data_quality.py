@@ -6,6 +6,7 @@ import streamlit as st
 import dashboard
 from strategy import charts
 from strategy.errors import StrategyError
+from strategy.quality import present
 from strategy.quality.columns import likely_text_column, plan_columns, text_columns
 from strategy.quality.report import (
     Assessment,
@@ -15,6 +16,14 @@ from strategy.quality.report import (
     is_numeric_column,
     save_assessment,
 )
+
+
+def table(frame: pd.DataFrame) -> None:
+    """A display frame from strategy.quality.present, its numbers formatted by their headings."""
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={column: st.column_config.NumberColumn(format=fmt, help=present.HELP.get(column))
+                                for column, fmt in present.number_formats(frame).items()})
+
 
 location = dashboard.catalog_location()
 datasets = dashboard.datasets(location)
@@ -147,17 +156,19 @@ if stored_json and human is not None and synthetic is not None \
         st.warning(flag, icon=":material/privacy_tip:")
     metrics = report.metrics_table()
     st.altair_chart(charts.humanness_metrics(metrics), width="stretch")
-    st.dataframe(metrics.drop(columns=["key"]), hide_index=True, width="stretch",
-                 column_config={"score": st.column_config.NumberColumn("Score", format="%.1f"),
-                                "floor": st.column_config.NumberColumn("Human vs human", format="%.1f"),
-                                "weight": st.column_config.NumberColumn("Weight", format="%.2f")})
+    table(present.metrics_frame(report))
     for modality in report.data["modalities"]:
         for line in report.detectors(modality):
             st.caption(f"Detection ({modality}) · {line}")
+    sentences = [s for s in (present.weakest_columns(report), present.weakest_pairs(report)) if s]
+    for sentence in sentences:
+        st.markdown(dashboard.literal(sentence))
+    if sentences:
+        st.caption(present.NOISE_NOTE)
     if report.data["skipped"]:
         st.markdown("**Skipped columns**")
-        st.dataframe(pd.DataFrame({"column": list(report.data["skipped"]),
-                                   "reason": list(report.data["skipped"].values())}), hide_index=True,
+        st.dataframe(pd.DataFrame({"Column": list(report.data["skipped"]),
+                                   "Reason": list(report.data["skipped"].values())}), hide_index=True,
                      width="stretch")
 
     tabs = st.tabs(["Columns", "Pairs", "Coverage", "Privacy", "Segments", "Text"])
@@ -167,35 +178,44 @@ if stored_json and human is not None and synthetic is not None \
             st.caption("No table column was compared.")
         else:
             st.altair_chart(charts.column_scores(shapes), width="stretch")
-            st.dataframe(shapes, hide_index=True, width="stretch",
-                         column_config={"noise_band": st.column_config.NumberColumn(
-                             "Sampling alone reaches", format="%.3f",
-                             help="1 − the KS statistic that two samples of the same data exceed 5% of the time: "
-                                  "a score above this is within sampling noise.")})
+            table(present.shapes_frame(report))
             column = st.selectbox("Distribution of", shapes["column"].tolist(), key="dq_overlay")
             st.altair_chart(charts.distribution_overlay(distribution(human, synthetic, column), column,
                                                         is_numeric_column(human, column),
                                                         human=human.frame[column], synthetic=synthetic.frame[column]),
                             width="stretch")
     with tabs[1]:
-        st.dataframe(report.table("pairs"), hide_index=True, width="stretch")
+        pairs = present.pairs_frame(report)
+        if pairs.empty:
+            st.caption("Pair trends need at least two compared table columns.")
+        else:
+            table(pairs)
     with tabs[2]:
-        st.dataframe(report.table("coverage"), hide_index=True, width="stretch")
+        covered = present.coverage_frame(report)
+        if covered.empty:
+            st.caption("No table column was compared.")
+        else:
+            table(covered)
     with tabs[3]:
-        st.json(report.data["privacy"], expanded=True)
+        table(present.privacy_frame(report))
+        for note in present.privacy_notes(report):
+            st.caption(dashboard.literal(note))
     with tabs[4]:
         segments = report.segments_table()
         if segments.empty:
             st.caption("Choose a column under “Segment by” and run again to score each of its values.")
         else:
             st.altair_chart(charts.segment_scores(segments, report.data["segments"]["column"]), width="stretch")
-            st.dataframe(segments, hide_index=True, width="stretch")
+            table(present.segments_frame(report))
+            for note in present.segments_notes(report):
+                st.caption(dashboard.literal(note))
     with tabs[5]:
-        text = report.data["modalities"].get("text")
-        if text is None:
+        text = present.text_frame(report)
+        if text.empty:
             st.caption("No text column was assessed.")
         else:
-            st.json(text["metrics"], expanded=False)
+            st.caption(dashboard.literal(present.text_caption(report)))
+            table(text)
 
     # ------------------------------------------------------------ 4. save
     st.subheader("4. Save")
@@ -241,7 +261,4 @@ if history.empty:
     st.caption("No report stored yet.")
 else:
     st.altair_chart(charts.humanness_trend(history), width="stretch")
-    st.dataframe(history[["created_at", "dataset_name", "reference_name", "task_name", "modality", "humanness",
-                          "floor", "grade", "created_by"]], hide_index=True, width="stretch",
-                 column_config={"humanness": st.column_config.NumberColumn("Humanness", format="%.1f"),
-                                "floor": st.column_config.NumberColumn("Human vs human", format="%.1f")})
+    table(present.history_frame(history))

@@ -5,7 +5,14 @@ import streamlit as st
 import dashboard
 from strategy import charts
 from strategy.demo import load_demo
-from strategy.recommend import SORTS, filter_portfolio, portfolio_totals, refit_portfolio
+from strategy.recommend import (
+    SORTS,
+    dominant_task,
+    filter_portfolio,
+    portfolio_table,
+    portfolio_totals,
+    refit_portfolio,
+)
 
 location = dashboard.catalog_location()
 view = dashboard.portfolio_view(location)
@@ -63,36 +70,59 @@ if shown.empty:
     st.info("No task matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 
-table = shown.assign(
-    open="task?task=" + shown["task_id"],
-    split=[f"${h:,.0f} human · ${s:,.0f} synthetic" if c else "not computed yet"
-           for h, s, c in zip(shown["spend_human"], shown["spend_synthetic"], shown["computed"], strict=True)],
-    expected=[f"{v:.3f} ({lo:.3f}–{hi:.3f})" if v == v else "no evidence yet"
-              for v, lo, hi in zip(shown["expected_value"], shown["expected_low"], shown["expected_high"],
-                                   strict=True)],
-)
-st.dataframe(
-    table[["open", "task_name", "sourcing", "human_share_spend", "human_share_samples", "split", "metric",
-           "expected", "confidence", "basis", "evidence_count", "created_at"]],
-    hide_index=True, width="stretch",
+dominant = dominant_task(shown)
+if dominant is not None:
+    st.warning(f"**{dashboard.literal(dominant['task_name'])}** holds {dominant['share']:.0%} of the budget shown "
+               f"(${dominant['budget']:,.0f} of ${totals['budget']:,.0f}): its plan decides most of the spend.",
+               icon=":material/warning:")
+
+table = portfolio_table(shown)
+# The columns a product lead sorts by come first, so they fit at 1,440 px without scrolling sideways; the
+# rest follow. Clicking a row offers its task's page in this tab (a link column would open a new tab).
+picked = st.dataframe(
+    table,
+    hide_index=True, width="stretch", key="pf_table", on_select="rerun", selection_mode="single-cell",
+    column_order=["task_name", "sourcing", "confidence", "expected", "synthetic_adds", "human_adds",
+                  "budget_text", "human_share_spend", "split", "metric", "evidence_count", "basis", "created_at"],
     column_config={
-        "open": st.column_config.LinkColumn("Task page", display_text="Open", width="small"),
         "task_name": st.column_config.TextColumn("Task", width="medium"),
-        "sourcing": st.column_config.TextColumn("Recommended", help="human: ≥ 80% of training spend on human "
-                                                "data; synthetic: ≤ 20%; mixed otherwise."),
+        "sourcing": st.column_config.TextColumn("Recommended", width="small",
+                                                help="Which sources earn their place at this budget: mixed when "
+                                                     "the best mix beats both plain plans by more than the "
+                                                     "materiality margin, otherwise the better plain plan."),
+        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1, format="percent",
+                                                      width="small",
+                                                      help="Share of posterior draws that give the same class."),
+        "expected": st.column_config.TextColumn("Expected (80% interval)", width="medium"),
+        "synthetic_adds": st.column_config.TextColumn("Synthetic adds", width="small",
+                                                      help="Metric gained by adding synthetic data to the best "
+                                                           "human-only plan."),
+        "human_adds": st.column_config.TextColumn("Human adds", width="small",
+                                                  help="Metric gained by buying human data beyond the rules' "
+                                                       "floor, over the synthetic-led plan."),
+        "budget_text": st.column_config.TextColumn("Budget", width="small"),
         "human_share_spend": st.column_config.ProgressColumn("Human share of spend", min_value=0, max_value=1,
-                                                             format="percent"),
-        "human_share_samples": st.column_config.ProgressColumn("Human share of samples", min_value=0,
-                                                               max_value=1, format="percent"),
+                                                             format="percent", width="small"),
         "split": "Budget split",
         "metric": "Metric",
-        "expected": st.column_config.TextColumn("Expected (80% interval)"),
-        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1, format="percent",
-                                                      help="Share of posterior draws that give the same class."),
-        "basis": "Basis",
         "evidence_count": st.column_config.NumberColumn("Outcomes"),
+        "basis": "Basis",
         "created_at": st.column_config.DatetimeColumn("Last change (UTC)", format="YYYY-MM-DD HH:mm"),
     },
 )
+cells = picked.selection.get("cells", []) if picked is not None else []
+if cells:
+    # A page link, not st.switch_page: switching from a selection left the browser's address on the portfolio,
+    # so a reload or a shared link lost the task. The link opens the task in this tab.
+    chosen = table.iloc[cells[0][0]]
+    with st.container(border=True):
+        left, right = st.columns([3, 1])
+        left.markdown(f"**{dashboard.literal(chosen['task_name'])}** · {chosen['sourcing'] or 'not computed'} · "
+                      f"expected {chosen['expected']} · synthetic adds {chosen['synthetic_adds']}, human adds "
+                      f"{chosen['human_adds']}")
+        right.page_link("app_pages/task.py", label="Open the task page", icon=":material/open_in_new:",
+                        query_params={"task": chosen["task_id"]})
+else:
+    st.caption("Click a task's row to open it.")
 st.altair_chart(charts.portfolio_split(shown), width="stretch")
 st.caption("Demo outcomes are illustrative (simulated), not measured results.")

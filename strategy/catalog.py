@@ -788,7 +788,12 @@ class Catalog:
         with self.cursor() as cur:
             return cur.execute(
                 """
-                SELECT r.* EXCLUDE (payload_json, fit_json), t.name AS task_name, t.domain, t.modality, t.metric
+                SELECT r.* EXCLUDE (payload_json, fit_json), t.name AS task_name, t.domain, t.modality, t.metric,
+                       -- what each source adds (contract /2; empty for /1 and rules-only answers)
+                       TRY_CAST(json_extract_string(r.payload_json, '$.adds.synthetic_over_human_only') AS DOUBLE)
+                           AS synthetic_adds,
+                       TRY_CAST(json_extract_string(r.payload_json, '$.adds.human_over_synthetic_led') AS DOUBLE)
+                           AS human_adds
                 FROM recommendations r JOIN tasks t ON t.id = r.task_id
                 WHERE r.scenario = ? AND t.status = 'active'
                 QUALIFY row_number() OVER (PARTITION BY r.task_id ORDER BY r.created_at DESC, r.id DESC) = 1

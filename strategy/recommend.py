@@ -753,6 +753,42 @@ def filter_portfolio(view: pd.DataFrame, *, domains=(), modalities=(), classes=(
     return view[keep].sort_values(columns, ascending=ascending, na_position="first", ignore_index=True)
 
 
+DOMINANT_SHARE = 0.5  # a task holding this share of the budget shown is flagged on the portfolio
+
+
+def _gain(value) -> str:
+    return "—" if value is None or value != value else f"{value:+.3f}"
+
+
+def portfolio_table(view: pd.DataFrame) -> pd.DataFrame:
+    """The portfolio's rows as the page shows them: texts for the split, the interval, what each source adds
+    and the budget; the task's id stays beside them (not shown) for opening its page."""
+    computed = view["computed"].astype(bool)
+    return view.assign(
+        split=[f"${h:,.0f} human · ${s:,.0f} synthetic" if c else "not computed yet"
+               for h, s, c in zip(view["spend_human"], view["spend_synthetic"], computed, strict=True)],
+        expected=[f"{v:.3f} ({lo:.3f}–{hi:.3f})" if v == v else "no evidence yet"
+                  for v, lo, hi in zip(view["expected_value"], view["expected_low"], view["expected_high"],
+                                       strict=True)],
+        synthetic_adds=[_gain(v) for v in view.get("synthetic_adds", pd.Series(np.nan, index=view.index))],
+        human_adds=[_gain(v) for v in view.get("human_adds", pd.Series(np.nan, index=view.index))],
+        budget_text=[f"${b:,.0f}" if b == b else "—" for b in view["budget"]],
+    )
+
+
+def dominant_task(view: pd.DataFrame, share: float = DOMINANT_SHARE) -> dict | None:
+    """The task holding at least ``share`` of the budget shown (with two or more tasks shown), or None."""
+    budgets = view["budget"].fillna(0.0)
+    total = float(budgets.sum())
+    if len(view) < 2 or total <= 0:
+        return None
+    top = int(budgets.to_numpy().argmax())
+    held = float(budgets.iloc[top]) / total
+    if held < share:
+        return None
+    return {"task_name": view["task_name"].iloc[top], "budget": float(budgets.iloc[top]), "share": held}
+
+
 def portfolio_totals(view: pd.DataFrame) -> dict[str, float]:
     """Budget and spend by source over a set of tasks (tasks without a recommendation count as zero)."""
     spend_human = float(view["spend_human"].fillna(0).sum())

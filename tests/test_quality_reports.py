@@ -4,6 +4,7 @@ fed to the pooled model as a feature (strategy/quality/report.py with strategy/c
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import numpy as np
@@ -15,7 +16,7 @@ from strategy.demo import SEED_DIR
 from strategy.errors import StrategyError
 from strategy.learning import PooledPrior
 from strategy.models import Dataset, QualityReport, Task, utc_now
-from strategy.quality import assess, frame_sample
+from strategy.quality import assess, frame_sample, present
 from strategy.quality.report import (
     Assessment,
     dataset_sample,
@@ -24,6 +25,7 @@ from strategy.quality.report import (
     reports_with_scores,
     save_assessment,
 )
+from strategy.quality.tabular import privacy_flags
 from strategy.recommend import FEATURE_COUNT, POOLED_KIND, gather, load_pooled, refit_portfolio
 
 DEMO_PAIRS = pd.read_csv(SEED_DIR / "assessments.csv", keep_default_na=False)
@@ -171,3 +173,177 @@ def test_distribution_gives_each_sample_shares_that_sum_to_one():
     expected = human.frame["group"].value_counts(normalize=True)
     got = categories[categories["sample"] == "human"].set_index("value")["share"]
     assert got.to_dict() == pytest.approx(expected.to_dict())
+
+
+# ----------------------------------------------------------------------------- the report as a reader sees it
+LONG_NUMBER = re.compile(r"\d\.\d{4,}")
+
+
+def _shifted_samples(rows: int = 400, seed: int = 0):
+    """Columns that differ by how far the synthetic side drifts: y most, x a little, group not at all."""
+    rng = np.random.default_rng(seed)
+    human = pd.DataFrame({"x": rng.normal(0, 1, rows), "y": rng.normal(0, 1, rows),
+                          "group": rng.choice(["a", "b", "c"], rows)})
+    synthetic = pd.DataFrame({"x": rng.normal(0.3, 1, rows), "y": rng.normal(1.5, 1, rows),
+                              "group": rng.choice(["a", "b", "c"], rows)})
+    return frame_sample(human, "human.csv"), frame_sample(synthetic, "synthetic.csv")
+
+
+def _crafted(shapes: list[dict], floors: list[dict] | None = None, pairs: list[dict] | None = None,
+             floor_pairs: list[dict] | None = None) -> Assessment:
+    section = {"metrics": {"shapes": shapes, "pairs": pairs or []}}
+    if floors is not None:
+        section["floor_metrics"] = {"shapes": floors, "pairs": floor_pairs or []}
+    return Assessment({"modalities": {"tabular": section}})
+
+
+def _score_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.endswith("(0–100)")]
+
+
+def test_display_tables_show_scores_on_0_to_100_with_one_decimal_and_the_report_keeps_its_units():
+    human, synthetic = _shifted_samples()
+    report = assess(human, synthetic, segment_column="group")
+    stored = report.to_json()
+    frames = {"metrics": present.metrics_frame(report), "shapes": present.shapes_frame(report),
+              "pairs": present.pairs_frame(report), "coverage": present.coverage_frame(report),
+              "segments": present.segments_frame(report)}
+    for name, frame in frames.items():
+        columns = _score_columns(frame)
+        assert present.SCORE in columns or name == "segments", name
+        assert columns, name
+        values = frame[columns].stack().dropna()
+        assert not values.empty and values.between(0, 100).all(), name
+        assert (values.round(1) == values).all(), f"{name}: more than one decimal"
+    shapes = report.table("shapes").set_index("column")
+    shown = frames["shapes"].set_index("Column")
+    for column, row in shapes.iterrows():
+        assert 0 <= row["score"] <= 1  # the stored report keeps 0–1
+        assert shown.loc[column, present.SCORE] == round(100 * row["score"], 1)
+        assert shown.loc[column, present.BAND] == round(100 * row["noise_band"], 1) or pd.isna(row["noise_band"])
+    floor = pd.DataFrame(report.data["modalities"]["tabular"]["floor_metrics"]["shapes"]).set_index("column")
+    assert shown[present.FLOOR].to_dict() == {c: round(100 * v, 1) for c, v in floor["score"].items()}
+    assert report.to_json() == stored  # presenting changed nothing
+    coverage = frames["coverage"]
+    assert coverage["Covered (%)"].dtype == "Int64" and coverage["Outside (%)"].dtype == "Int64"
+    segments = frames["segments"]
+    assert segments.columns[0] == "group" and segments["Human rows"].dtype == "Int64"
+    assert present.number_formats(segments)["Human rows"] == "%,d"
+    assert present.number_formats(segments)["Humanness (0–100)"] == "%.1f"
+    assert present.number_formats(coverage)["Covered (%)"] == "%d"
+
+
+def test_the_weakest_columns_are_named_lowest_first_beside_their_floor_and_noise_band():
+    report = _crafted(
+        shapes=[{"column": "amount", "score": 0.6123, "noise_band": 0.9571},
+                {"column": "country", "score": 0.745},
+                {"column": "day", "score": 0.99, "noise_band": 0.9571},
+                {"column": "hour", "score": 0.801, "noise_band": 0.9571},
+                {"column": "empty", "score": None, "note": "no value left in one sample"}],
+        floors=[{"column": "amount", "score": 0.93}, {"column": "country", "score": 0.97},
+                {"column": "day", "score": 0.95}, {"column": "hour", "score": 0.96}],
+        pairs=[{"pair": "amount|country", "left": "amount", "right": "country", "score": 0.70},
+               {"pair": "amount|hour", "left": "amount", "right": "hour", "score": 0.985}],
+        floor_pairs=[{"pair": "amount|country", "score": 0.95}, {"pair": "amount|hour", "score": 0.98}])
+    assert present.weakest_columns(report) == (
+        "Weakest columns: amount (61.2, human vs human 93.0, sampling alone reaches 95.7), "
+        "country (74.5, human vs human 97.0), hour (80.1, human vs human 96.0, sampling alone reaches 95.7).")
+    assert present.weakest_pairs(report) == (
+        "Weakest pairs: amount × country (70.0, human vs human 95.0), "
+        "amount × hour (98.5, human vs human 98.0, within sampling noise).")
+
+
+def test_a_sentence_says_when_every_column_is_within_sampling_noise():
+    # Numbers by their noise band (amount is within it, though below its floor); categories within 2.5 points
+    # of their floor (the grade's A), so group, a point below it, is within noise too.
+    report = _crafted(shapes=[{"column": "amount", "score": 0.97, "noise_band": 0.957},
+                              {"column": "country", "score": 0.95}, {"column": "group", "score": 0.96}],
+                      floors=[{"column": "amount", "score": 0.995}, {"column": "country", "score": 0.94},
+                              {"column": "group", "score": 0.97}])
+    assert present.weakest_columns(report) == (
+        "All 3 columns are within sampling noise of human data; the lowest is country (95.0, human vs human 94.0).")
+    nearly = _crafted(shapes=[{"column": "group", "score": 0.94}], floors=[{"column": "group", "score": 0.97}])
+    assert present.weakest_columns(nearly) == "Weakest column: group (94.0, human vs human 97.0)."
+    assert present.weakest_pairs(report) is None  # no pair was compared
+
+
+def test_without_a_noise_floor_the_weakest_are_named_by_score_alone():
+    report = _crafted(shapes=[{"column": c, "score": s} for c, s in (("a", 0.5), ("b", 0.9), ("c", 0.7),
+                                                                     ("d", 0.8))])
+    assert present.weakest_columns(report) == "Weakest columns: a (50.0), c (70.0), d (80.0)."
+    assert present.weakest_columns(Assessment({"modalities": {}})) is None
+
+
+def test_shares_read_as_whole_percents_and_never_round_to_a_false_zero():
+    assert [present.percent(v) for v in (0, 0.004, 0.005, 0.4349, 0.996, 1, None)] == \
+        ["0%", "<1%", "1%", "43%", ">99%", "100%", "–"]
+    assert present.whole_percent(0.4349) == 43 and present.points(0.93456) == 93.5
+    assert present.points(None) is None and present.points(float("nan")) is None
+
+
+PRIVATE = {"exact_copies": 0, "exact_copy_share": 0.0, "baseline_copy_share": 0.0, "dcr_median": 0.9,
+           "dcr_baseline_median": 0.5, "dcr_fifth_percentile": 0.2, "dcr_baseline_fifth_percentile": 0.15,
+           "closer_to_training_share": 0.51}
+
+
+@pytest.mark.parametrize("changes, verdicts", [
+    ({}, ["ok", "ok", "ok", "ok"]),
+    ({"exact_copies": 3, "exact_copy_share": 0.0015}, ["check", "ok", "ok", "ok"]),
+    ({"exact_copies": 60, "exact_copy_share": 0.03}, ["flagged", "ok", "ok", "ok"]),
+    ({"dcr_median": 0.4}, ["ok", "check", "ok", "ok"]),
+    ({"dcr_median": 0.2, "dcr_fifth_percentile": 0.01}, ["ok", "flagged", "check", "ok"]),
+    ({"closer_to_training_share": 0.57}, ["ok", "ok", "ok", "check"]),
+    ({"closer_to_training_share": 0.7, "exact_copies": 60, "exact_copy_share": 0.03},
+     ["flagged", "ok", "ok", "flagged"]),
+])
+def test_privacy_verdicts_flag_exactly_what_the_warnings_flag(changes, verdicts):
+    found = PRIVATE | changes
+    report = Assessment({"synthetic": {"rows": 2_000}, "privacy": found, "modalities": {}})
+    table = present.privacy_frame(report)
+    assert table.columns.tolist() == ["Measure", "Value", "What is safe", "Verdict", "Meaning"]
+    assert table["Verdict"].tolist() == verdicts
+    assert (table["Verdict"] == "flagged").sum() == len(privacy_flags(found))
+    assert table["Meaning"].str.len().gt(0).all() and table["What is safe"].str.len().gt(0).all()
+    assert not any(LONG_NUMBER.search(text) for text in table.to_numpy().ravel())
+
+
+def test_the_privacy_table_of_a_memorising_generator_names_each_measure_with_its_verdict():
+    rng = np.random.default_rng(5)
+    human = pd.DataFrame({"x": rng.normal(0, 1, 400), "group": rng.choice(["a", "b"], 400)})
+    holdout = pd.DataFrame({"x": rng.normal(0, 1, 400), "group": rng.choice(["a", "b"], 400)})
+    copied = human.sample(n=300, random_state=1, replace=False)
+    report = assess(frame_sample(human, "human.csv"), frame_sample(copied, "synthetic.csv"),
+                    frame_sample(holdout, "holdout.csv"))
+    table = present.privacy_frame(report).set_index("Measure")
+    assert table.index.tolist() == ["Exact copies of human rows", "Distance to the closest human row (median)",
+                                    "Distance to the closest human row (closest 5%)",
+                                    "Closer to the training rows than to the holdout"]
+    assert table.loc["Exact copies of human rows", "Value"] == "300 of 300 rows (100%)"
+    assert table.loc["Exact copies of human rows", "Verdict"] == "flagged"
+    assert table.loc["Closer to the training rows than to the holdout", "Verdict"] == "flagged"
+    assert (table["Verdict"] == "flagged").sum() == len(report.data["privacy"]["flags"])
+    assert set(table["Verdict"]) <= set(present.VERDICTS)
+    notes = present.privacy_notes(report)
+    assert notes[0] == "Baseline: the holdout rows, against the human rows."
+    assert not any("holdout (human rows" in note for note in notes)  # a holdout was given
+
+
+def test_the_text_metrics_read_as_a_small_table_rounded_to_what_they_tell():
+    human = pd.DataFrame({"text": [f"order {i} arrived late but support was kind" if i % 2 else
+                                   f"great value, item {i}, would buy again" for i in range(80)]})
+    synthetic = pd.DataFrame({"text": ["This product is great and I recommend it." for _ in range(80)]})
+    report = assess(frame_sample(human, "human.csv"), frame_sample(synthetic, "synthetic.csv"),
+                    text_column="text")
+    table = present.text_frame(report)
+    assert table["Metric"].tolist() == ["Length and structure", "Lexical diversity", "Repetition", "Detection",
+                                        "Fidelity and diversity (k-NN)"]
+    scores = table[_score_columns(table)].stack().dropna()
+    assert scores.between(0, 100).all() and (scores.round(1) == scores).all()
+    assert table.set_index("Metric").loc["Repetition", present.SCORE] == \
+        round(100 * report.data["modalities"]["text"]["scores"]["repetition"], 1)
+    found = table.set_index("Metric")["What it found"]
+    assert found["Repetition"].startswith("exact duplicates ") and "100% synthetic" in found["Repetition"]
+    assert found["Detection"].startswith("AUC ")
+    assert not any(LONG_NUMBER.search(line) for line in found)
+    assert present.text_caption(report) == "Text column text: 80 human and 80 synthetic texts compared."
+    assert present.text_frame(assess(*_two_samples(0.0))).empty

@@ -204,8 +204,8 @@ class Assessment:
         found = self.data["modalities"].get(modality, {}).get("metrics", {}).get("detection", {})
         names = {"logistic": "logistic regression", "boosted_tree": "gradient-boosted tree",
                  "tfidf_logistic": "TF-IDF logistic regression"}
-        return [f"{names[key]}: AUC {found[key]['auc']:.3f} (folds {found[key]['auc_low']:.3f}–"
-                f"{found[key]['auc_high']:.3f}; 0.5 = cannot tell human from synthetic)"
+        return [f"{names[key]}: AUC {found[key]['auc']:.2f} (folds {found[key]['auc_low']:.2f}–"
+                f"{found[key]['auc_high']:.2f}; 0.5 = cannot tell human from synthetic)"
                 for key in names if key in found]
 
     def table(self, part: str) -> pd.DataFrame:

@@ -63,8 +63,9 @@ PAGES_WITH_TABLES = {"Portfolio", "Task", "Outcomes", "Data quality", "Task prof
                      "Audit log"}
 EXPORT_TABLES = ["Tasks", "Outcomes", "Datasets", "Cost assumptions"]
 SUMMARY_FORMATS = ["md", "html", "pdf", "csv", "json"]
-PORTFOLIO_COLUMNS = {"open", "task_name", "sourcing", "human_share_spend", "human_share_samples", "split", "metric",
-                     "expected", "confidence", "basis", "evidence_count", "created_at"}
+PORTFOLIO_COLUMNS = {"task_id", "task_name", "sourcing", "human_share_spend", "split", "metric", "expected",
+                     "confidence", "synthetic_adds", "human_adds", "budget_text", "basis", "evidence_count",
+                     "created_at"}
 TASK_TABS = ["Why", "Evidence", "Synthetic data quality", "Mix and budget", "History", "Profile"]
 # Demo tasks used by name below.
 CHEST = "Chest X-ray triage"
@@ -340,7 +341,7 @@ def test_portfolio_shows_one_row_per_task_with_its_stored_recommendation(demo_ap
     for row in table.to_dict(orient="records"):
         task = tasks.loc[row["task_name"]]
         recommendation = stored.loc[row["task_name"]]
-        assert row["open"] == f"task?task={task['id']}"
+        assert row["task_id"] == task["id"]
         assert row["evidence_count"] == task["outcomes"]
         assert row["metric"] == task["metric"]
         assert row["sourcing"] == recommendation["sourcing"]
@@ -353,6 +354,37 @@ def test_portfolio_shows_one_row_per_task_with_its_stored_recommendation(demo_ap
     assert at.query_params == {}  # default filters and sort keep the URL clean
 
 
+def test_portfolio_shows_what_each_source_adds_and_opens_a_task_in_the_same_tab(demo_app, expected):
+    """Issue 18: what each source adds and the budget beside the class; a clicked row offers its task's page."""
+    at = open_page(demo_app, "app_pages/portfolio.py")
+    table = portfolio_table(at)
+    stored = expected.recommendations.set_index("task_name")
+    for row in table.to_dict(orient="records"):
+        recommendation = stored.loc[row["task_name"]]
+        assert row["budget_text"] == money(recommendation["budget"])
+        for column in ("synthetic_adds", "human_adds"):
+            value = recommendation[column]
+            assert row[column] == ("—" if pd.isna(value) else f"{value:+.3f}")
+    assert (table["synthetic_adds"] != "—").any() and (table["human_adds"] != "—").any()
+    first = table.iloc[0]
+    assert any(c.value == "Click a task's row to open it." for c in at.caption)
+    at.session_state["pf_table"] = {"selection": {"rows": [], "columns": [], "cells": [[0, "task_name"]]}}
+    at.run()
+    assert_fine(at)
+    [link] = [link for link in at.get("page_link") if link.proto.label == "Open the task page"]
+    assert link.proto.page.endswith("task") and f"task={first['task_id']}" in link.proto.query_string
+    assert any(literal(first["task_name"]) in m.value for m in at.markdown)
+
+
+def test_a_task_that_dominates_the_budget_is_flagged(demo_app, expected):
+    at = open_page(demo_app, "app_pages/portfolio.py")
+    budgets = expected.recommendations.set_index("task_name")["budget"]
+    top, share = budgets.idxmax(), budgets.max() / budgets.sum()
+    assert share >= 0.5  # the demo's legal review task
+    [warning] = [w.value for w in at.warning if "of the budget shown" in w.value]
+    assert warning.startswith(f"**{top}** holds {share:.0%} of the budget shown")
+
+
 def test_portfolio_lists_the_lowest_confidence_first_by_default(shaken_app, shaken_expected, low_confidence):
     at = open_page(shaken_app, "app_pages/portfolio.py")
     assert by_label(at.selectbox, "Sort").value == "lowest confidence first"
@@ -361,7 +393,7 @@ def test_portfolio_lists_the_lowest_confidence_first_by_default(shaken_app, shak
     lowest = min(SHAKEN, key=SHAKEN.get)
     assert table["task_name"].iloc[0] == lowest
     assert table["confidence"].iloc[0] == pytest.approx(SHAKEN[lowest])
-    assert table["open"].iloc[0] == f"task?task={shaken_expected.task_id(lowest)}"
+    assert table["task_id"].iloc[0] == shaken_expected.task_id(lowest)
 
 
 def test_portfolio_sort_by_lowest_confidence_after_another_sort(shaken_app, shaken_expected):

@@ -5,6 +5,8 @@ Expected scores come from strategy.quality run directly on the same samples (the
 from __future__ import annotations
 
 import io
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from strategy.catalog import Catalog
-from strategy.quality import assess
+from strategy.quality import assess, present
 from strategy.quality.report import dataset_sample, find_dataset, load_sample
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -152,9 +154,10 @@ def test_a_segment_column_scores_each_of_its_values(demo_path, monkeypatch):
     segment.set_value("country").run()
     app.button[0].click().run()
     assert not app.exception
-    tables = [frame.value for frame in app.dataframe if "value" in frame.value.columns]
+    # The segments table is headed by the segment column's own name (issue 18: "The report speaks one scale").
+    tables = [frame.value for frame in app.dataframe if "country" in frame.value.columns]
     assert tables, "no segment table"
-    assert sorted(tables[0]["value"]) == sorted(v for v, n in values.value_counts().items() if n >= 20)
+    assert sorted(tables[0]["country"]) == sorted(v for v, n in values.value_counts().items() if n >= 20)
 
 
 def test_an_empty_catalog_offers_uploads_and_explains_catalog_datasets(empty_path, monkeypatch):
@@ -263,3 +266,171 @@ def test_saving_an_uploaded_report_needs_an_explicit_dataset(demo_path, monkeypa
     assert not app.error and app.success[0].value.startswith(f"Saved: {SYNTHETIC} scores")
     with Catalog.open(demo_path) as catalog:
         assert catalog.counts()["quality_reports"] == before + 1
+
+
+# ----------------------------------------------------------------------------- issue 18: one scale
+LONG_NUMBER = re.compile(r"\d\.\d{4,}")
+
+
+def unescaped(text: str) -> str:
+    """Markdown as the reader sees it: the page backslash-escapes user text (dashboard.literal)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def tab(app: AppTest, label: str):
+    return next(t for t in app.tabs if t.label == label)
+
+
+def fraud_report(demo_path, monkeypatch, segment: str | None = None):
+    """The page after running the demo's fraud pair (optionally by segment), and the library's own report."""
+    app = open_app(demo_path, monkeypatch)
+    with Catalog.open(demo_path) as catalog:
+        synthetic, human = find_dataset(catalog, SYNTHETIC), find_dataset(catalog, HUMAN)
+        expected = assess(dataset_sample(human), dataset_sample(synthetic), segment_column=segment)
+    app.selectbox(key="dq_synthetic_ds").set_value(synthetic["id"]).run()
+    human_reference(app).set_value(human["id"]).run()
+    if segment:
+        next(box for box in app.selectbox if box.label == "Segment by").set_value(segment).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error, [e.value for e in app.exception]
+    return app, expected
+
+
+def test_every_score_on_the_report_reads_0_to_100_with_one_decimal_and_no_long_float(demo_path, monkeypatch):
+    app, expected = fraud_report(demo_path, monkeypatch, segment="country")
+    frames = [frame.value for frame in app.dataframe]
+    scored = [frame for frame in frames if any(c.endswith("(0–100)") for c in frame.columns)]
+    # The metrics, shapes, pairs, coverage, segments and stored-reports tables all speak 0–100.
+    assert len(scored) >= 6, [frame.columns.tolist() for frame in frames]
+    for frame in scored:
+        values = frame[[c for c in frame.columns if c.endswith("(0–100)")]].stack().dropna().astype(float)
+        assert values.between(0, 100).all(), frame.columns.tolist()
+        assert (values.round(1) == values).all(), f"more than one decimal in {frame.columns.tolist()}"
+    for frame in frames:  # and no table anywhere on the page carries a long float
+        for column in frame.select_dtypes("number").columns:
+            numbers = frame[column].dropna().astype(float)
+            assert (numbers.round(2) == numbers).all(), f"{column}: {numbers.tolist()[:5]}"
+    texts = [e.value for e in [*app.markdown, *app.caption, *app.warning, *app.info]]
+    assert not [t for t in texts if LONG_NUMBER.search(t)]
+
+    shapes = next(frame for frame in frames if "Kind" in frame.columns).set_index("Column")
+    stored = expected.table("shapes").set_index("column")
+    assert shapes["Score (0–100)"].to_dict() == {c: round(100 * v, 1) for c, v in stored["score"].items()}
+    assert "Sampling alone reaches (0–100)" in shapes.columns and "Human vs human (0–100)" in shapes.columns
+    segments = next(frame for frame in frames if "country" in frame.columns)
+    assert segments["Human rows"].tolist() == [row["human_rows"] for row in expected.data["segments"]["rows"]]
+    formats = json.loads(next(f for f in app.dataframe if "country" in f.value.columns).proto.columns)
+    assert formats["Human rows"]["type_config"]["format"] == "%,d"  # counts with thousands separators
+    coverage = next(frame for frame in frames if "Covered (%)" in frame.columns)
+    assert coverage["Covered (%)"].tolist() == [round(100 * row["covered"])
+                                                for row in expected.data["modalities"]["tabular"]["metrics"]["coverage"]]
+
+
+def test_the_weakest_columns_and_pairs_are_named_in_words_above_the_tables(demo_path, monkeypatch):
+    app, expected = fraud_report(demo_path, monkeypatch)
+    said = [unescaped(m.value) for m in app.markdown]
+    section = expected.data["modalities"]["tabular"]
+    floors = {row["column"]: row["score"] for row in section["floor_metrics"]["shapes"]}
+    lowest = sorted(section["metrics"]["shapes"], key=lambda row: row["score"])[:3]
+    columns = next(line for line in said if line.startswith("Weakest columns: "))
+    named = re.findall(r"(\w+) \((\d+\.\d), human vs human (\d+\.\d)", columns)
+    assert named == [(row["column"], f"{100 * row['score']:.1f}", f"{100 * floors[row['column']]:.1f}")
+                     for row in lowest]
+    assert columns == present.weakest_columns(expected)
+    pair_floors = {row["pair"]: row["score"] for row in section["floor_metrics"]["pairs"]}
+    weakest_pairs = sorted(section["metrics"]["pairs"], key=lambda row: row["score"])[:3]
+    pairs = next(line for line in said if line.startswith("Weakest pairs: "))
+    assert pairs == "Weakest pairs: " + ", ".join(
+        f"{row['left']} × {row['right']} ({100 * row['score']:.1f}, human vs human {100 * pair_floors[row['pair']]:.1f})"
+        for row in weakest_pairs) + "."
+    # Above the tables: the sentences come before the tabs that hold the column and pair tables.
+    children = list(app.main.children.values())
+    said_at = [i for i, child in enumerate(children) if child.type == "markdown"
+               and unescaped(child.value).startswith(("Weakest columns: ", "Weakest pairs: "))]
+    assert len(said_at) == 2 and max(said_at) < [child.type for child in children].index("tab_container")
+
+
+def test_close_samples_are_said_to_be_within_sampling_noise(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    rng = np.random.default_rng(0)
+    human = pd.DataFrame({"x": rng.normal(size=400), "k": rng.choice(["a", "b"], 400)})
+    synthetic = pd.DataFrame({"x": rng.normal(size=400), "k": rng.choice(["a", "b"], 400)})
+    app.file_uploader(key="dq_human_file").set_value(("human.csv", csv_upload(human), "text/csv")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.csv", csv_upload(synthetic), "text/csv")).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    expected = assess(load_sample(io.BytesIO(csv_upload(human)), label="human.csv"),
+                      load_sample(io.BytesIO(csv_upload(synthetic)), label="synthetic.csv"))
+    said = [unescaped(m.value) for m in app.markdown]
+    assert "All 2 columns are within sampling noise of human data; the lowest is " in "".join(said)
+    assert present.weakest_columns(expected) in said
+    assert not any(line.startswith("Weakest columns") for line in said)
+
+
+PRIVACY_COLUMNS = ["Measure", "Value", "What is safe", "Verdict", "Meaning"]
+
+
+def test_the_privacy_tab_is_a_table_of_measures_with_verdicts(demo_path, monkeypatch):
+    app, expected = fraud_report(demo_path, monkeypatch)
+    privacy = tab(app, "Privacy")
+    assert not privacy.json and not app.json  # no raw JSON any more
+    table = privacy.dataframe[0].value
+    assert table.columns.tolist() == PRIVACY_COLUMNS
+    assert table["Measure"].tolist() == ["Exact copies of human rows", "Distance to the closest human row (median)",
+                                         "Distance to the closest human row (closest 5%)"]
+    found = expected.data["privacy"]
+    shown = table.set_index("Measure")
+    assert shown.loc["Exact copies of human rows", "Value"] == \
+        f"{found['exact_copies']:,} of {expected.data['synthetic']['rows']:,} rows (0%)"
+    assert shown.loc["Distance to the closest human row (median)", "Value"] == f"{found['dcr_median']:.3g}"
+    assert set(table["Verdict"]) <= {"ok", "check", "flagged"} and not found["flags"]
+    assert "flagged" not in set(table["Verdict"])
+    assert any(c.value.startswith("Memorisation is checked only with a human holdout") for c in privacy.caption)
+
+
+def test_a_memorising_generator_is_flagged_in_the_verdicts_and_still_warned_about(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    rng = np.random.default_rng(7)
+    human = pd.DataFrame({"amount": rng.normal(50, 10, 300).round(2), "country": rng.choice(["GB", "FR"], 300)})
+    holdout = pd.DataFrame({"amount": rng.normal(50, 10, 300).round(2), "country": rng.choice(["GB", "FR"], 300)})
+    copied = human.sample(n=1_200, replace=True, random_state=2)
+    app.file_uploader(key="dq_human_file").set_value(("human.csv", csv_upload(human), "text/csv")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.csv", csv_upload(copied), "text/csv")).run()
+    app.file_uploader(key="dq_holdout_file").set_value(("holdout.csv", csv_upload(holdout), "text/csv")).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    expected = assess(*(load_sample(io.BytesIO(csv_upload(frame)), label=name)
+                        for frame, name in ((human, "human.csv"), (copied, "synthetic.csv"), (holdout, "holdout.csv"))))
+    flags = expected.data["privacy"]["flags"]
+    assert flags and [w.value for w in app.warning] == flags  # the warnings stay
+    table = tab(app, "Privacy").dataframe[0].value.set_index("Measure")
+    assert table.loc["Exact copies of human rows", "Value"] == "1,200 of 1,200 rows (100%)"
+    assert table.loc["Exact copies of human rows", "Verdict"] == "flagged"
+    assert table.loc["Closer to the training rows than to the holdout", "Verdict"] == "flagged"
+    assert (table["Verdict"] == "flagged").sum() == len(flags)
+
+
+def test_the_text_tab_shows_its_metrics_as_a_small_table(demo_path, monkeypatch):
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    human = "\n".join(f"order {i} arrived late but support was kind" if i % 2 else f"great value, item {i}"
+                      for i in range(80)).encode()
+    synthetic = "\n".join("This product is great and I recommend it." for _ in range(80)).encode()
+    app.file_uploader(key="dq_human_file").set_value(("human.txt", human, "text/plain")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.txt", synthetic, "text/plain")).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    text = tab(app, "Text")
+    assert not text.json and not app.json
+    table = text.dataframe[0].value
+    assert table["Metric"].tolist() == ["Length and structure", "Lexical diversity", "Repetition", "Detection",
+                                        "Fidelity and diversity (k-NN)"]
+    expected = assess(load_sample(io.BytesIO(human), label="human.txt"),
+                      load_sample(io.BytesIO(synthetic), label="synthetic.txt"), text_column="text")
+    scores = expected.data["modalities"]["text"]["scores"]
+    assert table["Score (0–100)"].tolist() == [round(100 * scores[name], 1) for name in
+                                               ("structure", "lexical", "repetition", "detection", "fidelity")]
+    assert not any(LONG_NUMBER.search(line) for line in table["What it found"])
+    assert table.set_index("Metric").loc["Repetition", "What it found"].startswith("exact duplicates ")
