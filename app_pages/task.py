@@ -7,7 +7,7 @@ import dashboard
 from strategy import charts
 from strategy.budget import Costs
 from strategy.errors import StrategyError
-from strategy.explain import class_reason, with_article
+from strategy.explain import class_reason, why_lines, with_article
 from strategy.models import FACTORS
 from strategy.recommend import (
     Scenario,
@@ -143,8 +143,9 @@ why, evidence_tab, quality_tab, budget_tab, history_tab, profile_tab = st.tabs(
     ["Why", "Evidence", "Synthetic data quality", "Mix and budget", "History", "Profile"])
 
 with why:
-    st.caption(f"The rules' prior human share is {current.prior_human_share:.0%} of the training spend, with a "
-               f"floor of {current.human_floor:.0%}. Suggested uses: {', '.join(current.uses) or 'none'}.")
+    for line in why_lines(current):
+        st.markdown(f"- {dashboard.literal(line)}")
+    st.caption(f"Suggested uses of synthetic data: {', '.join(current.uses) or 'none'}.")
     for rule in current.rules:
         with st.expander(f"{rule.id} — {rule.effect}"):
             st.write(rule.rationale)

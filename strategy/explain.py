@@ -60,3 +60,26 @@ def class_reason(recommendation: Recommendation) -> str:
         why = f"no mix beats the synthetic-led plan by more than the materiality margin ({margin:.3g} {name})"
     counted = " (each plan counted at its expected metric less one posterior sd)"
     return f"{recommendation.sourcing.capitalize()}: {why}{counted}" + (f"; {gains}." if gains else ".")
+
+
+def why_lines(recommendation: Recommendation) -> list[str]:
+    """How the answer moved from the rules' prior to the recommendation, one line per step with its figure:
+    the prior share, what the fitted evidence changed, and the floors and purchases that bind the plan."""
+    r = recommendation
+    lines = [f"Rules' prior: {r.prior_human_share:.0%} of the training spend on human data, from the "
+             f"{len(r.rules)} rule{'' if len(r.rules) == 1 else 's'} that fired."]
+    if r.basis == "rules":
+        lines.append("Fitted evidence: none yet (fewer than the outcomes a fit needs), so the prior stands.")
+    else:
+        moved = 100 * (r.human_share_spend - r.prior_human_share)
+        lines.append(f"Fitted evidence: {r.evidence_count:,} outcome{'' if r.evidence_count == 1 else 's'} moved "
+                     f"the human share of spend to {r.human_share_spend:.0%} ({moved:+.0f} points) and of samples "
+                     f"to {r.human_share_samples:.0%}: {class_reason(r)}")
+    spend = r.spend_human + r.spend_synthetic
+    binds = spend > 0 and r.human_floor > 0 and r.human_share_spend <= r.human_floor + 0.005
+    lines.append(f"Floor: at least {r.human_floor:.0%} of the spend on human data (collapse guard {r.collapse_guard})"
+                 + (f"; it binds: the plan sits at {r.human_share_spend:.0%}." if binds
+                    else f"; not binding: the plan is at {r.human_share_spend:.0%}."))
+    lines.append(f"Evaluation set: {r.eval_set.size:,} {r.eval_set.tier} human labels (${r.eval_set.cost:,.0f}) come "
+                 f"out of the ${r.budget:,.0f} budget first, leaving ${r.budget - r.eval_set.cost:,.0f} to train on.")
+    return lines

@@ -153,3 +153,28 @@ def test_articles_follow_how_the_word_is_spoken():
     assert with_article("BLEU") == "a BLEU"
     assert with_article("**expert") == "an **expert"
     assert with_article("accuracy") == "an accuracy"
+
+
+def test_why_says_how_the_answer_moved_from_the_prior_one_line_each():
+    from strategy.explain import why_lines
+    from strategy.models import EvalSet, ExpectedMetric, Recommendation
+
+    base = dict(task_id="t", task_name="T", budget=1000.0, cost_per_sample={"human": 1.0, "synthetic": 0.01},
+                owned={"human": 0, "synthetic": 0}, eval_set=EvalSet(size=200, tier="crowd", cost=16.0),
+                prior_human_share=0.7, human_floor=0.05, collapse_guard="on", evidence_count=12,
+                rulebook_version="1", n_human=49, n_synthetic=93_000, spend_human=49.0, spend_synthetic=930.0,
+                human_share_spend=0.05, human_share_samples=0.0005, sourcing="synthetic", confidence=0.9,
+                basis="rules+model", regime="synthetic_pretrain_human_finetune",
+                expected_metric=ExpectedMetric(name="accuracy", higher_is_better=True, value=0.8),
+                low_confidence=False, rules=[], model_version="test")
+    lines = why_lines(Recommendation(**base))
+    assert len(lines) == 4
+    assert lines[0] == "Rules' prior: 70% of the training spend on human data, from the 0 rules that fired."
+    assert lines[1].startswith("Fitted evidence: 12 outcomes moved the human share of spend to 5% (-65 points)")
+    assert "it binds: the plan sits at 5%" in lines[2]
+    assert lines[3] == ("Evaluation set: 200 crowd human labels ($16) come out of the $1,000 budget first, "
+                        "leaving $984 to train on.")
+    loose = why_lines(Recommendation(**base | {"human_share_spend": 0.6, "sourcing": "mixed"}))
+    assert "not binding: the plan is at 60%" in loose[2]
+    rules = why_lines(Recommendation(**base | {"basis": "rules"}))
+    assert rules[1].startswith("Fitted evidence: none yet")

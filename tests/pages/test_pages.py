@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import literal
 from strategy.budget import Costs
 from strategy.catalog import Catalog
+from strategy.explain import why_lines
 from strategy.export import to_markdown
 from strategy.models import FACTORS, Recommendation, Task, utc_now
 from strategy.recommend import Scenario, current_rulebook, model_card, recommend_task, whatif
@@ -651,7 +652,10 @@ def test_task_page_tabs_explain_the_recommendation(demo_app, expected, demo_path
     for expander, rule in zip(why.expander, recommendation.rules, strict=True):
         assert [m.value for m in expander.markdown] == [rule.rationale]
         assert [c.value for c in expander.caption] == [f"Principle: {rule.principle}"]
-    assert "The rules' prior human share is" in why.caption[0].value
+    # "Why" explains the number: prior, what the evidence changed, the floor, the evaluation set (issue 18).
+    shown = [m.value for m in why.markdown if m.value.startswith("- ")]
+    assert shown == [f"- {literal(line)}" for line in why_lines(recommendation)]
+    assert shown[0].startswith("- " + literal(f"Rules' prior: {recommendation.prior_human_share:.0%}"))
 
     outcomes = expected.outcomes[expected.outcomes["task_id"] == chest]
     assert len(evidence.get("vega_lite_chart")) == 1
