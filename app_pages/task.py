@@ -8,15 +8,19 @@ from strategy import charts
 from strategy.budget import Costs
 from strategy.errors import StrategyError
 from strategy.explain import class_reason, why_lines, with_article
+from strategy.export import to_csv
 from strategy.models import FACTORS
 from strategy.recommend import (
     Scenario,
     TaskFit,
+    adopt_scenario,
     budget_frontier,
+    compare_plans,
     evidence_view,
     mix_curve,
     recommend_task,
     save_scenario,
+    saved_scenarios,
     whatif,
 )
 
@@ -54,6 +58,8 @@ baseline, fit_data = stored
 fit = TaskFit.from_dict(fit_data) if fit_data else None
 
 # ---------------------------------------------------------------- what-if controls
+# Keyed by the stored recommendation too: once a scenario is adopted the controls start from the new plan (a
+# browser keeps showing, and sending, a widget's old value while its key stays the same).
 with st.container(border=True):
     st.markdown("**What if…** (answers come from the stored fit, nothing is refitted)")
     tiers = dashboard.cost_tiers(location)
@@ -62,13 +68,13 @@ with st.container(border=True):
                      for t in tiers[tiers["kind"] == "human"].itertuples()}
     controls = st.columns(4)
     budget = controls[0].number_input("Budget (USD)", min_value=0.0, value=float(baseline.budget), step=1000.0,
-                                      help="Total, the human evaluation set included.", key=f"budget-{task_id}")
-    human_price = controls[1].selectbox("Human data price", list(human_prices), key=f"tier-{task_id}")
+                                      help="Total, the human evaluation set included.", key=f"budget-{task_id}-{baseline.id}")
+    human_price = controls[1].selectbox("Human data price", list(human_prices), key=f"tier-{task_id}-{baseline.id}")
     synthetic_price = controls[2].number_input(
         "Synthetic cost per sample (USD)", min_value=0.00001, value=float(baseline.cost_per_sample["synthetic"]),
-        format="%.4f", help="Generation, filtering and human validation together.", key=f"synthetic-{task_id}")
+        format="%.4f", help="Generation, filtering and human validation together.", key=f"synthetic-{task_id}-{baseline.id}")
     target = controls[3].number_input(f"Target {row['metric']}", value=None, format="%.3f",
-                                      placeholder="optional", key=f"target-{task_id}")
+                                      placeholder="optional", key=f"target-{task_id}-{baseline.id}")
 
 # A picked tier is what human labels cost, so the evaluation set is priced at it too.
 tier_picked = human_price != next(iter(human_prices))
@@ -137,6 +143,32 @@ with st.container(border=True):
             save_scenario(dashboard.catalog(), current, fit, scenario_name)
             dashboard.clear_reads()
             st.success(f"Saved the scenario '{dashboard.literal(scenario_name)}' to this task's history.", icon=":material/check:")
+
+# ---------------------------------------------------------------- saved scenarios: compare, adopt, export
+scenarios = saved_scenarios(dashboard.catalog(), task_id)
+if adopted_note := st.session_state.pop(f"adopted-{task_id}", None):
+    st.success(adopted_note, icon=":material/check:")
+if scenarios:
+    with st.container(border=True):
+        st.markdown("**Saved scenarios**")
+        picked_scenario = st.selectbox("Compare with", scenarios, key=f"compare-{task_id}")
+        stored_scenario = dashboard.catalog().latest_recommendation(task_id, scenario=picked_scenario)
+        if stored_scenario is not None:
+            comparison = compare_plans(baseline, stored_scenario[0], labels=("current plan", picked_scenario))
+            st.dataframe(comparison, hide_index=True, width="stretch")
+            left, right = st.columns(2)
+            if left.button("Adopt as the task's plan", icon=":material/task_alt:",
+                           disabled=not (dashboard.can("edit tasks") and dashboard.can("recompute recommendations")),
+                           help="The task takes this scenario's budget and plan; the audit log records it."):
+                adopt_scenario(dashboard.catalog(), task_id, picked_scenario)
+                dashboard.clear_reads()
+                st.session_state[f"adopted-{task_id}"] = (
+                    f"Adopted the scenario '{dashboard.literal(picked_scenario)}': the task's budget is now "
+                    f"${stored_scenario[0].budget:,.0f} and its plan is the scenario's.")
+                st.rerun()
+            right.download_button("Download the comparison (CSV)", to_csv(comparison),
+                                  file_name=f"{task_id}-{picked_scenario}-comparison.csv", mime="text/csv",
+                                  on_click="ignore", icon=":material/download:")
 
 # ---------------------------------------------------------------- details
 why, evidence_tab, quality_tab, budget_tab, history_tab, profile_tab = st.tabs(

@@ -754,14 +754,9 @@ class Catalog:
         row["dataset_ids"] = list(row["dataset_ids"]) if row["dataset_ids"] is not None else []
         return Outcome(**{k: v for k, v in row.items() if k in Outcome.model_fields and not _is_null(v)})
 
-    @retrying
-    def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
-                             *, actor: str | None = None) -> int:
-        """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""
-        acting = self._allowed("recompute recommendations")
-        actor = actor or acting
-        if not recommendations:
-            return 0
+    @staticmethod
+    def _recommendation_frame(recommendations: Sequence[Recommendation], fits: Sequence[dict | None]) -> pd.DataFrame:
+        """Recommendations as rows: queryable columns plus the full JSON and the fit they came from."""
         frame = pd.DataFrame([{
             "id": r.id, "task_id": r.task_id, "sourcing": r.sourcing, "human_share_spend": r.human_share_spend,
             "human_share_samples": r.human_share_samples, "n_human": r.n_human, "n_synthetic": r.n_synthetic,
@@ -775,13 +770,42 @@ class Catalog:
             "created_by": r.created_by,
             "created_at": r.created_at,
         } for r, fit in zip(recommendations, fits, strict=True)])
-        frame = frame.astype({"expected_value": float, "expected_low": float, "expected_high": float,
-                              "snapshot_id": "Int64"})
+        return frame.astype({"expected_value": float, "expected_low": float, "expected_high": float,
+                             "snapshot_id": "Int64"})
+
+    @retrying
+    def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
+                             *, actor: str | None = None) -> int:
+        """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""
+        acting = self._allowed("recompute recommendations")
+        actor = actor or acting
+        if not recommendations:
+            return 0
+        frame = self._recommendation_frame(recommendations, fits)
         with self.transaction() as cur:
             self._check_task_ids(cur, "recommendations", recommendations)
             self._append_frame(cur, "recommendations", frame)
             self._audit(cur, actor, "recommend", _ENTITY["recommendations"], list(frame["id"]))
         return len(frame)
+
+    @retrying
+    def adopt_scenario(self, recommendation: Recommendation, fit: dict | None, *, scenario: str,
+                       actor: str | None = None) -> None:
+        """Make a saved scenario the task's plan, in one transaction: the task takes the scenario's budget
+        (so a later recompute plans at it too) and the scenario's answer becomes its current recommendation;
+        the audit log says which scenario was adopted."""
+        acting = self._allowed("edit tasks", "recompute recommendations")
+        actor = actor or acting
+        frame = self._recommendation_frame([recommendation], [fit])
+        with self.transaction() as cur:
+            self._check_task_ids(cur, "recommendations", [recommendation])
+            cur.execute("UPDATE tasks SET budget = ?, updated_by = ?, updated_at = ? WHERE id = ?",
+                        [recommendation.budget, actor, recommendation.created_at, recommendation.task_id])
+            self._append_frame(cur, "recommendations", frame)
+            self._audit(cur, actor, "adopt scenario", _ENTITY["recommendations"], [recommendation.id],
+                        {"scenario": scenario, "budget": recommendation.budget})
+            self._audit(cur, actor, "update", _ENTITY["tasks"], [recommendation.task_id],
+                        {"budget": recommendation.budget, "from scenario": scenario})
 
     def latest_recommendations(self, scenario: str = "") -> pd.DataFrame:
         """The newest stored recommendation of every active task (tasks without one are absent)."""

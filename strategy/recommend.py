@@ -44,6 +44,8 @@ from strategy.models import (
     SourceGains,
     Task,
     describe_errors,
+    new_id,
+    utc_now,
 )
 from strategy.rules import Rulebook, Verdict, default_rulebook
 from strategy.surface import FORM as SURFACE_FORM
@@ -446,6 +448,44 @@ def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit
                                               "created_by": actor or catalog.actor})
     catalog.save_recommendations([saved], [fit.to_dict() if fit else None], actor=actor)
     return saved
+
+
+def saved_scenarios(catalog: Catalog, task_id: str) -> list[str]:
+    """Names of a task's saved scenarios, newest first."""
+    history = catalog.recommendation_history(task_id)
+    named = history[history["scenario"] != ""].sort_values("created_at", ascending=False)
+    return list(dict.fromkeys(named["scenario"]))
+
+
+def compare_plans(current: Recommendation, other: Recommendation, *, labels=("current", "scenario")) -> pd.DataFrame:
+    """Two recommendations side by side, one row per figure a product lead compares."""
+    def figures(r: Recommendation) -> dict[str, str]:
+        metric = r.expected_metric
+        expected = ("—" if metric.value is None else
+                    f"{metric.value:.3f}" + (f" ({metric.low:.3f}–{metric.high:.3f})" if metric.low is not None else ""))
+        return {"Recommended": r.sourcing, "Budget": f"${r.budget:,.0f}",
+                "Human samples": f"{r.n_human:,} (${r.spend_human:,.0f})",
+                "Synthetic samples": f"{r.n_synthetic:,} (${r.spend_synthetic:,.0f})",
+                "Human share of spend": f"{r.human_share_spend:.0%}",
+                "Human share of samples": f"{r.human_share_samples:.0%}",
+                f"Expected {metric.name} (80% interval)": expected, "Confidence": f"{r.confidence:.0%}",
+                "Evaluation set": f"{r.eval_set.size:,} {r.eval_set.tier} (${r.eval_set.cost:,.0f})",
+                "Computed": f"{r.created_at:%Y-%m-%d %H:%M} UTC"}
+    left, right = figures(current), figures(other)
+    return pd.DataFrame({"figure": list(left), labels[0]: list(left.values()), labels[1]: list(right.values())})
+
+
+def adopt_scenario(catalog: Catalog, task_id: str, name: str, *, actor: str | None = None) -> Recommendation:
+    """Make a saved scenario the task's plan: the task takes its budget and its answer becomes the task's
+    current recommendation, in one audited write."""
+    stored = catalog.latest_recommendation(task_id, scenario=name)
+    if stored is None:
+        raise StrategyError(f"The task has no saved scenario called {name!r}.")
+    scenario, fit = stored
+    adopted = scenario.model_copy(update={"id": new_id(), "scenario": "", "created_at": utc_now(),
+                                          "created_by": actor or catalog.actor})
+    catalog.adopt_scenario(adopted, fit, scenario=name, actor=actor)
+    return adopted
 
 
 # ------------------------------------------------------------------------------ pooling

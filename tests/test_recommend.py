@@ -271,6 +271,28 @@ def test_a_what_if_price_tier_prices_the_evaluation_set_too(refitted):
     assert tiered.eval_set.cost != base.eval_set.cost
 
 
+def test_a_saved_scenario_is_compared_and_adopted_in_one_audited_write(demo_catalog):
+    task = demo_catalog.task("Product review sentiment")
+    current, _ = demo_catalog.latest_recommendation(task.id)
+    answer, fit = recommend.whatif(demo_catalog, task.id, Scenario(budget=3 * current.budget))
+    recommend.save_scenario(demo_catalog, answer, fit, "triple")
+    assert recommend.saved_scenarios(demo_catalog, task.id) == ["triple"]
+    table = recommend.compare_plans(current, answer, labels=("current plan", "triple"))
+    assert list(table.columns) == ["figure", "current plan", "triple"]
+    budget_row = table.set_index("figure").loc["Budget"]
+    assert budget_row["current plan"] == f"${current.budget:,.0f}" and budget_row["triple"] == f"${answer.budget:,.0f}"
+
+    adopted = recommend.adopt_scenario(demo_catalog, task.id, "triple", actor="lead@example.com")
+    assert demo_catalog.task(task.id).budget == pytest.approx(answer.budget)
+    now, _ = demo_catalog.latest_recommendation(task.id)
+    assert now.id == adopted.id and now.scenario == "" and (now.n_human, now.n_synthetic) == (answer.n_human,
+                                                                                              answer.n_synthetic)
+    audit = demo_catalog.audit_log(actions=["adopt scenario"])
+    assert len(audit) == 1 and audit.iloc[0]["entity_id"] == adopted.id and "triple" in audit.iloc[0]["details"]
+    with pytest.raises(recommend.StrategyError, match="no saved scenario called 'missing'"):
+        recommend.adopt_scenario(demo_catalog, task.id, "missing")
+
+
 def test_backtest_model_beats_both_baselines(backtest_table):
     assert len(backtest_table) == seed_counts.TASKS
     assert np.isfinite(backtest_table[["mae_model", "mae_rules", "mae_mean"]].to_numpy()).all()

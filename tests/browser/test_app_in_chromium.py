@@ -190,10 +190,13 @@ def test_product_lead_finds_the_least_confident_task_and_saves_a_doubled_budget(
     canvas = page.locator('[data-testid="stDataFrame"] canvas').first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    page.mouse.click(box["x"] + 60, box["y"] + GRID_ROW_PX * 1.5)  # the task's name in the first data row
+    cell = (box["x"] + 60, box["y"] + GRID_ROW_PX * 1.5)  # the task's name in the first data row
+    page.mouse.move(*cell)  # after a resize the grid takes a click only once the pointer has hovered it
+    page.wait_for_timeout(300)
+    page.mouse.click(*cell)
     link = page.get_by_role("link", name="Open the task page")
     expect(link).to_have_attribute("href", f"task?task={lowest['id']}")
-    expect(page.get_by_text(f"{lowest['name']} · ")).to_be_visible()
+    expect(page.get_by_role("paragraph").filter(has_text=f"{lowest['name']} · ")).to_contain_text("synthetic adds")
     link.click()
     task = page  # the same tab
     expect(title(task, "Task")).to_be_visible()
@@ -235,9 +238,38 @@ def test_product_lead_finds_the_least_confident_task_and_saves_a_doubled_budget(
     expect(success.get_by_role("paragraph")).to_have_text(f"Saved the scenario '{scenario}' to this task's history.")
     settle(task)
     task.get_by_role("tab", name="History").click()
-    history = task.locator('[data-testid="stDataFrame"]:visible').first
+    history = task.locator('[role="tabpanel"]:visible [data-testid="stDataFrame"]').first
     expect(history.locator('[role="gridcell"]').get_by_text(scenario, exact=True)).to_have_count(1)
     save_screenshot(task, screenshots, "walk-4-saved")
+
+    # 6. Compare it side by side with the current plan, then adopt it: the task's budget becomes the doubled one.
+    task.goto(f"{app_url}/task?task={lowest['id']}")
+    expect(title(task, "Task")).to_be_visible()
+    expect(task.get_by_role("combobox", name="Compare with")).to_have_value(scenario)
+    settle(task)
+    comparison = task.locator('[data-testid="stDataFrame"]').first
+    headers = comparison.locator('[role="columnheader"]')
+    expect(headers.get_by_text("current plan", exact=True)).to_have_count(1)
+    expect(headers.get_by_text(scenario, exact=True)).to_have_count(1)
+    expect(comparison.locator('[role="gridcell"]').get_by_text(f"${doubled:,.0f}", exact=True)).to_have_count(1)
+    save_screenshot(task, screenshots, "walk-5-compare")
+    task.get_by_role("button", name="Adopt as the task's plan").click()
+    expect(task.get_by_text(f"Adopted the scenario '{scenario}': the task's budget is now ${doubled:,.0f}")).to_be_visible()
+    expect(task.get_by_role("spinbutton", name="Budget (USD)")).to_have_value(f"{doubled:.2f}")
+    expect(task.get_by_text("Current recommendation")).to_be_visible()
+    save_screenshot(task, screenshots, "walk-6-adopted")
+
+    # 7. Export the task: the summary carries the adopted budget.
+    task.goto(f"{app_url}/export")
+    expect(title(task, "Export")).to_be_visible()
+    choose(task, "Task", lowest["name"])
+    expect(task.get_by_role("combobox", name="Task")).to_have_value(lowest["name"])
+    settle(task)
+    expect(task.get_by_role("heading", name=f"Data-sourcing strategy: {lowest['name']}", level=1)).to_be_visible()
+    with task.expect_download() as waiting:
+        task.get_by_role("button", name="Markdown").click()
+    summary = waiting.value.path().read_text(encoding="utf-8")
+    assert lowest["name"] in summary and f"${doubled:,.0f}" in summary
 
 
 # --------------------------------------------------------------------------- chart legibility

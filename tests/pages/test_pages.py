@@ -604,7 +604,7 @@ def test_task_page_honours_the_task_query_parameter_and_shows_the_stored_recomme
     assert not any(deltas(at).values())  # nothing to compare with before a what-if
     assert any(m.value.startswith("**Current recommendation**") for m in at.markdown)
     assert budget_input(at).value == stored["budget"]
-    assert budget_input(at).key == f"budget-{chest}"
+    assert budget_input(at).key == f"budget-{chest}-{stored['id']}"  # keyed by the stored plan too
     assert not [b for b in at.button if b.label == "Save scenario"]
 
 
