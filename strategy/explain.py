@@ -23,7 +23,10 @@ def with_article(word: str) -> str:
 
 
 def _effect(gain: float, metric: str, higher_is_better: bool) -> str:
-    """A gain (positive = better) in the metric's own direction: "+0.050 AUROC" or "lowers RMSE by 0.050"."""
+    """A gain (positive = better) in the metric's own direction: "+0.050 AUROC" or "lowers RMSE by 0.050";
+    a gain that rounds to nothing says so instead of "-0.000"."""
+    if round(abs(gain), 3) == 0:
+        return f"nothing measurable in {metric}" if higher_is_better else f"leaves {metric} unchanged"
     if higher_is_better:
         return f"{gain:+.3f} {metric}"
     verb = "lowers" if gain >= 0 else "raises"

@@ -797,7 +797,9 @@ DOMINANT_SHARE = 0.5  # a task holding this share of the budget shown is flagged
 
 
 def _gain(value) -> str:
-    return "—" if value is None or value != value else f"{value:+.3f}"
+    if value is None or value != value:
+        return "—"
+    return "0.000" if round(value, 3) == 0 else f"{value:+.3f}"  # never "-0.000"
 
 
 def portfolio_table(view: pd.DataFrame) -> pd.DataFrame:

@@ -178,3 +178,11 @@ def test_why_says_how_the_answer_moved_from_the_prior_one_line_each():
     assert "not binding: the plan is at 60%" in loose[2]
     rules = why_lines(Recommendation(**base | {"basis": "rules"}))
     assert rules[1].startswith("Fitted evidence: none yet")
+
+
+def test_a_gain_that_rounds_to_nothing_is_said_in_words():
+    from strategy.explain import _effect
+
+    assert _effect(-0.00002, "accuracy", True) == "nothing measurable in accuracy"
+    assert _effect(0.05, "accuracy", True) == "+0.050 accuracy"
+    assert _effect(0.05, "RMSE", False) == "lowers RMSE by 0.050"

@@ -365,7 +365,7 @@ def test_portfolio_shows_what_each_source_adds_and_opens_a_task_in_the_same_tab(
         assert row["budget_text"] == money(recommendation["budget"])
         for column in ("synthetic_adds", "human_adds"):
             value = recommendation[column]
-            assert row[column] == ("—" if pd.isna(value) else f"{value:+.3f}")
+            assert row[column] == ("—" if pd.isna(value) else "0.000" if round(value, 3) == 0 else f"{value:+.3f}")
     assert (table["synthetic_adds"] != "—").any() and (table["human_adds"] != "—").any()
     first = table.iloc[0]
     assert any(c.value == "Click a task's row to open it." for c in at.caption)
