@@ -13,7 +13,15 @@ import functools
 import html
 import io
 import json
+import os
+import queue
 import re
+import struct
+import subprocess
+import sys
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +32,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from strategy.errors import StrategyError
 from strategy.explain import class_reason
 from strategy.ingest import inert as inert_line
 from strategy.models import utc_now
@@ -232,34 +241,39 @@ def _task_blocks(bundle: SummaryBundle, task: TaskSummary) -> list:
 
 def summary_blocks(bundle: SummaryBundle) -> list:
     """The document, once, for every rendered format."""
+    return list(_blocks(bundle))
+
+
+def _blocks(bundle: SummaryBundle):
+    # One task at a time, so the PDF can have a task's charts drawn while the next task's are being computed.
     summary = bundle.summary
-    blocks: list = [Heading(1, summary.title), Paragraph(
+    yield Heading(1, summary.title)
+    yield Paragraph(
         f"Generated {_stamp(summary.generated_at)} by {summary.generated_by} · {summary.totals.tasks} "
         f"task{'s' if summary.totals.tasks != 1 else ''} · rulebook {', '.join(summary.rulebook_versions) or '–'} · "
-        f"model {', '.join(summary.model_versions) or '–'}")]
+        f"model {', '.join(summary.model_versions) or '–'}")
     if summary.scope != "task":
         totals = summary.totals
-        blocks.append(Heading(2, "Portfolio"))
-        blocks.append(Table(portfolio_table(summary)))
+        yield Heading(2, "Portfolio")
+        yield Table(portfolio_table(summary))
         classes = ", ".join(f"{name} {count}" for name, count in sorted(totals.classes.items()))
-        blocks.append(Paragraph(
+        yield Paragraph(
             f"budget {_money(totals.budget)}: human training data {_money(totals.spend_human)}, synthetic training "
             f"data {_money(totals.spend_synthetic)}, human evaluation sets {_money(totals.evaluation)}; human share "
-            f"of training spend {_share(totals.human_share_spend)}. Classes: {classes}.", "Totals:"))
+            f"of training spend {_share(totals.human_share_spend)}. Classes: {classes}.", "Totals:")
         split = bundle.split_figure()
         if split is not None:
-            blocks.append(Chart(split))
+            yield Chart(split)
     for position, task in enumerate(summary.tasks):
         if summary.scope != "task" or position:
-            blocks.append(PageBreak())
-        blocks += _task_blocks(bundle, task)
+            yield PageBreak()
+        yield from _task_blocks(bundle, task)
     if summary.cost_tiers:
-        blocks.append(PageBreak())
-        blocks.append(Heading(2, "Cost assumptions"))
-        blocks.append(Table(pd.DataFrame([{
+        yield PageBreak()
+        yield Heading(2, "Cost assumptions")
+        yield Table(pd.DataFrame([{
             "tier": t.name, "kind": t.kind, "cost per sample": _price(t.cost_per_sample),
-            "where the figure comes from": t.cost_source} for t in summary.cost_tiers])))
-    return blocks
+            "where the figure comes from": t.cost_source} for t in summary.cost_tiers]))
 
 
 # ----------------------------------------------------------------------------- Markdown
@@ -330,7 +344,9 @@ def chart_spec(chart) -> dict:
         if isinstance(value, list):
             return [clean(v) for v in value]
         return value
-    return clean(chart.to_dict())
+    # Not validated against the Vega-Lite schema again: the charts are built by strategy.charts (whose tests
+    # validate them) and the check costs more than a third of what drawing the chart does.
+    return clean(chart.to_dict(validate=False))
 
 
 def chart_svg(chart) -> str:
@@ -509,7 +525,16 @@ def to_pdf(bundle: SummaryBundle, paper: str = "A4") -> bytes:
     first page says how many were."""
     if paper not in PAPER_SIZES:
         raise ValueError(f"paper must be one of {PAPER_SIZES}")
-    blocks = summary_blocks(bundle)
+    with _ChartPictures() as pictures:
+        blocks, specs = [], {}
+        for block in _blocks(bundle):
+            blocks.append(block)
+            if isinstance(block, Chart):
+                specs[id(block)] = pictures.order(chart_spec(block.figure.chart))
+        return _laid_out(bundle, paper, blocks, lambda chart: pictures.png(specs[id(chart)]))
+
+
+def _laid_out(bundle: SummaryBundle, paper: str, blocks: list, png_of) -> bytes:
     texts = [bundle.summary.title, *_block_texts(blocks)]
     pdf = _Document(paper, bundle.summary.title, texts)
     note = pdf.replaced_note(texts)
@@ -542,28 +567,298 @@ def to_pdf(bundle: SummaryBundle, paper: str = "A4") -> bytes:
         elif isinstance(block, Table):
             _pdf_table(pdf, block.frame)
         elif isinstance(block, Chart):
-            png = vl_convert.vegalite_to_png(chart_spec(block.figure.chart), scale=2)
-            pdf.image(io.BytesIO(png), w=min(pdf.epw, 175))
+            pdf.image(io.BytesIO(png_of(block)), w=min(pdf.epw, 175))
             pdf.set_font(pdf.family, "", 8.5)
             pdf.multi_cell(0, 4.5, pdf.text_of(block.figure.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.ln(2)
     return bytes(pdf.output())
 
 
+# ----------------------------------------------------------------------------- PDF charts
+# Vega draws a chart in about 0.2 s of CPU and holds the GIL meanwhile, so threads gain nothing (measured: two
+# threads draw no faster than one, and Python code beside them stalls). Another process does pay: it draws
+# while this one computes the next tasks' figures and lays the pages out. Starting one costs a fresh
+# interpreter and Vega engine (about 0.7 s), so workers start only once a document has PARALLEL_CHARTS charts
+# to draw. They are plain subprocesses rather than multiprocessing's: its spawn and forkserver modes run the
+# caller's main script again in the child, which a script without a __main__ guard does not survive, and a
+# fork would copy Vega's engine without the thread that runs it.
+PARALLEL_CHARTS = 16
+CHART_SCALE = 2
+# A worker reads specs and writes PNGs, each preceded by its length (4 bytes, big-endian); a failed chart
+# comes back empty and is drawn again here, so its error is raised as it would be without workers.
+_CHART_WORKER = """
+import struct, sys, vl_convert
+scale, read, out = float(sys.argv[1]), sys.stdin.buffer.read, sys.stdout.buffer
+while header := read(4):
+    spec = read(struct.unpack('>I', header)[0]).decode('utf-8')
+    try:
+        png = vl_convert.vegalite_to_png(spec, scale=scale)
+    except Exception:
+        png = b''
+    out.write(struct.pack('>I', len(png)) + png)
+    out.flush()
+"""
+# PNGs already drawn in this process, by the spec's JSON (which holds the chart's data): a chart shown twice,
+# or again in the next export of the same tasks, is drawn once. About 200 KB each.
+_DRAWN_LIMIT = 64
+_drawn: OrderedDict[str, bytes] = OrderedDict()
+_drawn_lock = threading.Lock()
+
+
+def _remembered(spec: str) -> bytes | None:
+    with _drawn_lock:
+        if spec in _drawn:
+            _drawn.move_to_end(spec)
+        return _drawn.get(spec)
+
+
+def _remember(spec: str, png: bytes) -> None:
+    with _drawn_lock:
+        _drawn[spec] = png
+        _drawn.move_to_end(spec)
+        while len(_drawn) > _DRAWN_LIMIT:
+            _drawn.popitem(last=False)
+
+
+def _draw(spec: str) -> bytes:
+    return vl_convert.vegalite_to_png(spec, scale=CHART_SCALE)
+
+
+CHART_WORKERS_ENV = "STRATEGY_CHART_WORKERS"
+
+
+def _chart_workers() -> int:
+    """Worker processes for drawing a large document's charts: none unless $STRATEGY_CHART_WORKERS says so
+    (a number, or "auto" for one fewer than the cores). Off by default because a server is never idle:
+    measured on the busy 2-core machine, a worker gained nothing for the 18-task portfolio and cost 2 s of CPU;
+    on a quieter one a 1,000-task PDF took 623 s with one worker (1,091 s before charts were cached and no
+    longer re-validated; not measured with the cache and no worker)."""
+    setting = os.environ.get(CHART_WORKERS_ENV, "0").strip().lower()
+    if setting == "auto":
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        return cores - 1  # this process keeps a core for the figures and the layout
+    if not setting.isdigit():
+        raise StrategyError(f"{CHART_WORKERS_ENV} must be a whole number of worker processes or 'auto', "
+                            f"not {setting!r}.")
+    return int(setting)
+
+
+def _worker_loop(jobs: queue.Queue) -> None:
+    """Feed one worker process the specs it takes from ``jobs`` and settle each one's future with the PNG
+    (or None, to be drawn here); ends at a None job or when the worker cannot be started or dies."""
+    try:
+        worker = subprocess.Popen([sys.executable, "-I", "-c", _CHART_WORKER, str(CHART_SCALE)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        worker = None
+    try:
+        while (job := jobs.get()) is not None:
+            spec, future = job
+            png = None
+            if worker is not None:
+                try:
+                    data = spec.encode("utf-8")
+                    worker.stdin.write(struct.pack(">I", len(data)) + data)
+                    worker.stdin.flush()
+                    header = worker.stdout.read(4)
+                    if len(header) == 4:
+                        png = worker.stdout.read(struct.unpack(">I", header)[0]) or None
+                except OSError:
+                    png = None
+                if png is None:  # the worker failed or died: the rest are drawn here too
+                    worker.kill()
+                    worker.wait()
+                    worker = None
+            future.set_result(png)
+    finally:
+        if worker is not None:
+            worker.stdin.close()
+            worker.wait()
+
+
+class _ChartPictures:
+    """The PNGs of one document's charts: each distinct spec drawn once, by worker processes once there are
+    enough of them to pay for starting one, else here when the page needs it."""
+
+    def __init__(self):
+        self._ordered: dict[str, Future | bytes | None] = {}
+        self._jobs: queue.Queue | None = None
+        self._threads: list[threading.Thread] = []
+        self._to_draw = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._jobs is not None:
+            if exc[0] is not None:  # nobody waits for the charts still queued
+                while True:
+                    try:
+                        self._jobs.get_nowait()[1].set_result(None)
+                    except queue.Empty:
+                        break
+            for _ in self._threads:
+                self._jobs.put(None)
+            for thread in self._threads:
+                thread.join()
+
+    def order(self, chart: dict) -> str:
+        """Note a chart the document shows; returns the key its PNG is asked for by."""
+        spec = json.dumps(chart)
+        if spec not in self._ordered:
+            self._ordered[spec] = _remembered(spec)
+            if self._ordered[spec] is None:
+                self._to_draw += 1
+                self._delegate(spec)
+        return spec
+
+    def _delegate(self, spec: str) -> None:
+        if self._jobs is None:
+            if self._to_draw < PARALLEL_CHARTS or _chart_workers() < 1:
+                return
+            self._jobs = queue.Queue()
+            self._threads = [threading.Thread(target=_worker_loop, args=(self._jobs,), daemon=True)
+                             for _ in range(_chart_workers())]
+            for thread in self._threads:
+                thread.start()
+            waiting = [earlier for earlier, png in self._ordered.items() if png is None]
+        else:
+            waiting = [spec]
+        for earlier in waiting:
+            self._ordered[earlier] = Future()
+            self._jobs.put((earlier, self._ordered[earlier]))
+
+    def png(self, spec: str) -> bytes:
+        found = self._ordered.get(spec)
+        if isinstance(found, Future):
+            found = found.result()
+        if found is None:
+            found = _draw(spec)
+        self._ordered[spec] = found
+        _remember(spec, found)
+        return found
+
+
+# Table text starts at these sizes (pt) and may shrink, a step at a time, down to TABLE_MIN_FONT so that every
+# column can be as wide as its widest word or number; lines are TABLE_LINE_HEIGHT mm apart at the starting size.
+TABLE_FONT, WIDE_TABLE_FONT, WIDE_TABLE_COLUMNS = 8.5, 7.5, 6
+TABLE_MIN_FONT, TABLE_FONT_STEP, TABLE_LINE_HEIGHT = 6.0, 0.5, 4.2
+# fpdf2 wraps a cell's text at spaces and line breaks; where a word is wider than the cell it cuts the word
+# wherever the line is full ("hu/ma/n", "$3,0/00"). Tokens are what lies between those places (other Unicode
+# spaces count as part of a token, which can only make a column wider than it needs).
+_WRAP_AT = re.compile(r"[ \n]+")
+
+
+def _lines_of(text: str) -> list[str]:
+    return text.split("\n")
+
+# Room beyond a token's own width, so that rounding never leaves it a hair too wide for its column.
+_TABLE_SLACK = 0.05
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How a PDF table is drawn: its font size and one or more bands of columns, each band a table of its own
+    as wide as the page, given as (column index, width) pairs."""
+
+    size: float
+    bands: tuple[tuple[tuple[int, float], ...], ...]
+
+
+def table_layout(tokens: list[float], lines: list[float], heads: list[float], *, width: float, padding: float,
+                 start: float, minimum: float = TABLE_MIN_FONT, step: float = TABLE_FONT_STEP) -> TableLayout:
+    """Font size and column widths for a table whose column ``j`` has its widest unbreakable token
+    ``tokens[j]``, its widest line of a body cell ``lines[j]`` and its heading's width on one line
+    ``heads[j]``, each per point of font size, on ``width`` of page, with ``padding`` inside each cell.
+
+    Every column is at least as wide as its widest token, so no cell breaks inside a word or a number. What
+    the page has beyond that goes to the columns holding prose (text that may wrap between words), in
+    proportion to how much more they would need to show each cell on one line: first the body's cells, then
+    the headings (a heading wrapping costs one line, a body column wrapping costs one per row). When the
+    tokens side by side are wider than the page the font shrinks, down to ``minimum``; past that the columns
+    are spread over several bands, each repeating the first column (the row's name) when it fits beside the
+    next one. Only a token wider than the whole page at the smallest size is broken, as fpdf2 does when a
+    word does not fit its cell (its column then takes the page alone)."""
+    size = start
+    while sum(t * size + padding for t in tokens) > width and size > minimum:
+        size = max(minimum, size - step)
+    needs = [t * size + padding for t in tokens]
+    bodies = [max(need, line * size + padding) for need, line in zip(needs, lines, strict=True)]
+    wholes = [max(body, head * size + padding) for body, head in zip(bodies, heads, strict=True)]
+    if sum(needs) <= width:
+        bands = [list(range(len(tokens)))]
+    else:
+        bands, band = [], [0]
+        for column in range(1, len(tokens)):
+            if sum(needs[j] for j in band) + needs[column] <= width:
+                band.append(column)
+                continue
+            bands.append(band)
+            band = [0, column] if needs[0] + needs[column] <= width else [column]
+        bands.append(band)
+    return TableLayout(size, tuple(tuple(zip(band, _band_widths(
+        [needs[j] for j in band], [bodies[j] for j in band], [wholes[j] for j in band], width), strict=True))
+        for band in bands))
+
+
+def _band_widths(needs: list[float], bodies: list[float], wholes: list[float], width: float) -> list[float]:
+    if sum(wholes) <= width:  # every cell on one line: the spare width goes to all columns, in proportion
+        return [whole * width / sum(wholes) for whole in wholes]
+    if sum(needs) > width:  # a lone column whose token is wider than the page
+        return [need * width / sum(needs) for need in needs]
+    floor, goal = (bodies, wholes) if sum(bodies) <= width else (needs, bodies)
+    extra = [more - less for less, more in zip(floor, goal, strict=True)]
+    spare = width - sum(floor)
+    return [less + spare * more / sum(extra) for less, more in zip(floor, extra, strict=True)]
+
+
+def _column_extents(pdf: _Document, header: list[str], body: list[list[str]], size: float
+                    ) -> tuple[list[float], list[float], list[float]]:
+    """Per column, per point of font size: the widest token (headings in bold), the widest line of a body
+    cell, and the widest line of the heading."""
+    measured: dict[tuple[str, str], float] = {}
+
+    def width_of(text: str, style: str) -> float:
+        if (style, text) not in measured:
+            pdf.set_font(pdf.family, style, size)
+            measured[style, text] = pdf.get_string_width(text) / size
+        return measured[style, text]
+
+    def widest(texts, style: str, split) -> float:
+        return max((width_of(part, style) for text in texts for part in split(text) if part), default=0.0)
+
+    tokens, lines, heads = [], [], []
+    for j, heading in enumerate(header):
+        column = [row[j] for row in body]
+        tokens.append(max(widest([heading], "B", _WRAP_AT.split), widest(column, "", _WRAP_AT.split)))
+        lines.append(widest(column, "", _lines_of))
+        heads.append(widest([heading], "B", _lines_of))
+    return tokens, lines, heads
+
+
 def _pdf_table(pdf: _Document, frame: pd.DataFrame) -> None:
-    pdf.set_font(pdf.family, "", 7.5 if len(frame.columns) > 6 else 8.5)
-    # Columns as wide as their longest word-run allows, so names wrap between words, not inside them.
-    widths = tuple(min(max(len(str(c)), *(len(str(v)) for v in frame[c]), 6), 28) for c in frame.columns)
-    with pdf.table(line_height=4.2, text_align="LEFT", first_row_as_headings=True, col_widths=widths,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(238, 243, 246))) as table:
-        header = table.row()
-        for column in frame.columns:
-            header.cell(pdf.text_of(str(column)))
-        for values in frame.itertuples(index=False):
-            row = table.row()
-            for value in values:
-                row.cell(pdf.text_of(str(value)))
-    pdf.ln(2)
+    if not len(frame.columns):
+        return
+    header = [pdf.text_of(str(column)) for column in frame.columns]
+    body = [[pdf.text_of(str(value)) for value in values] for values in frame.itertuples(index=False)]
+    start = WIDE_TABLE_FONT if len(header) > WIDE_TABLE_COLUMNS else TABLE_FONT
+    layout = table_layout(*_column_extents(pdf, header, body, start), width=pdf.epw,
+                          padding=2 * pdf.c_margin + _TABLE_SLACK, start=start)
+    pdf.set_font(pdf.family, "", layout.size)
+    for band in layout.bands:
+        columns = [j for j, _ in band]
+        # Widths are shares of the page width, which the band's widths add up to.
+        with pdf.table(line_height=TABLE_LINE_HEIGHT * layout.size / start, text_align="LEFT",
+                       first_row_as_headings=True, col_widths=tuple(w for _, w in band),
+                       headings_style=FontFace(emphasis="BOLD", fill_color=(238, 243, 246))) as table:
+            for cells in [header, *body]:
+                row = table.row()
+                for j in columns:
+                    row.cell(cells[j])
+        pdf.ln(2)
 
 
 # ----------------------------------------------------------------------------- CSV and JSON

@@ -8,10 +8,12 @@ import io
 import json
 import shutil
 
+import altair as alt
 import jsonschema
 import pandas as pd
 import pypdfium2 as pdfium
 import pytest
+import vl_convert
 from pypdf import PdfReader
 
 from strategy import export as export_module
@@ -20,7 +22,7 @@ from strategy.errors import StrategyError
 from strategy.export import FORMATS, SUMMARY_COLUMNS, md_text, neutralise, render, to_csv, to_json, to_pdf
 from strategy.models import Task
 from strategy.recommend import run_backtest, save_task_and_recommend
-from strategy.summary import StrategySummary, build_summary, summary_schema
+from strategy.summary import StrategySummary, SummaryBundle, build_summary, summary_schema
 
 
 def test_formula_like_text_is_neutralised():
@@ -191,3 +193,140 @@ def test_without_a_unicode_font_the_pdf_spells_symbols_out_instead_of_failing(de
     monkeypatch.setattr(export_module, "FONT_DIRS", ())
     text = " ".join(PdfReader(io.BytesIO(to_pdf(bundle))).pages[0].extract_text().split())
     assert "Übersetzung -> ??? >= 2" in text
+
+
+# --------------------------------------------------------------------------- PDF tables
+def _text_lines(pdf: bytes, page: int = 0) -> list[tuple[float, str]]:
+    """Each piece of text the page shows, with its height on the page (PDF points from the bottom); a cell
+    shows one piece per line."""
+    lines = []
+    PdfReader(io.BytesIO(pdf)).pages[page].extract_text(
+        visitor_text=lambda text, cm, tm, font, size: lines.append((tm[5], text)) if text.strip() else None)
+    return lines
+
+
+def _words_between(lines: list[tuple[float, str]], top: str, bottom: str) -> list[str]:
+    upper = next(y for y, text in lines if text.strip() == top)
+    lower = next(y for y, text in lines if text.strip().startswith(bottom))
+    return [word for y, text in lines if lower < y < upper for word in text.split()]
+
+
+def _tokens(frame: pd.DataFrame) -> set[str]:
+    cells = [str(c) for c in frame.columns] + [str(v) for row in frame.itertuples(index=False) for v in row]
+    return {token for cell in cells for token in export_module.inert(cell).split()}
+
+
+@pytest.fixture
+def wide_summary(demo_catalog):
+    """Six demo tasks with long names (one a long compound word) and money and counts with many digits, and
+    no fitted curves, so the PDF has no charts and renders in a second."""
+    bundle = build_summary(demo_catalog, task_ids=demo_catalog.tasks()["name"].tolist()[:6])
+    budgets = [3_000, 3_000_000_000, 45_678_901, 250.5, 12_345_678, 999_999]
+    names = ["Multilingual customer-support conversation summarisation for regulated complaints",
+             "Übersetzungsqualitätsbewertung für Versicherungsbedingungen", "Chest X-ray triage",
+             "Sarcasm detection in call-centre speech", "Legal clause review (contracts, NDAs)",
+             "Intrusion detection on 10-gigabit network flows"]
+    tasks = [task.model_copy(update={"name": name, "recommendation": task.recommendation.model_copy(update={
+        "budget": budget, "n_human": 12_345, "n_synthetic": 1_234_567})})
+        for task, name, budget in zip(bundle.summary.tasks, names, budgets, strict=True)]
+    return SummaryBundle(bundle.summary.model_copy(update={"tasks": tasks}))
+
+
+def test_the_pdf_portfolio_table_never_splits_a_word_or_a_number(wide_summary):
+    expected = _tokens(export_module.portfolio_table(wide_summary.summary))
+    assert {"human", "$3,000", "$3,000,000,000", "12,345", "Übersetzungsqualitätsbewertung"} <= expected
+    words = _words_between(_text_lines(to_pdf(wide_summary)), "Portfolio", "Totals:")
+    # Every token of every cell shows whole, and nothing in the table is a piece of one.
+    assert expected - set(words) == set()
+    assert set(words) - expected == set()
+
+
+def test_pdf_table_columns_are_as_wide_as_their_widest_token_and_prose_shares_the_rest():
+    def layout(tokens, lines=None, heads=None):
+        """Widths per point of font size (tokens, body lines, headings); 100 of page, 2 of padding per cell."""
+        return export_module.table_layout(tokens, lines or tokens, heads or tokens, width=100, padding=2, start=8,
+                                          minimum=6)
+
+    def widths(result):
+        return [[round(width, 2) for _, width in band] for band in result.bands]
+
+    # Prose (columns 0 and 2) shares what the widest tokens leave, in proportion to what it lacks for one line;
+    # the number column gets exactly what its widest number needs.
+    fitted = layout([2, 3, 1], [10, 3, 6])
+    assert fitted.size == 8 and widths(fitted) == [[46.31, 26.0, 27.69]]
+    # When every cell fits on one line, the spare width goes to every column, in proportion to its width.
+    assert widths(layout([1, 1], [2, 3])) == [[40.91, 59.09]]
+    # A long heading wraps before the body's cells do: column 0 keeps its cells on one line (34).
+    assert widths(layout([1, 1], [4, 1], [1, 9])) == [[34.0, 66.0]]
+    # Tokens too wide side by side at 8 pt: the font shrinks (in half points) until they fit.
+    assert layout([6.5, 6.5]).size == 7
+    # Still too wide at the smallest size: bands of columns, each repeating the first (the row's name).
+    banded = layout([3, 5, 5, 5])
+    assert banded.size == 6 and [[j for j, _ in band] for band in banded.bands] == [[0, 1, 2], [0, 3]]
+    assert all(round(sum(w for _, w in band), 6) == 100 for band in banded.bands)
+    # A token wider than the page even alone: the only one that is broken, in a band of its own.
+    assert widths(layout([3, 20])) == [[100.0], [100.0]]
+
+
+def test_a_table_too_wide_for_the_page_in_the_smallest_type_is_split_into_bands_not_words():
+    words = ["Donaudampfschifffahrtsgesellschaftskapitän", "Rechtsschutzversicherungsgesellschaften",
+             "Kraftfahrzeughaftpflichtversicherung", "Grundstücksverkehrsgenehmigungszuständigkeit",
+             "Arbeiterunfallversicherungsgesetz"]
+    frame = pd.DataFrame([{"task": f"Task number {i}", **{f"column {j}": f"{word} {i}" for j, word in
+                                                         enumerate(words)}} for i in range(3)])
+    pdf = export_module._Document("A4", "Bands", export_module._block_texts([export_module.Table(frame)]))
+    pdf.add_page()
+    export_module._pdf_table(pdf, frame)
+    lines = [(y, text) for y, text in _text_lines(bytes(pdf.output())) if y > 72]  # above the footer
+    shown = [word for _, text in lines for word in text.split()]
+    assert _tokens(frame) - set(shown) == set() and set(shown) - _tokens(frame) == set()
+    # Each band starts with the task names again, so its rows can be read on their own.
+    assert 1 < shown.count("task") < len(words) and shown.count("Task") == 3 * shown.count("task")
+
+
+# --------------------------------------------------------------------------- PDF charts
+def _chart(values) -> dict:
+    frame = pd.DataFrame({"share": [0, 0.5, 1], "expected": values})
+    return export_module.chart_spec(alt.Chart(frame, title="t").mark_line().encode(x="share:Q", y="expected:Q"))
+
+
+def test_each_distinct_chart_is_drawn_once(demo_catalog, monkeypatch):
+    drawn = []
+    real = export_module._draw
+    monkeypatch.setattr(export_module, "_draw", lambda spec: drawn.append(spec) or real(spec))
+    export_module._drawn.clear()
+    with export_module._ChartPictures() as pictures:
+        first, again, other = pictures.order(_chart([1, 2, 3])), pictures.order(_chart([1, 2, 3])), \
+            pictures.order(_chart([3, 2, 1]))
+        assert first == again != other
+        assert pictures.png(first) == pictures.png(again) and pictures.png(other) != pictures.png(first)
+    assert len(drawn) == 2
+    # The next export of the same task draws nothing again.
+    bundle = build_summary(demo_catalog, task_ids=["Card fraud detection"])
+    documents = [to_pdf(bundle) for _ in range(2)]
+    assert len(drawn) == 4
+    assert [sum(len(page.images) for page in PdfReader(io.BytesIO(pdf)).pages) for pdf in documents] == [2, 2]
+
+
+def test_charts_drawn_by_a_worker_process_are_the_ones_drawn_here(monkeypatch):
+    specs = [_chart([1, 2, value]) for value in (3, 4, 5)]
+    expected = [export_module._draw(json.dumps(spec)) for spec in specs]
+    here = []
+    monkeypatch.setattr(export_module, "_draw", lambda spec: here.append(spec))
+    monkeypatch.setattr(export_module, "PARALLEL_CHARTS", 2)
+    monkeypatch.setattr(export_module, "_chart_workers", lambda: 1)
+    export_module._drawn.clear()
+    with export_module._ChartPictures() as pictures:
+        keys = [pictures.order(spec) for spec in specs]
+        assert [pictures.png(key) for key in keys] == expected
+    assert here == []
+
+
+def test_when_a_worker_process_dies_the_charts_are_drawn_here(monkeypatch):
+    monkeypatch.setattr(export_module, "_CHART_WORKER", "import sys; sys.exit(3)")
+    monkeypatch.setattr(export_module, "PARALLEL_CHARTS", 1)
+    monkeypatch.setattr(export_module, "_chart_workers", lambda: 1)
+    export_module._drawn.clear()
+    spec = _chart([2, 2, 2])
+    with export_module._ChartPictures() as pictures:
+        assert pictures.png(pictures.order(spec)) == vl_convert.vegalite_to_png(json.dumps(spec), scale=2)
