@@ -360,10 +360,21 @@ def _h(text) -> str:
 
 
 def to_html(bundle: SummaryBundle) -> str:
-    """One HTML file that opens offline: inline style, charts as inline SVG, nothing fetched."""
-    body = []
-    for block in summary_blocks(bundle):
-        if isinstance(block, Heading):
+    """One HTML file that opens offline: inline style, charts as inline SVG, nothing fetched. With two or more
+    sections (the portfolio, each task, the cost assumptions) it opens with a table of contents linking them."""
+    blocks = summary_blocks(bundle)
+    sections = [block.text for block in blocks if isinstance(block, Heading) and block.level == 2]
+    contents = len(sections) >= 2
+    body, section = [], 0
+    for block in blocks:
+        if isinstance(block, Heading) and block.level == 2 and contents:
+            section += 1
+            if section == 1:
+                body.append('<nav aria-label="Contents"><h2>Contents</h2><ol>' + "".join(
+                    f'<li><a href="#section-{number}">{_h(text)}</a></li>'
+                    for number, text in enumerate(sections, start=1)) + "</ol></nav>")
+            body.append(f'<h2 id="section-{section}">{_h(block.text)}</h2>')
+        elif isinstance(block, Heading):
             body.append(f"<h{block.level}>{_h(block.text)}</h{block.level}>")
         elif isinstance(block, Paragraph):
             label = f"<strong>{_h(block.label)}</strong> " if block.label else ""

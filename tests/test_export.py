@@ -112,6 +112,22 @@ def test_the_html_opens_offline(portfolio_files):
         assert html.escape(task.name) in page
 
 
+def test_the_html_has_a_table_of_contents_linking_every_section(portfolio_files):
+    import re
+
+    bundle, files = portfolio_files
+    page = files["html"].decode("utf-8")
+    nav = re.search(r'<nav aria-label="Contents">(.*?)</nav>', page, re.S)
+    assert nav is not None and page.index("<nav") < page.index('<h2 id="section-1">')
+    links = re.findall(r'<li><a href="#(section-\d+)">(.*?)</a></li>', nav.group(1))
+    targets = dict(re.findall(r'<h2 id="(section-\d+)">(.*?)</h2>', page))
+    assert [text for _, text in links] == list(targets.values())
+    assert all(targets[anchor] == text for anchor, text in links)
+    names = [text for _, text in links]
+    assert names[0] == "Portfolio" and names[-1] == "Cost assumptions"
+    assert [html.unescape(n) for n in names[1:-1]] == [task.name for task in bundle.summary.tasks]
+
+
 def test_markdown_reads_as_plain_text_with_markdown_tables(portfolio_files):
     bundle, files = portfolio_files
     text = files["md"].decode("utf-8")

@@ -569,7 +569,9 @@ def test_hostile_text_is_stored_exactly_and_exported_safely(demo_path):
     assert "<svg" in page, "the recommended tasks should have their charts inline"
     for key, task in tasks.items():
         # Bidi and control characters are shown as visible escapes (\u202e), so they cannot reorder the page.
-        assert f"<h2>{html.escape(inert(task.name))}</h2>" in page, key
+        # (each task's heading carries its table-of-contents anchor, and the contents list the same text)
+        assert re.search(rf'<h2 id="section-\d+">{re.escape(html.escape(inert(task.name)))}</h2>', page), key
+        assert f">{html.escape(inert(task.name))}</a></li>" in page, key
     assert "<script>" not in exported["md"] and r"\<script\>alert(1)\</script\>" in exported["md"]
 
     table = list(csv.DictReader(io.StringIO(exported["csv"], newline="")))
