@@ -145,7 +145,9 @@ with st.container(border=True):
             st.success(f"Saved the scenario '{dashboard.literal(scenario_name)}' to this task's history.", icon=":material/check:")
 
 # ---------------------------------------------------------------- saved scenarios: compare, adopt, export
-scenarios = saved_scenarios(dashboard.catalog(), task_id)
+# One read of the task's history serves the saved scenarios here and the History tab below.
+history = dashboard.history(location, task_id)
+scenarios = saved_scenarios(history)
 if adopted_note := st.session_state.pop(f"adopted-{task_id}", None):
     st.success(adopted_note, icon=":material/check:")
 if scenarios:
@@ -222,7 +224,6 @@ with budget_tab:
         st.altair_chart(charts.frontier_chart(budget_frontier(fit, current), row["metric"]), width="stretch")
 
 with history_tab:
-    history = dashboard.history(location, task_id)
     history = history.assign(scenario_label=history["scenario"].replace("", "recomputed"))
     st.altair_chart(charts.history_chart(history, row["metric"]), width="stretch")
     st.dataframe(history[["created_at", "scenario_label", "sourcing", "human_share_spend", "budget",

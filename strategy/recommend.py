@@ -450,9 +450,8 @@ def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit
     return saved
 
 
-def saved_scenarios(catalog: Catalog, task_id: str) -> list[str]:
-    """Names of a task's saved scenarios, newest first."""
-    history = catalog.recommendation_history(task_id)
+def saved_scenarios(history: pd.DataFrame) -> list[str]:
+    """Names of the saved scenarios in a task's recommendation history, newest first."""
     named = history[history["scenario"] != ""].sort_values("created_at", ascending=False)
     return list(dict.fromkeys(named["scenario"]))
 

@@ -276,7 +276,7 @@ def test_a_saved_scenario_is_compared_and_adopted_in_one_audited_write(demo_cata
     current, _ = demo_catalog.latest_recommendation(task.id)
     answer, fit = recommend.whatif(demo_catalog, task.id, Scenario(budget=3 * current.budget))
     recommend.save_scenario(demo_catalog, answer, fit, "triple")
-    assert recommend.saved_scenarios(demo_catalog, task.id) == ["triple"]
+    assert recommend.saved_scenarios(demo_catalog.recommendation_history(task.id)) == ["triple"]
     table = recommend.compare_plans(current, answer, labels=("current plan", "triple"))
     assert list(table.columns) == ["figure", "current plan", "triple"]
     budget_row = table.set_index("figure").loc["Budget"]
