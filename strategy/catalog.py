@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -992,6 +993,13 @@ class Catalog:
                 """,
                 [task_id, task_id, task_ids, task_ids, include_deleted],
             ).df()
+
+    def newest_outcome_times(self) -> dict[str, datetime]:
+        """When each task's newest live outcome was logged (tasks without one are absent)."""
+        with self.cursor() as cur:
+            rows = cur.execute("SELECT task_id, max(created_at) FROM outcomes WHERE NOT deleted GROUP BY task_id"
+                               ).fetchall()
+        return {task_id: logged for task_id, logged in rows}
 
     def quality_reports(self, *, task_id: str | None = None, dataset_id: str | None = None,
                         with_metrics: bool = False) -> pd.DataFrame:

@@ -98,6 +98,7 @@ def to_json(frame: pd.DataFrame) -> bytes:
 class Heading:
     level: int
     text: str
+    contents: bool = True  # listed in the HTML's table of contents (the overview before it is not)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,47 @@ def _task_blocks(bundle: SummaryBundle, task: TaskSummary) -> list:
     return blocks
 
 
+CLASS_ORDER = ("human", "mixed", "synthetic", "not computed")
+
+
+def _overview_blocks(summary: StrategySummary) -> list:
+    """One page for an executive: tasks and budget per class, where the money goes, and what needs attention."""
+    view = summary.tasks
+    rows = []
+    for name in sorted(summary.totals.classes, key=lambda c: (CLASS_ORDER.index(c) if c in CLASS_ORDER else 9, c)):
+        budget = sum(t.recommendation.budget for t in view
+                     if (t.recommendation.sourcing if t.recommendation else "not computed") == name
+                     and t.recommendation)
+        rows.append({"class": name, "tasks": f"{summary.totals.classes[name]:,}", "budget": _money(budget),
+                     "share of the budget": _share(budget / summary.totals.budget) if summary.totals.budget else "–"})
+    totals = summary.totals
+    training = totals.spend_human + totals.spend_synthetic
+    blocks: list = [
+        Heading(2, "Overview", contents=False),
+        Table(pd.DataFrame(rows)),
+        Paragraph(f"{_money(totals.budget)} in all: human training data {_money(totals.spend_human)}, synthetic "
+                  f"training data {_money(totals.spend_synthetic)}, human evaluation sets {_money(totals.evaluation)}. "
+                  f"Human data takes {_share(totals.human_share_spend)} of the training spend"
+                  + (f" and synthetic data {_share(1 - totals.human_share_spend)}." if training else "."),
+                  "Spend:"),
+        Heading(3, "Tasks that need attention", contents=False),
+    ]
+    if summary.attention:
+        blocks.append(Table(pd.DataFrame([{
+            "task": item.task, "why": "; ".join(item.reasons),
+            "budget": "–" if item.budget is None else _money(item.budget),
+            "confidence": "–" if item.confidence is None else _share(item.confidence)}
+            for item in summary.attention])))
+        if summary.attention_more:
+            more = summary.attention_more
+            blocks.append(Paragraph(f"{more:,} more task{'s' if more != 1 else ''} with one of these reasons "
+                                    "(the portfolio table lists every task)."))
+    else:
+        blocks.append(Paragraph("none: every task has a confident answer from recent evidence, and no task holds "
+                                "most of the budget."))
+    return blocks
+
+
 def summary_blocks(bundle: SummaryBundle) -> list:
     """The document, once, for every rendered format."""
     return list(_blocks(bundle))
@@ -253,6 +295,8 @@ def _blocks(bundle: SummaryBundle):
         f"task{'s' if summary.totals.tasks != 1 else ''} · rulebook {', '.join(summary.rulebook_versions) or '–'} · "
         f"model {', '.join(summary.model_versions) or '–'}")
     if summary.scope != "task":
+        yield from _overview_blocks(summary)
+        yield PageBreak()
         totals = summary.totals
         yield Heading(2, "Portfolio")
         yield Table(portfolio_table(summary))
@@ -325,7 +369,7 @@ table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
 th, td { border: 1px solid #c9d3dc; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { background: #eef3f6; } figure { margin: 1rem 0; } figcaption { font-style: italic; font-size: .9rem; }
 svg { max-width: 100%; height: auto; }
-@media print { h2 { break-before: page; } }
+@media print { h2 { break-before: page; } h2:first-of-type { break-before: auto; } }
 """
 
 
@@ -361,13 +405,13 @@ def _h(text) -> str:
 
 def to_html(bundle: SummaryBundle) -> str:
     """One HTML file that opens offline: inline style, charts as inline SVG, nothing fetched. With two or more
-    sections (the portfolio, each task, the cost assumptions) it opens with a table of contents linking them."""
+    sections (the portfolio, each task, the cost assumptions) a table of contents links them, after the overview."""
     blocks = summary_blocks(bundle)
-    sections = [block.text for block in blocks if isinstance(block, Heading) and block.level == 2]
+    sections = [block.text for block in blocks if isinstance(block, Heading) and block.level == 2 and block.contents]
     contents = len(sections) >= 2
     body, section = [], 0
     for block in blocks:
-        if isinstance(block, Heading) and block.level == 2 and contents:
+        if isinstance(block, Heading) and block.level == 2 and block.contents and contents:
             section += 1
             if section == 1:
                 body.append('<nav aria-label="Contents"><h2>Contents</h2><ol>' + "".join(

@@ -814,6 +814,9 @@ def portfolio_table(view: pd.DataFrame) -> pd.DataFrame:
         synthetic_adds=[_gain(v) for v in view.get("synthetic_adds", pd.Series(np.nan, index=view.index))],
         human_adds=[_gain(v) for v in view.get("human_adds", pd.Series(np.nan, index=view.index))],
         budget_text=[f"${b:,.0f}" if b == b else "—" for b in view["budget"]],
+        # A task with no stored answer yet shows words, never an empty value the grid would print as "None".
+        sourcing=view["sourcing"].where(computed, "not computed"),
+        basis=view["basis"].where(computed & view["basis"].notna(), "—"),
     )
 
 

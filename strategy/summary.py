@@ -86,6 +86,17 @@ class Totals(Record):
     classes: dict[str, int]
 
 
+class AttentionItem(Record):
+    """A task an executive should look at, with one line per reason (low confidence, most budget, stale or
+    missing evidence)."""
+
+    task_id: str
+    task: str
+    reasons: list[str]
+    budget: float | None = None
+    confidence: float | None = None
+
+
 class StrategySummary(Record):
     """The whole summary; the JSON export is this record."""
 
@@ -101,6 +112,10 @@ class StrategySummary(Record):
     cost_tiers: list[CostTier] = Field(default_factory=list)
     totals: Totals
     tasks: list[TaskSummary]
+    attention: list[AttentionItem] = Field(
+        default_factory=list, description="Tasks that need attention, most pressing first (at most "
+        "ATTENTION_PER_REASON per reason); the overview page lists them")
+    attention_more: int = Field(default=0, description="Further tasks with a reason that the list leaves out")
 
 
 def summary_schema() -> dict:
@@ -236,13 +251,72 @@ def build_summary(catalog: Catalog, *, task_ids: list[str] | None = None, scope:
     recommendations = [t.recommendation for t in items if t.recommendation]
     tiers = [CostTier(**{k: v for k, v in row.items() if k in CostTier.model_fields})
              for row in catalog.cost_tiers().to_dict(orient="records")]
+    attention, attention_more = attention_items(view, catalog.newest_outcome_times(), utc_now())
     summary = StrategySummary(
         title=title or _default_title(scope, items), scope=scope, generated_by=catalog.actor,
         rulebook_versions=sorted({r.rulebook_version for r in recommendations}),
         model_versions=sorted({r.model_version for r in recommendations}),
         cost_tiers=tiers, totals=Totals(**totals, classes={str(k): int(v) for k, v in classes.items()}),
-        tasks=items)
+        tasks=items, attention=attention, attention_more=attention_more)
     return SummaryBundle(summary, fits, view)
+
+
+ATTENTION_PER_REASON = 3
+STALE_AFTER_DAYS = 180  # evidence older than this may no longer describe the generators and prices in use
+
+
+def attention_items(view: pd.DataFrame, newest_outcomes: dict, now: datetime
+                    ) -> tuple[list[AttentionItem], int]:
+    """The tasks that need attention and how many more have a reason but are left out of the list.
+
+    Three reasons, each keeping its most pressing ATTENTION_PER_REASON tasks: low confidence (lowest first),
+    the largest share of the budget (the largest task always, when two or more are shown; others from a
+    quarter of the budget), and evidence that is missing, old or newer than the stored answer.
+    """
+    lines: dict[str, list[str]] = {}
+    order: list[str] = []
+    left_out: set[str] = set()
+
+    def note(task_ids, describe) -> None:
+        for position, task_id in enumerate(task_ids):
+            if position >= ATTENTION_PER_REASON:
+                left_out.add(task_id)
+                continue
+            if task_id not in lines:
+                lines[task_id] = []
+                order.append(task_id)
+            lines[task_id].append(describe(task_id))
+
+    rows = view.set_index("task_id")
+    computed = view[view["computed"].astype(bool)]
+    low = computed[computed["low_confidence"].fillna(False).astype(bool)].sort_values("confidence")
+    note(low["task_id"], lambda t: f"low confidence ({rows.at[t, 'confidence']:.0%}) from "
+         f"{int(rows.at[t, 'outcomes'])} logged outcome{'s' if int(rows.at[t, 'outcomes']) != 1 else ''}")
+    total = float(view["budget"].fillna(0.0).sum())
+    if len(view) >= 2 and total > 0:
+        by_budget = view.assign(held=view["budget"].fillna(0.0) / total).sort_values("held", ascending=False)
+        large = by_budget[(by_budget["held"] >= 0.25) | (by_budget.index == by_budget.index[0])]
+        note(large["task_id"], lambda t: f"{'largest' if t == large['task_id'].iloc[0] else 'large'} budget: "
+             f"${rows.at[t, 'budget']:,.0f}, {rows.at[t, 'budget'] / total:.0%} of the total")
+    stale: list[tuple[float, str, str]] = []
+    for row in view.itertuples():
+        newest = newest_outcomes.get(row.task_id)
+        if not row.computed:
+            stale.append((float("inf"), row.task_id, "no recommendation computed yet"))
+        elif newest is None:
+            stale.append((1e9, row.task_id, "no outcome logged: the answer rests on the rules alone"))
+        elif newest > row.created_at:
+            stale.append((1e8, row.task_id, "outcomes were logged after the answer was computed"))
+        elif (now - newest).days > STALE_AFTER_DAYS:
+            stale.append(((now - newest).days, row.task_id, f"newest outcome is {(now - newest).days} days old"))
+    stale.sort(key=lambda item: -item[0])
+    reasons = {task_id: text for _, task_id, text in stale}
+    note([task_id for _, task_id, _ in stale], reasons.__getitem__)
+    items = [AttentionItem(task_id=t, task=str(rows.at[t, "task_name"]), reasons=lines[t],
+                           budget=None if pd.isna(rows.at[t, "budget"]) else float(rows.at[t, "budget"]),
+                           confidence=None if pd.isna(rows.at[t, "confidence"]) else float(rows.at[t, "confidence"]))
+             for t in order]
+    return items, len(left_out - set(order))
 
 
 def _default_title(scope: Scope, items: list[TaskSummary]) -> str:

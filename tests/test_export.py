@@ -251,7 +251,7 @@ def wide_summary(demo_catalog):
 def test_the_pdf_portfolio_table_never_splits_a_word_or_a_number(wide_summary):
     expected = _tokens(export_module.portfolio_table(wide_summary.summary))
     assert {"human", "$3,000", "$3,000,000,000", "12,345", "Übersetzungsqualitätsbewertung"} <= expected
-    words = _words_between(_text_lines(to_pdf(wide_summary)), "Portfolio", "Totals:")
+    words = _words_between(_text_lines(to_pdf(wide_summary), page=1), "Portfolio", "Totals:")  # after the overview
     # Every token of every cell shows whole, and nothing in the table is a piece of one.
     assert expected - set(words) == set()
     assert set(words) - expected == set()
@@ -346,3 +346,45 @@ def test_when_a_worker_process_dies_the_charts_are_drawn_here(monkeypatch):
     spec = _chart([2, 2, 2])
     with export_module._ChartPictures() as pictures:
         assert pictures.png(pictures.order(spec)) == vl_convert.vegalite_to_png(json.dumps(spec), scale=2)
+
+
+def test_the_portfolio_summary_opens_with_a_one_page_overview(portfolio_files):
+    bundle, files = portfolio_files
+    summary = bundle.summary
+    assert summary.attention, "the demo has low-confidence tasks and one task with most of the budget"
+    # PDF: the overview is the whole first page; the portfolio table starts on the second.
+    document = pdfium.PdfDocument(files["pdf"])
+    first, second = (" ".join(document[i].get_textpage().get_text_range().split()) for i in (0, 1))
+    assert "Overview" in first and "Tasks that need attention" in first and "Portfolio" not in first
+    assert second.startswith("Portfolio") or "Portfolio task domain" in second
+    for item in summary.attention:
+        assert " ".join(item.task.split()) in first and item.reasons[0] in first
+    for name, count in summary.totals.classes.items():
+        assert f"{name} {count}" in first
+    # HTML and Markdown: the same overview before the contents and the portfolio table.
+    page = files["html"].decode("utf-8")
+    assert page.index("<h2>Overview</h2>") < page.index("<nav") < page.index('<h2 id="section-1">Portfolio')
+    text = files["md"].decode("utf-8")
+    assert text.index("## Overview") < text.index("### Tasks that need attention") < text.index("## Portfolio")
+    for item in summary.attention:
+        assert f"| {md_text(item.task)} | {md_text('; '.join(item.reasons))} |" in text
+    # JSON: the same list, for tools.
+    document = json.loads(files["json"])
+    assert [item["task"] for item in document["attention"]] == [item.task for item in summary.attention]
+
+
+def test_the_overview_budget_per_class_adds_up_to_the_total(portfolio_files):
+    bundle, files = portfolio_files
+    text = files["md"].decode("utf-8")
+    lines = text.splitlines()
+    start = lines.index("| class | tasks | budget | share of the budget |") + 2
+    rows = [line.strip("| ").split(" | ") for line in lines[start:] if line.startswith("| ")]
+    rows = rows[:len(bundle.summary.totals.classes)]
+    assert {row[0]: int(row[1]) for row in rows} == bundle.summary.totals.classes
+    assert sum(float(row[2].strip("$").replace(",", "")) for row in rows) == pytest.approx(
+        bundle.summary.totals.budget, abs=len(rows))
+
+
+def test_a_one_task_summary_has_no_overview(demo_catalog):
+    text = render(build_summary(demo_catalog, task_ids=["Card fraud detection"]), "md").decode("utf-8")
+    assert "## Overview" not in text and "Tasks that need attention" not in text

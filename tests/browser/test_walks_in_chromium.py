@@ -12,11 +12,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from strategy.catalog import Catalog
-from tests.browser.chromium import choose, require_chromium, save_screenshot, settle, title
+from strategy.models import Task
+from tests.browser.chromium import choose, open_portfolio, require_chromium, save_screenshot, settle, title
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 TASK = "Product review sentiment"
+UNCOMPUTED = "Ticket routing (not computed yet)"
 NEXT = re.compile(r"Next experiment: ([\d,]+) human \+ ([\d,]+) synthetic samples")
 
 
@@ -25,6 +27,9 @@ def facts(catalog_path) -> dict:
     """What the walks compare against, read before the server holds the catalog file."""
     require_chromium()
     with Catalog.open(catalog_path) as catalog:
+        # A task saved without an answer yet, as a bulk task import leaves it before its first recompute.
+        catalog.save_tasks([Task(name=UNCOMPUTED, domain="Operations", modality="text", metric="F1")],
+                           actor="browser test")
         task = catalog.task(TASK)
         recommendation, _ = catalog.latest_recommendation(task.id)
         return {"task_id": task.id, "eval_size": recommendation.eval_set.size,
@@ -143,3 +148,52 @@ def test_a_what_if_price_tier_prices_the_evaluation_set(facts, page, app_url, sc
     article = "an" if facts["eval_tier"][0] in "aeiou" else "a"
     expect(card).to_contain_text(f"plus {article} {facts['eval_tier']} human")
     save_screenshot(page, screenshots, "walk-whatif-expert-tier")
+
+
+def upload(page: Page, name: str, content: str) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": content.encode("utf-8")}])
+
+
+def test_a_bad_file_is_refused_with_its_rows_named_then_a_good_one_imports(page, app_url, screenshots):
+    """The researcher's file job: a file with mistakes is refused whole, saying which row, field and why, and
+    nothing is written; the corrected file then imports and the sidebar counts its rows. The page's stated size
+    limit is the one the upload widget enforces."""
+    page.goto(f"{app_url}/log")
+    expect(title(page, "Log outcomes")).to_be_visible()
+    settle(page)
+    before = sidebar_outcomes(page)
+    page.get_by_role("tab", name="From a file").click()
+    stated = re.search(r"up to ([\d,.]+ MB)", page.get_by_text("CSV, Parquet or JSON lines, up to").inner_text())
+    widget = page.locator('[data-testid="stFileUploaderDropzoneInstructions"]').inner_text()
+    assert stated and stated.group(1).replace(" ", "") in widget.replace(" ", ""), (stated, widget)
+    header = "task,n_human,n_synthetic,metric,value,run_id"
+    upload(page, "mistakes.csv", f"{header}\n{TASK},300,0,accuracy,0.8,file-walk-1\n"
+                                 f"{TASK},-5,0,accuracy,0.8,file-walk-2\n")
+    expect(page.get_by_text("Nothing can be imported: 1 problem(s)")).to_be_visible()
+    problems = page.locator('[data-testid="stDataFrame"]').last
+    expect(problems).to_contain_text("n_human")
+    save_screenshot(page, screenshots, "walk-researcher-bad-file")
+    assert sidebar_outcomes(page) == before
+    expect(page.get_by_role("button", name=re.compile(r"^Import \d"))).to_have_count(0)
+    upload(page, "corrected.csv", f"{header}\n{TASK},300,0,accuracy,0.8,file-walk-1\n"
+                                  f"{TASK},500,0,accuracy,0.81,file-walk-2\n")
+    expect(page.get_by_text("All 2 rows are valid: 2 new")).to_be_visible()
+    page.get_by_role("button", name="Import 2 outcomes").click()
+    expect(page.get_by_text("Imported 2 outcomes; skipped 0 already logged.")).to_be_visible(timeout=120_000)
+    settle(page)
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"{before + 2} outcomes", exact=False)).to_be_visible()
+    save_screenshot(page, screenshots, "walk-researcher-good-file")
+
+
+def test_a_task_without_an_answer_reads_in_words_on_the_portfolio(facts, page, app_url, screenshots):
+    """Issue 18 #11: cells showed "None". A task with no stored recommendation is the first row when sorted by
+    lowest confidence; every cell of its row is words or blank, never "None"."""
+    open_portfolio(page, app_url)
+    settle(page)
+    row = page.locator('[data-testid="stDataFrame"]').first.locator('[role="row"]').filter(has_text=UNCOMPUTED)
+    expect(row).to_have_count(1)
+    cells = [text.strip() for text in row.locator('[role="gridcell"]').all_inner_texts()]
+    assert "not computed" in cells and "not computed yet" in cells, cells
+    assert not {"None", "nan", "NaN", "NaT", "<NA>"} & set(cells), cells
+    save_screenshot(page, screenshots, "walk-portfolio-uncomputed-task")
