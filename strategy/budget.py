@@ -10,7 +10,7 @@ human samples, so more budget never lowers the best expected metric.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +20,10 @@ from strategy.models import MAX_SAMPLES
 
 # Synthetic sample counts tried: every count up to 2,000, then about 1% apart up to 10^10.
 SYNTHETIC_GRID = np.unique(np.concatenate([np.arange(0.0, 2001.0), np.round(np.geomspace(2000, 1e10, 1600))]))
+# The frontier chart's budgets are drawn from a tenth as many counts (every 10th up to 2,000, then about 10%
+# apart): a chart needs the curve's shape, not the last sample, and it is drawn for every task of an export.
+# The plan recommended at a budget is added where it fits, so the chart agrees with the recommendation there.
+FRONTIER_GRID = np.unique(np.concatenate([np.arange(0.0, 2001.0, 10.0), np.round(np.geomspace(2000, 1e10, 160))]))
 HUMAN_CLASS_AT = 0.8
 SYNTHETIC_CLASS_AT = 0.2
 
@@ -122,18 +126,23 @@ SYNTHETIC_LED = "synthetic-led"
 
 
 def frontier(predict: Predictor, budgets: np.ndarray, costs: Costs, *, floor: float = 0.0,
-             owned: tuple[int, int] = (0, 0)) -> list[dict]:
+             owned: tuple[int, int] = (0, 0), grid: np.ndarray = SYNTHETIC_GRID, also: Sequence[Plan] = ()
+             ) -> list[dict]:
     """Expected metric against budget for human only, synthetic-led and the best mix (mean over curves).
 
     All three come from the same candidate plans, so they obey the same floor: "synthetic-led" buys the
     most synthetic data the floor allows (no human data when the floor is 0). The best mix is the best of
-    every candidate, corners included, so it is never below either corner.
+    every candidate, corners included, so it is never below either corner. ``also`` adds plans (the one
+    recommended, say) at the budgets they spend: within one human sample's price of the budget, not over it.
     """
     rows = []
     for budget in budgets:
-        plans = candidate_plans(budget, costs, floor)
+        plans = candidate_plans(budget, costs, floor, grid=grid)
         if not plans:
             raise StrategyError("No plan fits: the budget is too small for the rules' minimum human share.")
+        extra = [p for p in also if budget - costs.human - 1e-9 <= p.spend <= budget + 1e-9 and p not in plans]
+        if extra and len(plans) > 1:
+            plans = [*plans[:-1], *extra, plans[-1]]  # the corners stay first and last
         expected = np.atleast_2d(predict(*_arrays(plans, owned))).mean(axis=0)
         best = int(np.argmax(expected))
         for label, index in (("human only", 0), (SYNTHETIC_LED, len(plans) - 1), ("best mix", best)):

@@ -184,7 +184,8 @@ def evidence_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
     # band and fitted stroke instead, drawn after the dots so the dots cannot hide them.
     band = base.mark_bar(color=SYNTHETIC_COLOUR, opacity=0.35, size=8).encode(
         y="low:Q", y2="high:Q", tooltip=tooltip)
-    fitted = base.mark_tick(color=FIT_COLOUR, orient="horizontal", size=22, thickness=3).encode(
+    # Opaque: a tick is drawn at 0.7 opacity by default, which makes the "dark stroke" a pale brown.
+    fitted = base.mark_tick(color=FIT_COLOUR, opacity=1, orient="horizontal", size=22, thickness=3).encode(
         y="fitted:Q", tooltip=tooltip)
     return alt.layer(observed, band, fitted, title=alt.Title(
         f"Logged outcomes against the fitted curve: {metric} by human share of samples",

@@ -863,8 +863,11 @@ def budget_frontier(fit: TaskFit, recommendation: Recommendation, factors=(0.125
     budgets = [recommendation.budget * f - recommendation.eval_set.cost for f in factors]
     budgets = np.array([b for b in budgets if b > 0])
 
+    chosen = budgeting.Plan(recommendation.n_human, recommendation.n_synthetic, recommendation.spend_human,
+                            recommendation.spend_synthetic)
     rows = budgeting.frontier(fit.values, budgets, costs, floor=recommendation.human_floor,
-                              owned=(recommendation.owned["human"], recommendation.owned["synthetic"]))
+                              owned=(recommendation.owned["human"], recommendation.owned["synthetic"]),
+                              grid=budgeting.FRONTIER_GRID, also=[chosen])
     frame = pd.DataFrame(rows)
     frame["expected"] *= fit.sign
     frame["budget"] += recommendation.eval_set.cost

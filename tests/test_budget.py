@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from strategy.budget import (
+    FRONTIER_GRID,
     HUMAN_CLASS_AT,
     SYNTHETIC_CLASS_AT,
+    SYNTHETIC_GRID,
     Costs,
+    Plan,
     best_plan,
     candidate_plans,
     check_budget,
@@ -321,3 +324,25 @@ def test_budget_that_does_not_cover_the_evaluation_set_is_refused():
     assert recommendation.n_human == recommendation.n_synthetic == 0
     with pytest.raises(StrategyError, match="budget must be a number"):
         decide(evidence, Scenario(budget=float("nan")))
+
+
+def test_the_frontier_charts_coarse_grid_tracks_the_full_one_and_keeps_a_given_plan():
+    """The frontier chart uses a tenth of the candidate counts; its best mix stays within 0.1% of the metric's
+    range of the full grid's, and a plan passed in (the one recommended) is a candidate at the budget it spends."""
+    predict, costs = predictor("true"), Costs(1.0, 0.01)
+    budgets_ = np.array([50.0, 500.0, 1_000.0, 20_000.0, 3e6])
+    full = {(r["budget"], r["strategy"]): r for r in frontier(predict, budgets_, costs)}
+    coarse = {(r["budget"], r["strategy"]): r for r in frontier(predict, budgets_, costs, grid=FRONTIER_GRID)}
+    assert full.keys() == coarse.keys()
+    for key, row in full.items():
+        assert coarse[key]["expected"] <= row["expected"] + 1e-12  # a subset of the candidates, corners kept
+        assert coarse[key]["expected"] == pytest.approx(row["expected"], abs=1e-3), key
+    best = full[(1_000.0, "best mix")]
+    given_plan = Plan(best["n_human"], best["n_synthetic"], best["n_human"] * costs.human,
+                      best["n_synthetic"] * costs.synthetic)
+    kept = {(r["budget"], r["strategy"]): r for r in frontier(predict, budgets_, costs, grid=FRONTIER_GRID,
+                                                             also=[given_plan])}
+    assert coarse[(1_000.0, "best mix")]["expected"] < best["expected"]  # the coarse grid misses it...
+    assert kept[(1_000.0, "best mix")]["expected"] == best["expected"]  # ...and finds it once it is offered
+    assert kept[(20_000.0, "best mix")] == coarse[(20_000.0, "best mix")]  # not offered where it does not spend
+    assert len(FRONTIER_GRID) * 8 < len(SYNTHETIC_GRID)

@@ -165,6 +165,8 @@ def metric(page: Page, label: str):
 def choose(page: Page, label: str, option: str) -> None:
     """Pick an option of the selectbox labelled ``label``."""
     page.get_by_role("combobox", name=label).click()
+    # A long list draws only the options in view: typing narrows it to the one wanted.
+    page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).click()
 
 

@@ -6,12 +6,14 @@ test must be the first visit after the server starts.
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from strategy.catalog import Catalog
+from strategy.charts import FIT_COLOUR, SYNTHETIC_COLOUR
 from strategy.models import Task
 from tests.browser.chromium import choose, open_portfolio, require_chromium, save_screenshot, settle, title
 
@@ -74,8 +76,17 @@ def test_a_first_visitor_opening_a_page_by_its_address_sees_no_page_not_found(fa
 
 
 def test_switching_the_synthetic_dataset_brings_its_own_human_reference(page, app_url, screenshots):
-    """Issue 18 #1: the Human reference box kept the previous task's dataset, and Run failed with "shares no
-    column with Crowd-labelled reviews"."""
+    """The analyst's job: find the datasets in the catalog, switch the synthetic dataset, run, and save the
+    report against the dataset measured. Issue 18 #1: the Human reference box kept the previous task's dataset,
+    and Run failed with "shares no column with Crowd-labelled reviews"; #7: saving preselected an unrelated
+    dataset."""
+    page.goto(f"{app_url}/datasets")
+    expect(title(page, "Datasets")).to_be_visible()
+    settle(page)
+    choose(page, "Dataset", "Synthetic fraud transactions")  # the catalog entry the analyst will assess
+    settle(page)
+    form = page.locator('[data-testid="stForm"]')
+    expect(form.get_by_role("combobox", name="Task")).to_have_value("Card fraud detection")
     page.goto(f"{app_url}/quality")
     expect(title(page, "Data quality")).to_be_visible()
     settle(page)
@@ -90,7 +101,18 @@ def test_switching_the_synthetic_dataset_brings_its_own_human_reference(page, ap
     settle(page)
     expect(page.get_by_text("shares no column")).to_have_count(0)
     expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("Humanness")
+    score = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
     save_screenshot(page, screenshots, "walk-analyst-switch-and-run")
+    form = page.locator('[data-testid="stForm"]').filter(has_text="Synthetic dataset measured")
+    expect(form.get_by_role("combobox", name="Synthetic dataset measured")).to_have_value(
+        "Synthetic fraud transactions")
+    expect(form.get_by_role("combobox", name="Human reference dataset")).to_have_value("Confirmed fraud cases")
+    form.get_by_role("button", name="Save the report").click()
+    saved = page.get_by_text(re.compile(r"Saved: Synthetic fraud transactions scores [\d.]+ \(grade [A-F]\)"))
+    expect(saved).to_be_visible(timeout=60_000)
+    assert re.search(r"scores ([\d.]+)", saved.inner_text()).group(1) in score.replace(",", "")
+    expect(page.get_by_role("link", name="Open the task")).to_be_visible()
+    save_screenshot(page, screenshots, "walk-analyst-saved")
 
 
 def test_the_log_form_drops_old_errors_once_an_outcome_is_logged_and_the_sidebar_counts_it(page, app_url,
@@ -197,3 +219,30 @@ def test_a_task_without_an_answer_reads_in_words_on_the_portfolio(facts, page, a
     assert "not computed" in cells and "not computed yet" in cells, cells
     assert not {"None", "nan", "NaN", "NaT", "<NA>"} & set(cells), cells
     save_screenshot(page, screenshots, "walk-portfolio-uncomputed-task")
+
+
+def _pixels_near(png: bytes, colour: str, *, opacity: float = 1.0, tolerance: int = 24) -> int:
+    """How many pixels of a screenshot show ``colour`` (drawn at ``opacity`` over white)."""
+    from PIL import Image
+
+    target = [round(opacity * int(colour[i:i + 2], 16) + (1 - opacity) * 255) for i in (1, 3, 5)]
+    picture = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(1 for pixel in picture.getdata()
+               if max(abs(channel - wanted) for channel, wanted in zip(pixel, target, strict=True)) <= tolerance)
+
+
+def test_the_evidence_chart_draws_its_fitted_strokes_and_bands(facts, page, app_url, screenshots):
+    """Issue 18 #10: the Evidence chart's fitted curve and band were invisible in the browser. Its legend
+    promises a dark stroke per outcome (the fit) and an orange bar (its 80% band): both must be on screen."""
+    page.goto(f"{app_url}/task?task={facts['task_id']}")
+    expect(title(page, "Task")).to_be_visible()
+    settle(page)
+    page.get_by_role("tab", name="Evidence").click()
+    settle(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"]:visible').first
+    expect(chart).to_contain_text("Logged outcomes against the fitted curve")
+    png = chart.screenshot(path=str(screenshots / "evidence-chart-alone.png"))
+    strokes, bands = _pixels_near(png, FIT_COLOUR), _pixels_near(png, SYNTHETIC_COLOUR, opacity=0.35, tolerance=14)
+    # A stroke is 22 × 3 px and a band 8 px wide: a few logged outcomes give hundreds of pixels of each.
+    assert strokes > 150 and bands > 150, (strokes, bands)
+    save_screenshot(page, screenshots, "walk-evidence-chart")
