@@ -24,9 +24,12 @@ run: $(STAMP)
 
 # One OpenMP thread per process: on a busy 2-core machine scikit-learn's spinning threads made one
 # detection fit 20x slower; results are identical (the benchmarks keep the default threads).
+# Test files run in parallel, one worker per core; --dist loadfile keeps each file's tests in one worker and in
+# order, which the browser modules need (each starts its own server, and its first test is the first visit).
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
-	OMP_NUM_THREADS=1 $(BIN)/pytest
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,5 +1,5 @@
-"""Export: strategy summaries (one task, a filtered set, the portfolio) as Markdown, HTML, PDF, CSV or JSON,
-and the catalog's tables as CSV or JSON."""
+"""Export: strategy summaries (one task, a filtered set, the portfolio) in every registered format (Markdown,
+HTML, PDF, CSV, JSON: strategy.export.registry), and the catalog's tables as CSV or JSON."""
 
 import streamlit as st
 
@@ -42,14 +42,14 @@ else:
         st.warning(str(error), icon=":material/filter_alt_off:")
     else:
         bundle_args = {"task_ids": task_ids, "filters": filters}
-        buttons = st.columns(len(export.FORMATS))
-        labels = {"md": "Markdown", "html": "HTML", "pdf": f"PDF ({paper})", "csv": "CSV", "json": "JSON"}
-        for column, fmt in zip(buttons, export.FORMATS, strict=True):
+        formats = export.renderers()  # every registered format, in order
+        for column, fmt in zip(st.columns(len(formats)), formats, strict=True):
             # Deferred: the file is made when the button is clicked, so browsing this page stays quick.
             column.download_button(
-                labels[fmt], data=dashboard.summary_file(location, fmt, paper, bundle_args),
-                file_name=dashboard.summary_file_name(location, fmt, bundle_args), mime=export.MEDIA_TYPES[fmt],
-                on_click="ignore", key=f"summary_{fmt}", icon=":material/download:")
+                f"{fmt.label} ({paper})" if fmt.takes_paper else fmt.label,
+                data=dashboard.summary_file(location, fmt.name, paper, bundle_args),
+                file_name=dashboard.summary_file_name(location, fmt.name, bundle_args), mime=fmt.media_type,
+                on_click="ignore", key=f"summary_{fmt.name}", icon=":material/download:")
         with st.container(border=True, height=560):
             st.markdown(preview)
 

@@ -16,7 +16,7 @@ from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.demo import initialise
 from strategy.errors import StrategyError
 from strategy.explain import class_reason
-from strategy.export import FORMATS, PAPER_SIZES, inert, json_inert, render
+from strategy.export import PAPER_SIZES, inert, json_inert, render, renderer, renderers
 from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
 from strategy.outcomes import changes_table, log_file
@@ -378,21 +378,46 @@ def _names(listed: str | None) -> list[str] | None:
     return None if listed is None else [name.strip() for name in listed.split(",") if name.strip()]
 
 
-@main.command("export")
+class FormatChoice(click.Choice):
+    """The registered export formats (strategy.export.registry), read when the command runs: a format
+    registered after this module was imported is offered too."""
+
+    def __init__(self):
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(chosen.name for chosen in renderers())
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        pass  # click.Choice sets it; the registry holds it
+
+
+def _in_words(items: list[str]) -> str:
+    return " or ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
+
+
+def _formats_help() -> str:
+    """The --format help: each format with its description, "md (Markdown), ..., csv (one row per task) or json"."""
+    return _in_words([f"{chosen.name} ({chosen.description})" if chosen.description else chosen.name
+                      for chosen in renderers()]) + "."
+
+
+@main.command("export", help="Export a strategy summary of one task, a chosen set, or the portfolio, as "
+              f"{_in_words([chosen.name for chosen in renderers()])}.")
 @click.option("--task", "tasks", multiple=True, metavar="TASK",
               help="A task (id or name) to export; repeat for a chosen set.")
 @click.option("--portfolio", is_flag=True, help="Export every active task, with the portfolio table and totals.")
 @click.option("--domain", "domains", multiple=True, help="With --portfolio: only tasks of this domain (repeatable).")
 @click.option("--class", "classes", multiple=True, type=click.Choice(["human", "mixed", "synthetic"]),
               help="With --portfolio: only tasks recommended this class (repeatable).")
-@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS),
-              help="md (Markdown), html (one self-contained file), pdf, csv (one row per task) or json.")
+@click.option("--format", "fmt", required=True, type=FormatChoice(), help=_formats_help())
 @click.option("--paper", type=click.Choice(PAPER_SIZES), default="A4", show_default=True, help="PDF page size.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: standard output).")
 @click.pass_context
 def export_command(ctx: click.Context, tasks: tuple[str, ...], portfolio: bool, domains: tuple[str, ...],
                    classes: tuple[str, ...], fmt: str, paper: str, output: str | None) -> None:
-    """Export a strategy summary of one task, a chosen set, or the portfolio, as md, html, pdf, csv or json."""
     if bool(tasks) == portfolio:
         raise click.UsageError("Give --task TASK (one or more) or --portfolio, not both.")
     if (domains or classes) and not portfolio:
@@ -404,10 +429,10 @@ def export_command(ctx: click.Context, tasks: tuple[str, ...], portfolio: bool, 
     if output:
         Path(output).write_bytes(data)
         say(f"Wrote {output} ({len(data):,} bytes, {len(bundle.summary.tasks)} tasks).", err=True)
-    elif fmt == "pdf":
-        click.echo(data, nl=False)  # binary: for a file or a pipe; the text formats are inert already
+    elif renderer(fmt).binary:
+        click.echo(data, nl=False)  # for a file or a pipe; the text formats are inert already
     else:
-        say(data.decode("utf-8"), is_json=fmt == "json", nl=False)
+        say(data.decode("utf-8"), is_json=renderer(fmt).media_type == "application/json", nl=False)
 
 
 @main.command("portfolio")

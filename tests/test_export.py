@@ -19,7 +19,19 @@ from pypdf import PdfReader
 from strategy import export as export_module
 from strategy.catalog import Catalog
 from strategy.errors import StrategyError
-from strategy.export import FORMATS, SUMMARY_COLUMNS, md_text, neutralise, render, to_csv, to_json, to_pdf
+from strategy.export import (
+    FORMATS,
+    SUMMARY_COLUMNS,
+    md_text,
+    neutralise,
+    pdf_charts,
+    pdf_tables,
+    render,
+    to_csv,
+    to_json,
+    to_pdf,
+)
+from strategy.export import pdf as pdf_module
 from strategy.models import Task
 from strategy.recommend import run_backtest, save_task_and_recommend
 from strategy.summary import StrategySummary, SummaryBundle, build_summary, summary_schema
@@ -206,7 +218,7 @@ def test_without_a_unicode_font_the_pdf_spells_symbols_out_instead_of_failing(de
     task = demo_catalog.task("Card fraud detection")
     save_task_and_recommend(demo_catalog, task.model_copy(update={"name": "Übersetzung → 日本語 ≥ 2"}))
     bundle = build_summary(demo_catalog, task_ids=[task.id])
-    monkeypatch.setattr(export_module, "FONT_DIRS", ())
+    monkeypatch.setattr(pdf_module, "FONT_DIRS", ())
     text = " ".join(PdfReader(io.BytesIO(to_pdf(bundle))).pages[0].extract_text().split())
     assert "Übersetzung -> ??? >= 2" in text
 
@@ -260,8 +272,8 @@ def test_the_pdf_portfolio_table_never_splits_a_word_or_a_number(wide_summary):
 def test_pdf_table_columns_are_as_wide_as_their_widest_token_and_prose_shares_the_rest():
     def layout(tokens, lines=None, heads=None):
         """Widths per point of font size (tokens, body lines, headings); 100 of page, 2 of padding per cell."""
-        return export_module.table_layout(tokens, lines or tokens, heads or tokens, width=100, padding=2, start=8,
-                                          minimum=6)
+        return pdf_tables.table_layout(tokens, lines or tokens, heads or tokens, width=100, padding=2, start=8,
+                                       minimum=6)
 
     def widths(result):
         return [[round(width, 2) for _, width in band] for band in result.bands]
@@ -290,9 +302,9 @@ def test_a_table_too_wide_for_the_page_in_the_smallest_type_is_split_into_bands_
              "Arbeiterunfallversicherungsgesetz"]
     frame = pd.DataFrame([{"task": f"Task number {i}", **{f"column {j}": f"{word} {i}" for j, word in
                                                          enumerate(words)}} for i in range(3)])
-    pdf = export_module._Document("A4", "Bands", export_module._block_texts([export_module.Table(frame)]))
+    pdf = pdf_module._Document("A4", "Bands", pdf_module._block_texts([export_module.Table(frame)]))
     pdf.add_page()
-    export_module._pdf_table(pdf, frame)
+    pdf_tables._pdf_table(pdf, frame)
     lines = [(y, text) for y, text in _text_lines(bytes(pdf.output())) if y > 72]  # above the footer
     shown = [word for _, text in lines for word in text.split()]
     assert _tokens(frame) - set(shown) == set() and set(shown) - _tokens(frame) == set()
@@ -308,10 +320,10 @@ def _chart(values) -> dict:
 
 def test_each_distinct_chart_is_drawn_once(demo_catalog, monkeypatch):
     drawn = []
-    real = export_module._draw
-    monkeypatch.setattr(export_module, "_draw", lambda spec: drawn.append(spec) or real(spec))
-    export_module._drawn.clear()
-    with export_module._ChartPictures() as pictures:
+    real = pdf_charts._draw
+    monkeypatch.setattr(pdf_charts, "_draw", lambda spec: drawn.append(spec) or real(spec))
+    pdf_charts._drawn.clear()
+    with pdf_charts._ChartPictures() as pictures:
         first, again, other = pictures.order(_chart([1, 2, 3])), pictures.order(_chart([1, 2, 3])), \
             pictures.order(_chart([3, 2, 1]))
         assert first == again != other
@@ -326,25 +338,25 @@ def test_each_distinct_chart_is_drawn_once(demo_catalog, monkeypatch):
 
 def test_charts_drawn_by_a_worker_process_are_the_ones_drawn_here(monkeypatch):
     specs = [_chart([1, 2, value]) for value in (3, 4, 5)]
-    expected = [export_module._draw(json.dumps(spec)) for spec in specs]
+    expected = [pdf_charts._draw(json.dumps(spec)) for spec in specs]
     here = []
-    monkeypatch.setattr(export_module, "_draw", lambda spec: here.append(spec))
-    monkeypatch.setattr(export_module, "PARALLEL_CHARTS", 2)
-    monkeypatch.setattr(export_module, "_chart_workers", lambda: 1)
-    export_module._drawn.clear()
-    with export_module._ChartPictures() as pictures:
+    monkeypatch.setattr(pdf_charts, "_draw", lambda spec: here.append(spec))
+    monkeypatch.setattr(pdf_charts, "PARALLEL_CHARTS", 2)
+    monkeypatch.setattr(pdf_charts, "_chart_workers", lambda: 1)
+    pdf_charts._drawn.clear()
+    with pdf_charts._ChartPictures() as pictures:
         keys = [pictures.order(spec) for spec in specs]
         assert [pictures.png(key) for key in keys] == expected
     assert here == []
 
 
 def test_when_a_worker_process_dies_the_charts_are_drawn_here(monkeypatch):
-    monkeypatch.setattr(export_module, "_CHART_WORKER", "import sys; sys.exit(3)")
-    monkeypatch.setattr(export_module, "PARALLEL_CHARTS", 1)
-    monkeypatch.setattr(export_module, "_chart_workers", lambda: 1)
-    export_module._drawn.clear()
+    monkeypatch.setattr(pdf_charts, "_CHART_WORKER", "import sys; sys.exit(3)")
+    monkeypatch.setattr(pdf_charts, "PARALLEL_CHARTS", 1)
+    monkeypatch.setattr(pdf_charts, "_chart_workers", lambda: 1)
+    pdf_charts._drawn.clear()
     spec = _chart([2, 2, 2])
-    with export_module._ChartPictures() as pictures:
+    with pdf_charts._ChartPictures() as pictures:
         assert pictures.png(pictures.order(spec)) == vl_convert.vegalite_to_png(json.dumps(spec), scale=2)
 
 

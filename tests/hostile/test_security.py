@@ -543,10 +543,10 @@ def test_the_pdf_says_how_many_characters_no_font_could_show(hostile_template, t
         task = catalog.task(HOSTILE_TASKS["c1-osc-st"][1])
         save_task_and_recommend(catalog, task.model_copy(update={"name": "Triage 日本語 \U0001f99c"}))
         bundle = build_summary(catalog, task_ids=[task.id])
-    dejavu = [folder for folder in export.FONT_DIRS if (folder / "DejaVuSans.ttf").is_file()]
+    dejavu = [folder for folder in export.pdf.FONT_DIRS if (folder / "DejaVuSans.ttf").is_file()]
     if not dejavu:
         pytest.skip("DejaVu Sans is not installed (Debian fonts-dejavu-core)")
-    monkeypatch.setattr(export, "FONT_DIRS", tuple(dejavu))  # the body font only: no CJK or emoji fallback
+    monkeypatch.setattr(export.pdf, "FONT_DIRS", tuple(dejavu))  # the body font only: no CJK or emoji fallback
     text = " ".join(PdfReader(io.BytesIO(export.to_pdf(bundle))).pages[0].extract_text().split())
     assert "Triage \u25a1\u25a1\u25a1 \u25a1" in text
     assert "Characters not shown: " in text
@@ -701,8 +701,8 @@ def test_the_auth_keys_are_each_required():
 
 
 def test_with_the_noto_fonts_the_pdf_shows_cjk_and_emoji(hostile_template, tmp_path):
-    missing = [name for name in ("NotoSansCJK-Regular.ttc", "NotoColorEmoji.ttf") if export._font_file(name) is None]
-    if missing or export._unicode_font() is None:
+    missing = [name for name in ("NotoSansCJK-Regular.ttc", "NotoColorEmoji.ttf") if export.pdf._font_file(name) is None]
+    if missing or export.pdf._unicode_font() is None:
         reason = (f"the PDF fallback fonts are not installed ({', '.join(missing) or 'DejaVu Sans'}; Debian "
                   "fonts-noto-cjk, fonts-noto-color-emoji, fonts-dejavu-core)")
         if os.environ.get("CI", "").lower() == "true":
