@@ -7,7 +7,7 @@
   one write at a time; the rows and audit entries must come out exact.
 - processes: --processes processes each run `strategy log` --per-process times (one outcome per command, as a
   training job would) into one DuckLake catalog on a throwaway PostgreSQL server; the rows and audit entries
-  must come out exact. The test suite runs the same check with 4 × 15 commands. Skipped without PostgreSQL.
+  must come out exact. The test suite runs the same check with 4 × 6 commands. Skipped without PostgreSQL.
 - crash safety: --kills times, a process importing a large outcome file is killed with SIGKILL at a random
   moment; the catalog must open afterwards and hold all of that import or none of it (a kill after the commit
   is counted separately).

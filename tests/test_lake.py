@@ -291,17 +291,17 @@ def _finish(processes: list[subprocess.Popen]) -> None:
 # The suite's run is small on purpose (its verdict is the exact count, never the time); bench/bench_reliability.py
 # runs the same check with 4 × 250 commands.
 @pytest.mark.timeout(2 * WRITER_TIMEOUT)
-def test_four_processes_logging_15_outcomes_each_write_exactly_60_rows(demo_lake_template, postgres, tmp_path):
+def test_four_processes_logging_6_outcomes_each_write_exactly_24_rows(demo_lake_template, postgres, tmp_path):
     location = postgres.location(postgres.create_database(template=demo_lake_template))
     with Catalog.open(location) as catalog:
         before = catalog.counts()
-    _finish([_writer(location, "log", n, 15, str(tmp_path)) for n in range(4)])
+    _finish([_writer(location, "log", n, 6, str(tmp_path)) for n in range(4)])
     with Catalog.open(location) as catalog:
         after = catalog.counts()
         runs = catalog.outcomes(catalog.task(TASK).id)["run_id"]
-    assert after["outcomes"] - before["outcomes"] == 60
-    assert runs.str.startswith("writer-").sum() == 60 == runs[runs.str.startswith("writer-")].nunique()
-    assert after["audit_log"] - before["audit_log"] == 60  # one import entry per write, none lost
+    assert after["outcomes"] - before["outcomes"] == 24
+    assert runs.str.startswith("writer-").sum() == 24 == runs[runs.str.startswith("writer-")].nunique()
+    assert after["audit_log"] - before["audit_log"] == 24  # one import entry per write, none lost
 
 
 @pytest.mark.timeout(2 * WRITER_TIMEOUT)
@@ -310,11 +310,11 @@ def test_recomputing_while_others_log_loses_nothing(demo_lake_template, postgres
     with Catalog.open(location) as catalog:
         before = catalog.counts()
         other = catalog.tasks().query("name != @TASK")["name"].iloc[0]
-    _finish([_writer(location, "log", 0, 15, str(tmp_path)), _writer(location, "log", 1, 15, str(tmp_path)),
+    _finish([_writer(location, "log", 0, 6, str(tmp_path)), _writer(location, "log", 1, 6, str(tmp_path)),
              _writer(location, "recommend", 2, 4, TASK), _writer(location, "recommend", 3, 4, other)])
     with Catalog.open(location) as catalog:
         after = catalog.counts()
         snapshots = catalog.recommendation_history(catalog.task(TASK).id)["snapshot_id"].dropna()
-    assert after["outcomes"] - before["outcomes"] == 30
+    assert after["outcomes"] - before["outcomes"] == 12
     assert after["recommendations"] - before["recommendations"] == 8
     assert len(snapshots) == 4 and snapshots.is_monotonic_increasing
