@@ -6,11 +6,12 @@ import json
 import streamlit as st
 
 import dashboard
+from strategy.access import Permission
 
 location = dashboard.catalog_location()
 
 st.title("Audit log")
-if not dashboard.needs("administer the catalog"):
+if not dashboard.needs(Permission.ADMINISTER_THE_CATALOG):
     st.stop()
 facets = dashboard.audit_facets(location)
 if not facets["actor"]:

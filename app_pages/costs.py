@@ -3,6 +3,7 @@
 import streamlit as st
 
 import dashboard
+from strategy.access import Permission
 from strategy.errors import ImportRejected
 from strategy.recommend import save_cost_tiers
 
@@ -16,7 +17,7 @@ if tiers.empty:
     st.info("No cost tiers yet: load the demo from the Portfolio page for published defaults.", icon=":material/info:")
     st.stop()
 
-editable = dashboard.can("edit costs")
+editable = dashboard.can(Permission.EDIT_COSTS)
 edited = st.data_editor(
     tiers[["id", "name", "kind", "cost_per_sample", "description", "cost_source"]],
     hide_index=True, width="stretch", disabled=not editable or ["id", "name", "kind"], key="tiers",

@@ -5,6 +5,7 @@ import streamlit as st
 
 import dashboard
 from strategy import charts
+from strategy.access import Permission
 from strategy.errors import StrategyError
 from strategy.quality import present
 from strategy.quality.columns import likely_text_column, plan_columns, text_columns
@@ -114,7 +115,7 @@ if human is not None and synthetic is not None:
     segment_column = right.selectbox("Segment by", [None] + [c for c in compared if c != text_column],
                                      key=f"dq_segment_{human.label}", format_func=lambda c: "none" if c is None else c,
                                      help="Also score within each value of this column.")
-    allowed = dashboard.needs("assess datasets")
+    allowed = dashboard.needs(Permission.ASSESS_DATASETS)
     if st.button("Run the assessment", type="primary", icon=":material/play_arrow:",
                  disabled=not compared or not allowed):
         bar = st.progress(0.0, text="Starting…")
@@ -221,7 +222,7 @@ if stored_json and human is not None and synthetic is not None \
     st.subheader("4. Save")
     synthetic_choices = datasets[datasets["source_kind"] != "human"]["id"].tolist()
     human_choices = [None] + datasets[datasets["source_kind"] != "synthetic"]["id"].tolist()
-    if not dashboard.can("assess datasets"):
+    if not dashboard.can(Permission.ASSESS_DATASETS):
         st.caption("Saving a report takes the researcher role.")
     elif not synthetic_choices:
         st.info("Register the synthetic dataset in Catalog › Datasets to store this report against it.",

@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 import dashboard
 from strategy import charts
+from strategy.access import Permission
 from strategy.errors import ImportRejected
 from strategy.locations import LocationRefused, check_location
 from strategy.models import MODALITIES, SOURCE_KINDS, Dataset, describe_errors
@@ -51,7 +52,7 @@ def value(name, fallback):
     return existing[name]
 
 
-if not dashboard.needs("edit datasets"):
+if not dashboard.needs(Permission.EDIT_DATASETS):
     st.stop()
 with st.form("dataset_form"):
     first = st.columns(3)

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import dashboard
+from strategy.access import Permission
 from strategy.errors import ImportRejected, StrategyError
 from strategy.models import REGIMES
 from strategy.outcomes import (
@@ -26,7 +27,7 @@ st.caption("An outcome is a metric measured after training on a given number of 
 if tasks.empty:
     st.info("Create a task first (Catalog › Tasks), or load the demo from the Portfolio page.", icon=":material/info:")
     st.stop()
-if not dashboard.needs("log outcomes"):
+if not dashboard.needs(Permission.LOG_OUTCOMES):
     st.stop()
 
 

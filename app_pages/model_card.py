@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import dashboard
+from strategy.access import Permission
 from strategy.recommend import ENGINE_VERSION, SURFACE_FORM, model_card, run_backtest
 
 catalog = dashboard.catalog()
@@ -54,7 +55,7 @@ else:
                                 "mae_model": st.column_config.NumberColumn("Model MAE", format="%.4f"),
                                 "mae_rules": st.column_config.NumberColumn("Rules-only MAE", format="%.4f"),
                                 "mae_mean": st.column_config.NumberColumn("Task-mean MAE", format="%.4f")})
-if dashboard.can("recompute recommendations") and st.button(
+if dashboard.can(Permission.RECOMPUTE_RECOMMENDATIONS) and st.button(
         "Run the backtest now", help=f"Scores the {SURFACE_FORM} model; takes a few seconds per task."):
     with st.spinner("Backtesting…"):
         run_backtest(catalog)

@@ -6,6 +6,7 @@ import streamlit as st
 
 import dashboard
 from strategy import charts, export
+from strategy.access import Permission
 from strategy.errors import ImportRejected
 from strategy.outcomes import changes_table, delete, edit, filter_outcomes
 
@@ -63,7 +64,7 @@ st.dataframe(
 st.subheader("Correct or delete an outcome")
 st.caption("Deleting is soft: the row is kept, marked deleted and left out of fits. Every change is in the audit "
            "log and recomputes the task.")
-if not dashboard.needs("log outcomes"):
+if not dashboard.needs(Permission.LOG_OUTCOMES):
     st.stop()
 live = shown[~shown["deleted"]]
 if live.empty:

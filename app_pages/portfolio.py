@@ -4,6 +4,7 @@ import streamlit as st
 
 import dashboard
 from strategy import charts
+from strategy.access import Permission
 from strategy.demo import load_demo
 from strategy.recommend import (
     SORTS,
@@ -25,7 +26,7 @@ if view.empty:
             icon=":material/info:")
     left, right = st.columns(2)
     if left.button("Load the demo portfolio", type="primary", icon=":material/play_arrow:",
-                   disabled=not dashboard.can("administer the catalog"), help="Admins only."):
+                   disabled=not dashboard.can(Permission.ADMINISTER_THE_CATALOG), help="Admins only."):
         with st.spinner("Loading the demo and fitting every task…"):
             load_demo(dashboard.catalog())
             refit_portfolio(dashboard.catalog())

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import dashboard
+from strategy.access import Permission
 from strategy.errors import StrategyError
 from strategy.recommend import current_rulebook, set_rule_weights
 
@@ -22,7 +23,7 @@ rules = pd.DataFrame([{
     "principle": rule.principle,
 } for rule in rulebook.rules])
 
-admin = dashboard.can("edit the rulebook")
+admin = dashboard.can(Permission.EDIT_THE_RULEBOOK)
 edited = st.data_editor(
     rules, hide_index=True, width="stretch", key="rule_weights",
     disabled=[c for c in rules.columns if c != "weight" or not admin],

@@ -5,6 +5,7 @@ import streamlit as st
 
 import dashboard
 from strategy import charts
+from strategy.access import Permission
 from strategy.budget import Costs
 from strategy.errors import StrategyError
 from strategy.explain import class_reason, why_lines, with_article
@@ -45,7 +46,7 @@ st.markdown(dashboard.literal(row["description"]) if row["description"] else "_N
 stored = dashboard.stored_recommendation(location, task_id)
 if stored is None:
     st.warning("No recommendation has been computed for this task yet.", icon=":material/pending:")
-    if dashboard.needs("recompute recommendations") and st.button("Compute it now", type="primary"):
+    if dashboard.needs(Permission.RECOMPUTE_RECOMMENDATIONS) and st.button("Compute it now", type="primary"):
         try:
             recommend_task(dashboard.catalog(), task_id)
         except StrategyError as error:
@@ -139,7 +140,7 @@ with st.container(border=True):
         save = st.columns([3, 1])
         scenario_name = save[0].text_input("Scenario name", value=f"budget ${budget:,.0f}", key=f"name-{task_id}-{budget}-{target}")
         if save[1].button("Save scenario", type="primary", icon=":material/save:",
-                          disabled=not dashboard.can("recompute recommendations"), help="Researchers and admins."):
+                          disabled=not dashboard.can(Permission.RECOMPUTE_RECOMMENDATIONS), help="Researchers and admins."):
             save_scenario(dashboard.catalog(), current, fit, scenario_name)
             dashboard.clear_reads()
             st.success(f"Saved the scenario '{dashboard.literal(scenario_name)}' to this task's history.", icon=":material/check:")
@@ -160,7 +161,7 @@ if scenarios:
             st.dataframe(comparison, hide_index=True, width="stretch")
             left, right = st.columns(2)
             if left.button("Adopt as the task's plan", icon=":material/task_alt:",
-                           disabled=not (dashboard.can("edit tasks") and dashboard.can("recompute recommendations")),
+                           disabled=not (dashboard.can(Permission.EDIT_TASKS) and dashboard.can(Permission.RECOMPUTE_RECOMMENDATIONS)),
                            help="The task takes this scenario's budget and plan; the audit log records it."):
                 adopt_scenario(dashboard.catalog(), task_id, picked_scenario)
                 dashboard.clear_reads()
@@ -234,7 +235,7 @@ with history_tab:
 
 with profile_tab:
     st.altair_chart(charts.task_profile(tasks[tasks["id"] == task_id]), width="stretch")
-    if dashboard.can("edit tasks"):
+    if dashboard.can(Permission.EDIT_TASKS):
         st.page_link("app_pages/tasks.py", label="Edit this task's profile in Catalog › Tasks", icon=":material/edit:",
                      query_params={"task": task_id})
     for factor in FACTORS:

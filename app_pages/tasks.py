@@ -4,6 +4,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 import dashboard
+from strategy.access import Permission
 from strategy.errors import ImportRejected, StrategyError
 from strategy.models import FACTORS, MODALITIES, Task, describe_errors
 from strategy.recommend import save_task_and_recommend
@@ -43,7 +44,7 @@ def default(name, fallback):
     return fallback if value is None or value != value else value
 
 
-if not dashboard.needs("edit tasks"):
+if not dashboard.needs(Permission.EDIT_TASKS):
     st.stop()
 with st.form("task_form"):
     top = st.columns(3)

@@ -12,6 +12,7 @@ import getpass
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from strategy.errors import PermissionDenied, StrategyError
 
@@ -19,16 +20,29 @@ ROLES = ("viewer", "researcher", "admin")
 ACTOR_ENV = "STRATEGY_USER"
 ROLE_ENV = "STRATEGY_ROLE"
 
-# What each kind of write needs.
+class Permission(StrEnum):
+    """What a kind of write needs; the value is how messages name it ("cannot log outcomes")."""
+
+    LOG_OUTCOMES = "log outcomes"
+    ASSESS_DATASETS = "assess datasets"
+    RECOMPUTE_RECOMMENDATIONS = "recompute recommendations"
+    EDIT_TASKS = "edit tasks"
+    EDIT_DATASETS = "edit datasets"
+    EDIT_COSTS = "edit costs"
+    EDIT_THE_RULEBOOK = "edit the rulebook"
+    ADMINISTER_THE_CATALOG = "administer the catalog"
+
+
+# The least role each permission needs.
 NEEDS = {
-    "log outcomes": "researcher",
-    "assess datasets": "researcher",
-    "recompute recommendations": "researcher",
-    "edit tasks": "admin",
-    "edit datasets": "admin",
-    "edit costs": "admin",
-    "edit the rulebook": "admin",
-    "administer the catalog": "admin",
+    Permission.LOG_OUTCOMES: "researcher",
+    Permission.ASSESS_DATASETS: "researcher",
+    Permission.RECOMPUTE_RECOMMENDATIONS: "researcher",
+    Permission.EDIT_TASKS: "admin",
+    Permission.EDIT_DATASETS: "admin",
+    Permission.EDIT_COSTS: "admin",
+    Permission.EDIT_THE_RULEBOOK: "admin",
+    Permission.ADMINISTER_THE_CATALOG: "admin",
 }
 
 
@@ -58,10 +72,10 @@ class Identity:
     role: str
     signed_in: bool = False
 
-    def can(self, permission: str) -> bool:
-        return ROLES.index(self.role) >= ROLES.index(NEEDS[permission])
+    def can(self, permission: Permission | str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(NEEDS[Permission(permission)])
 
-    def require(self, permission: str) -> None:
+    def require(self, permission: Permission | str) -> None:
         if not self.can(permission):
             raise PermissionDenied(
                 f"{self.user} is a {self.role} and cannot {permission}: that needs the {NEEDS[permission]} role. "

@@ -36,7 +36,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from strategy import lake
-from strategy.access import ROLES, Identity, local_identity
+from strategy.access import ROLES, Identity, Permission, local_identity
 from strategy.errors import CatalogError, ImportRejected, Problem, StrategyError, UnknownTask
 from strategy.models import (
     FACTOR_NAMES,
@@ -156,9 +156,9 @@ LATEST_VERSION = MIGRATIONS[-1][0]
 
 
 # Which permission writing to each table needs (strategy.access.NEEDS says which role has it).
-WRITE_PERMISSION = {"tasks": "edit tasks", "datasets": "edit datasets", "outcomes": "log outcomes",
-                    "quality_reports": "assess datasets", "recommendations": "recompute recommendations",
-                    "model_state": "recompute recommendations", "cost_tiers": "edit costs"}
+WRITE_PERMISSION = {"tasks": Permission.EDIT_TASKS, "datasets": Permission.EDIT_DATASETS, "outcomes": Permission.LOG_OUTCOMES,
+                    "quality_reports": Permission.ASSESS_DATASETS, "recommendations": Permission.RECOMPUTE_RECOMMENDATIONS,
+                    "model_state": Permission.RECOMPUTE_RECOMMENDATIONS, "cost_tiers": Permission.EDIT_COSTS}
 # The model state that holds the admins' rule weights (the rest is fitted).
 RULE_WEIGHTS_KIND = "rule_weights"
 
@@ -494,7 +494,7 @@ class Catalog:
         Returns (created, updated). Task names are unique, ignoring case and
         surrounding spaces, across active and archived tasks.
         """
-        acting = self._allowed("edit tasks")
+        acting = self._allowed(Permission.EDIT_TASKS)
         actor = actor or acting
         problems = _duplicate_names(tasks, source_label)
         if problems:
@@ -551,8 +551,9 @@ class Catalog:
 
     @retrying
     def write_batch(self, batch: dict[str, Sequence[BaseModel]], *, actor: str | None = None,
-                    action: str = "create") -> dict[str, int]:
-        """Append new records to several tables in one transaction: all land or none.
+                    action: str = "create", needs: Sequence[Permission] = ()) -> dict[str, int]:
+        """Append new records to several tables in one transaction: all land or none. Each table's write
+        permission is checked, and ``needs`` adds others (seeding the demo is administering the catalog).
 
         Records are stamped with the actor and the time; task references are
         checked against tasks already stored or written in the same batch.
@@ -560,7 +561,7 @@ class Catalog:
         unknown = set(batch) - {table for table, model in TABLES.items() if model and table != "audit_log"}
         if unknown:
             raise ValueError(f"write_batch does not write {sorted(unknown)}")
-        needs = {WRITE_PERMISSION[table] for table in batch} | ({"administer the catalog"} if action == "seed demo" else set())
+        needs = {WRITE_PERMISSION[table] for table in batch} | set(needs)
         acting = self._allowed(*sorted(needs))
         actor = actor or acting
         stamped = {table: [_stamp(r, actor) for r in records] for table, records in batch.items()}
@@ -635,7 +636,7 @@ class Catalog:
         """Archive a task (hidden from the portfolio, kept with its history) or make it active again."""
         if status not in {"active", "archived"}:
             raise ValueError(f"unknown task status {status!r}")
-        acting = self._allowed("edit tasks")
+        acting = self._allowed(Permission.EDIT_TASKS)
         actor = actor or acting
         with self.transaction() as cur:
             found = cur.execute("SELECT count(*) FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
@@ -696,7 +697,7 @@ class Catalog:
         transaction; all rows land or none. The import is one write, so it is one audit entry (with the
         row count and the file); each row also carries who and when.
         """
-        self._allowed("log outcomes")
+        self._allowed(Permission.LOG_OUTCOMES)
         if len(rows) == 0:
             return 0
         with self.transaction() as cur:
@@ -723,7 +724,7 @@ class Catalog:
     @retrying
     def delete_outcomes(self, ids: Sequence[str], *, actor: str | None = None) -> list[str]:
         """Soft delete: the rows stay, marked deleted and left out of fits. Returns the affected task ids."""
-        acting = self._allowed("log outcomes")
+        acting = self._allowed(Permission.LOG_OUTCOMES)
         actor = actor or acting
         with self.transaction() as cur:
             tasks = [row[0] for row in cur.execute(
@@ -736,7 +737,7 @@ class Catalog:
     @retrying
     def replace_outcome(self, outcome: Outcome, *, actor: str | None = None) -> None:
         """Edit one stored outcome (same id): the old row is replaced in one transaction and audited."""
-        acting = self._allowed("log outcomes")
+        acting = self._allowed(Permission.LOG_OUTCOMES)
         actor = actor or acting
         with self.transaction() as cur:
             if not cur.execute("SELECT count(*) FROM outcomes WHERE id = ?", [outcome.id]).fetchone()[0]:
@@ -778,7 +779,7 @@ class Catalog:
     def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
                              *, actor: str | None = None) -> int:
         """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""
-        acting = self._allowed("recompute recommendations")
+        acting = self._allowed(Permission.RECOMPUTE_RECOMMENDATIONS)
         actor = actor or acting
         if not recommendations:
             return 0
@@ -795,7 +796,7 @@ class Catalog:
         """Make a saved scenario the task's plan, in one transaction: the task takes the scenario's budget
         (so a later recompute plans at it too) and the scenario's answer becomes its current recommendation;
         the audit log says which scenario was adopted."""
-        acting = self._allowed("edit tasks", "recompute recommendations")
+        acting = self._allowed(Permission.EDIT_TASKS, Permission.RECOMPUTE_RECOMMENDATIONS)
         actor = actor or acting
         frame = self._recommendation_frame([recommendation], [fit])
         with self.transaction() as cur:
@@ -849,7 +850,7 @@ class Catalog:
     @retrying
     def save_model_state(self, kind: str, version: str, payload: dict, *, actor: str | None = None) -> None:
         """Keep a fitted shared model (such as the pooled prior) so a single task can be refitted without it."""
-        acting = self._allowed("edit the rulebook" if kind == RULE_WEIGHTS_KIND else "recompute recommendations")
+        acting = self._allowed(Permission.EDIT_THE_RULEBOOK if kind == RULE_WEIGHTS_KIND else Permission.RECOMPUTE_RECOMMENDATIONS)
         actor = actor or acting
         frame = pd.DataFrame([{"id": new_id(), "kind": kind, "version": version,
                                "payload_json": json.dumps(payload), "created_by": actor, "created_at": utc_now()}])
@@ -871,7 +872,7 @@ class Catalog:
         What it did is audited."""
         if self._read_only:
             raise CatalogError(f"This view of {self.label} is read-only.")
-        actor = self._allowed("administer the catalog")
+        actor = self._allowed(Permission.ADMINISTER_THE_CATALOG)
         report = self._tidy(expire_days)
         self._record("maintain", "catalog", report, actor=actor)
         return report
@@ -909,7 +910,7 @@ class Catalog:
         The rows are read from one consistent state of this catalog, and the copy commits only when every
         table's row count in the target matches. Returns the rows copied per table.
         """
-        acting = target._allowed("administer the catalog")
+        acting = target._allowed(Permission.ADMINISTER_THE_CATALOG)
         actor = actor or acting
         if target.location == self.location:
             raise CatalogError(f"{self.label} cannot be copied into itself.")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from strategy.access import Permission
 from strategy.catalog import Catalog
 from strategy.errors import ImportRejected, Problem
 from strategy.ingest import read_rows, read_tasks, validate_rows
@@ -105,7 +106,8 @@ def demo_reports(seed_dir: Path, datasets: list[Dataset]) -> list[QualityReport]
 
 def load_demo(catalog: Catalog, seed_dir: Path = SEED_DIR) -> dict[str, int]:
     """Write the demo content in one transaction: all of it or none."""
-    return catalog.write_batch(read_demo(seed_dir), actor=DEMO_ACTOR, action="seed demo")
+    return catalog.write_batch(read_demo(seed_dir), actor=DEMO_ACTOR, action="seed demo",
+                               needs=[Permission.ADMINISTER_THE_CATALOG])
 
 
 def initialise(location: str | None = None, *, demo: bool = True, seed_dir: Path = SEED_DIR,

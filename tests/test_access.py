@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from strategy.access import Identity, RoleMap, local_identity
+from strategy.access import NEEDS, Identity, Permission, RoleMap, local_identity
 from strategy.catalog import Catalog
 from strategy.cli import main
 from strategy.errors import PermissionDenied, StrategyError
@@ -136,3 +136,24 @@ def test_role_map_without_a_catch_all_leaves_strangers_out():
 def test_role_map_refuses_an_unknown_role():
     with pytest.raises(StrategyError, match="Unknown role in the roles mapping 'owner'"):
         RoleMap({"owner": ["a@b.c"]})
+
+
+def test_permissions_are_named_members_whose_values_are_what_messages_say():
+    assert {permission.value for permission in Permission} == set(NEEDS)
+    assert f"cannot {Permission.LOG_OUTCOMES}" == "cannot log outcomes"
+    assert RESEARCHER.can(Permission.LOG_OUTCOMES) and RESEARCHER.can("log outcomes")  # the word works too
+    with pytest.raises(ValueError):
+        ADMIN.can("launch rockets")  # an unknown permission is an error, never a silent yes or no
+
+
+def test_seeding_the_demo_needs_the_admin_role_whatever_the_audit_action_says(demo_path):
+    """The extra permission is passed to the write, not read from its audit action's wording."""
+    with Catalog.open(demo_path) as opened:
+        catalog = opened.acting_as(RESEARCHER)
+        task_id = catalog.task(TASK).id
+        before = opened.counts()
+        with pytest.raises(PermissionDenied, match="cannot administer the catalog"):
+            catalog.write_batch({"outcomes": [outcome(task_id)]}, action="anything",
+                                needs=[Permission.ADMINISTER_THE_CATALOG])
+        assert opened.counts() == before
+        assert catalog.write_batch({"outcomes": [outcome(task_id)]}, action="seed demo") == {"outcomes": 1}
