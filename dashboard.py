@@ -234,7 +234,7 @@ def to_url(widget_key: str, name: str, url_value) -> None:
 def _stored_recommendation(location: str, task_id: str) -> tuple[str, dict | None] | None:
     # Cached as JSON, not as objects: a pickled Recommendation breaks when Streamlit reloads edited modules.
     stored = _open_catalog(location).latest_recommendation(task_id)
-    return (stored[0].model_dump_json(), stored[1]) if stored else None
+    return (stored.recommendation.model_dump_json(), stored.fit) if stored else None
 
 
 def stored_recommendation(location: str, task_id: str):

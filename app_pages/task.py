@@ -157,7 +157,7 @@ if scenarios:
         picked_scenario = st.selectbox("Compare with", scenarios, key=f"compare-{task_id}")
         stored_scenario = dashboard.catalog().latest_recommendation(task_id, scenario=picked_scenario)
         if stored_scenario is not None:
-            comparison = compare_plans(baseline, stored_scenario[0], labels=("current plan", picked_scenario))
+            comparison = compare_plans(baseline, stored_scenario.recommendation, labels=("current plan", picked_scenario))
             st.dataframe(comparison, hide_index=True, width="stretch")
             left, right = st.columns(2)
             if left.button("Adopt as the task's plan", icon=":material/task_alt:",
@@ -167,7 +167,7 @@ if scenarios:
                 dashboard.clear_reads()
                 st.session_state[f"adopted-{task_id}"] = (
                     f"Adopted the scenario '{dashboard.literal(picked_scenario)}': the task's budget is now "
-                    f"${stored_scenario[0].budget:,.0f} and its plan is the scenario's.")
+                    f"${stored_scenario.recommendation.budget:,.0f} and its plan is the scenario's.")
                 st.rerun()
             right.download_button("Download the comparison (CSV)", to_csv(comparison),
                                   file_name=f"{task_id}-{picked_scenario}-comparison.csv", mime="text/csv",

@@ -46,6 +46,8 @@ from strategy.models import (
     Outcome,
     QualityReport,
     Recommendation,
+    StoredModelState,
+    StoredRecommendation,
     Task,
     new_id,
     utc_now,
@@ -835,7 +837,7 @@ class Catalog:
                 [task_id],
             ).df()
 
-    def latest_recommendation(self, task_id: str, scenario: str = "") -> tuple[Recommendation, dict | None] | None:
+    def latest_recommendation(self, task_id: str, scenario: str = "") -> StoredRecommendation | None:
         """The newest stored recommendation of a task and the fit it was computed from."""
         with self.cursor() as cur:
             row = cur.execute(
@@ -845,7 +847,7 @@ class Catalog:
             ).fetchone()
         if row is None:
             return None
-        return Recommendation.model_validate_json(row[0]), (json.loads(row[1]) if row[1] else None)
+        return StoredRecommendation(Recommendation.model_validate_json(row[0]), json.loads(row[1]) if row[1] else None)
 
     @retrying
     def save_model_state(self, kind: str, version: str, payload: dict, *, actor: str | None = None) -> None:
@@ -858,12 +860,12 @@ class Catalog:
             self._append_frame(cur, "model_state", frame)
             self._audit(cur, actor, "fit", kind, list(frame["id"]), {"version": version})
 
-    def latest_model_state(self, kind: str) -> tuple[str, dict] | None:
+    def latest_model_state(self, kind: str) -> StoredModelState | None:
         with self.cursor() as cur:
             row = cur.execute(
                 "SELECT version, payload_json FROM model_state WHERE kind = ? "
                 "ORDER BY created_at DESC, id DESC LIMIT 1", [kind]).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+        return StoredModelState(row[0], json.loads(row[1])) if row else None
 
     # -------------------------------------------------------------- maintenance
     def maintain(self, *, expire_days: float | None = None) -> dict[str, int]:

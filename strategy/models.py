@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import pandas as pd
 from pydantic import (
@@ -436,3 +436,17 @@ def profile_long(tasks: pd.DataFrame) -> pd.DataFrame:
     ])
     long = tasks.melt(id_vars=["id", "name"], value_vars=list(FACTOR_NAMES), var_name="factor", value_name="score")
     return long.merge(described, on="factor").sort_values(["name", "order"], ignore_index=True)
+
+
+class StoredRecommendation(NamedTuple):
+    """A stored recommendation and the fit it was computed from (None for a rules-only answer)."""
+
+    recommendation: Recommendation
+    fit: dict | None
+
+
+class StoredModelState(NamedTuple):
+    """The newest stored shared model of a kind (pooled prior, backtest, rule weights): its version and payload."""
+
+    version: str
+    payload: dict

@@ -453,9 +453,9 @@ def recompute(catalog: Catalog, task_ids: list[str], *, actor: str | None = None
         task = catalog.task(task_id)
         try:
             after = recommend_task(catalog, task_id, actor=actor)
-            changes.append(Change(task_id, task.name, before[0] if before else None, after))
+            changes.append(Change(task_id, task.name, before.recommendation if before else None, after))
         except Exception as error:  # a task that cannot be decided keeps its old answer, and says why
-            changes.append(Change(task_id, task.name, before[0] if before else None, None, str(error)))
+            changes.append(Change(task_id, task.name, before.recommendation if before else None, None, str(error)))
         if progress:
             progress(1)
     return changes

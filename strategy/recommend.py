@@ -434,7 +434,7 @@ def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str |
         stored = view.latest_recommendation(task.id)
         pooled, version = load_pooled(view)
         rulebook = current_rulebook(view)
-    fit = TaskFit.from_dict(stored[1]) if stored is not None and stored[1] else None
+    fit = TaskFit.from_dict(stored.fit) if stored is not None and stored.fit else None
     if fit is None and evidence.enough_for_model():  # never fitted, or fitted by an earlier engine
         fit = fit_task(evidence, pooled=pooled, pooled_version=version)
     planned = plan(evidence, fit, scenario, actor=actor or catalog.actor, rulebook=rulebook)
@@ -513,7 +513,7 @@ def current_rulebook(catalog: Catalog) -> Rulebook:
     """The rulebook file with the weights admins set in this catalog, if any."""
     stored = catalog.latest_model_state(RULE_WEIGHTS_KIND)
     base = default_rulebook()
-    return base.with_weights(stored[1]["weights"], stored[0]) if stored else base
+    return base.with_weights(stored.payload["weights"], stored.version) if stored else base
 
 
 def set_rule_weights(catalog: Catalog, weights: dict[str, float], *, actor: str | None = None) -> Rulebook:
@@ -540,7 +540,7 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
         pooled, version = load_pooled(view)
         for item in gather(view):
             latest = view.latest_recommendation(item.task.id)
-            stored = latest[1] if latest else None
+            stored = latest.fit if latest else None
             try:
                 fit = TaskFit.from_dict(stored) if stored else None
                 if fit is None and item.enough_for_model() or latest is None:
@@ -558,10 +558,10 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
 
 def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
     stored = catalog.latest_model_state(POOLED_KIND)
-    if stored is None or not PooledPrior.readable(stored[1], FEATURE_COUNT):
+    if stored is None or not PooledPrior.readable(stored.payload, FEATURE_COUNT):
         # A prior fitted on other inputs (before humanness was a feature) waits for the next refit.
         return None, ""
-    return PooledPrior.from_dict(stored[1]), stored[0]
+    return PooledPrior.from_dict(stored.payload), stored.version
 
 
 @bounded
@@ -937,11 +937,11 @@ def model_card(catalog: Catalog) -> dict:
         "outcomes": int(stored["evidence_count"].sum()) if not stored.empty else 0,
         "model_tasks": int((stored["basis"] == "rules+model").sum()) if not stored.empty else 0,
         "rules_tasks": int((stored["basis"] == "rules").sum()) if not stored.empty else 0,
-        "pooled_tasks": pooled[1]["n_tasks"] if pooled else 0,
-        "pooled_version": pooled[0] if pooled else "",
+        "pooled_tasks": pooled.payload["n_tasks"] if pooled else 0,
+        "pooled_version": pooled.version if pooled else "",
         "fitted_at": fitted_at,
-        "backtest": backtest_state[1] if backtest_state else None,
-        "backtest_form": backtest_state[0] if backtest_state else None,
+        "backtest": backtest_state.payload if backtest_state else None,
+        "backtest_form": backtest_state.version if backtest_state else None,
         "backtest_at": tested_at[0] if tested_at else None,
     }
 

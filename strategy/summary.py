@@ -205,7 +205,7 @@ def _humanness(catalog: Catalog) -> dict[str, list[HumannessSummary]]:
 
 def _backtest(catalog: Catalog) -> dict[str, dict]:
     stored = catalog.latest_model_state(BACKTEST_KIND)
-    return {row["task_id"]: row for row in stored[1]["tasks"]} if stored else {}
+    return {row["task_id"]: row for row in stored.payload["tasks"]} if stored else {}
 
 
 def build_summary(catalog: Catalog, *, task_ids: list[str] | None = None, scope: Scope | None = None,
@@ -232,7 +232,7 @@ def build_summary(catalog: Catalog, *, task_ids: list[str] | None = None, scope:
         if row.task_id not in tasks.index:
             raise UnknownTask(row.task_id)
         stored = catalog.latest_recommendation(row.task_id)
-        recommendation, fit = (stored[0], stored[1]) if stored else (None, None)
+        recommendation, fit = stored if stored else (None, None)
         fits[row.task_id] = TaskFit.from_dict(fit) if fit else None
         tested = backtest.get(row.task_id, {})
         task = tasks.loc[row.task_id]
