@@ -20,10 +20,11 @@ from strategy.models import MAX_SAMPLES
 
 # Synthetic sample counts tried: every count up to 2,000, then about 1% apart up to 10^10.
 SYNTHETIC_GRID = np.unique(np.concatenate([np.arange(0.0, 2001.0), np.round(np.geomspace(2000, 1e10, 1600))]))
-# The frontier chart's budgets are drawn from a tenth as many counts (every 10th up to 2,000, then about 10%
-# apart): a chart needs the curve's shape, not the last sample, and it is drawn for every task of an export.
-# The plan recommended at a budget is added where it fits, so the chart agrees with the recommendation there.
-FRONTIER_GRID = np.unique(np.concatenate([np.arange(0.0, 2001.0, 10.0), np.round(np.geomspace(2000, 1e10, 160))]))
+# The frontier chart's best mix is searched over every 10th of those counts: a chart needs the curve's shape,
+# not the last sample, and it is drawn for every task of an export. Its corners are the full grid's (rounding
+# can drop the exact synthetic-led corner, and a coarse grid's next point lies further from it), and the plan
+# recommended at a budget is added where it fits, so the chart agrees with the recommendation there.
+FRONTIER_GRID = SYNTHETIC_GRID[::10]
 HUMAN_CLASS_AT = 0.8
 SYNTHETIC_CLASS_AT = 0.2
 
@@ -140,6 +141,10 @@ def frontier(predict: Predictor, budgets: np.ndarray, costs: Costs, *, floor: fl
         plans = candidate_plans(budget, costs, floor, grid=grid)
         if not plans:
             raise StrategyError("No plan fits: the budget is too small for the rules' minimum human share.")
+        if grid is not SYNTHETIC_GRID:  # a subset of it: the full grid's synthetic-led corner buys at least as much
+            led = candidate_plans(budget, costs, floor)[-1]
+            if led != plans[-1]:
+                plans = [*plans, led]
         extra = [p for p in also if budget - costs.human - 1e-9 <= p.spend <= budget + 1e-9 and p not in plans]
         if extra and len(plans) > 1:
             plans = [*plans[:-1], *extra, plans[-1]]  # the corners stay first and last

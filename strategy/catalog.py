@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -945,14 +944,14 @@ class Catalog:
             }
 
     def tasks(self, *, include_archived: bool = False, ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """Tasks (all, or those with the given ids) with the number of live outcomes behind each,
-        ordered by domain then name."""
+        """Tasks (all, or those with the given ids) with the number of live outcomes behind each and when the
+        newest was logged, ordered by domain then name."""
         with self.cursor() as cur:
             return cur.execute(
                 """
-                SELECT t.*, coalesce(o.outcomes, 0) AS outcomes
+                SELECT t.*, coalesce(o.outcomes, 0) AS outcomes, o.last_outcome_at
                 FROM tasks t
-                LEFT JOIN (SELECT task_id, count(*) AS outcomes FROM outcomes
+                LEFT JOIN (SELECT task_id, count(*) AS outcomes, max(created_at) AS last_outcome_at FROM outcomes
                            WHERE NOT deleted GROUP BY task_id) o ON o.task_id = t.id
                 WHERE (? OR t.status = 'active') AND (? IS NULL OR list_contains(?, t.id))
                 ORDER BY t.domain, t.name
@@ -996,13 +995,6 @@ class Catalog:
                 """,
                 [task_id, task_id, task_ids, task_ids, include_deleted],
             ).df()
-
-    def newest_outcome_times(self) -> dict[str, datetime]:
-        """When each task's newest live outcome was logged (tasks without one are absent)."""
-        with self.cursor() as cur:
-            rows = cur.execute("SELECT task_id, max(created_at) FROM outcomes WHERE NOT deleted GROUP BY task_id"
-                               ).fetchall()
-        return {task_id: logged for task_id, logged in rows}
 
     def quality_reports(self, *, task_id: str | None = None, dataset_id: str | None = None,
                         with_metrics: bool = False) -> pd.DataFrame:

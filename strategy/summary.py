@@ -251,7 +251,8 @@ def build_summary(catalog: Catalog, *, task_ids: list[str] | None = None, scope:
     recommendations = [t.recommendation for t in items if t.recommendation]
     tiers = [CostTier(**{k: v for k, v in row.items() if k in CostTier.model_fields})
              for row in catalog.cost_tiers().to_dict(orient="records")]
-    attention, attention_more = attention_items(view, catalog.newest_outcome_times(), utc_now())
+    newest = {task_id: logged for task_id, logged in tasks["last_outcome_at"].items() if pd.notna(logged)}
+    attention, attention_more = attention_items(view, newest, utc_now())
     summary = StrategySummary(
         title=title or _default_title(scope, items), scope=scope, generated_by=catalog.actor,
         rulebook_versions=sorted({r.rulebook_version for r in recommendations}),

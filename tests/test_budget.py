@@ -346,3 +346,8 @@ def test_the_frontier_charts_coarse_grid_tracks_the_full_one_and_keeps_a_given_p
     assert kept[(1_000.0, "best mix")]["expected"] == best["expected"]  # ...and finds it once it is offered
     assert kept[(20_000.0, "best mix")] == coarse[(20_000.0, "best mix")]  # not offered where it does not spend
     assert len(FRONTIER_GRID) * 8 < len(SYNTHETIC_GRID)
+    # With a floor, rounding drops the exact synthetic-led corner; the chart's corner is still the full grid's.
+    for floor in (0.05, 0.3):
+        full = frontier(predict, budgets_, costs, floor=floor)
+        coarse = frontier(predict, budgets_, costs, floor=floor, grid=FRONTIER_GRID)
+        assert [r for r in coarse if r["strategy"] != "best mix"] == [r for r in full if r["strategy"] != "best mix"]
