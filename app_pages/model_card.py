@@ -5,6 +5,7 @@ import streamlit as st
 
 import dashboard
 from strategy.access import Permission
+from strategy.explain import calibration_sentence
 from strategy.recommend import ENGINE_VERSION, SURFACE_FORM, model_card, run_backtest
 
 catalog = dashboard.catalog()
@@ -40,18 +41,23 @@ else:
     cols[0].metric("Model", f"{errors['model']:.3f}")
     cols[1].metric("Rules only", f"{errors['rules']:.3f}")
     cols[2].metric("Task mean", f"{errors['mean']:.3f}")
-    coverage = summary.get("coverage_80")
-    cols[3].metric("80% intervals covered", f"{coverage:.0%}" if coverage is not None else "—",
-                   help="Share of held-out outcomes inside the model's 80% interval; calibrated is 75–85%.")
+    coverage = calibration_sentence(summary)
+    cols[3].metric("80% intervals covered", coverage.headline,
+                   help="Share of held-out outcomes inside the model's 80% interval, as the intervals are now "
+                        "drawn (calibrated when the backtest had enough outcomes); well calibrated is 75–85%.")
     st.caption(f"{summary['tasks']} tasks, {summary['outcomes']} outcomes; the model beats rules-only on "
                f"{summary['model_beats_rules']} tasks and the task mean on {summary['model_beats_mean']}. "
                f"Run at {card['backtest_at']} on form {card['backtest_form']}.")
+    if coverage.sentence:
+        st.caption(coverage.sentence)
     tasks = pd.DataFrame(card["backtest"]["tasks"])
-    columns = ["task", "metric", "outcomes", "mae_model", "mae_rules", "mae_mean"] + (
-        ["coverage_80"] if "coverage_80" in tasks else [])
+    columns = ["task", "metric", "outcomes", "mae_model", "mae_rules", "mae_mean"] + [
+        c for c in ("coverage_80", "coverage_80_calibrated") if c in tasks]
     st.dataframe(tasks[columns],
                  hide_index=True, width="stretch",
-                 column_config={"coverage_80": st.column_config.NumberColumn("80% interval coverage", format="%.2f"),
+                 column_config={"coverage_80": st.column_config.NumberColumn("80% coverage as fitted", format="%.2f"),
+                                "coverage_80_calibrated": st.column_config.NumberColumn(
+                                    "80% coverage, calibrated", format="%.2f"),
                                 "mae_model": st.column_config.NumberColumn("Model MAE", format="%.4f"),
                                 "mae_rules": st.column_config.NumberColumn("Rules-only MAE", format="%.4f"),
                                 "mae_mean": st.column_config.NumberColumn("Task-mean MAE", format="%.4f")})

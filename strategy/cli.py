@@ -15,7 +15,7 @@ from strategy.budget import MAX_BUDGET
 from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.demo import initialise
 from strategy.errors import StrategyError
-from strategy.explain import class_reason
+from strategy.explain import calibration_sentence, class_reason
 from strategy.export import PAPER_SIZES, inert, json_inert, render, renderer, renderers
 from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
@@ -480,13 +480,18 @@ def backtest_command(ctx: click.Context, as_json: bool, form: str) -> None:
     if table.empty:
         say("No task has enough outcomes to backtest (4 or more).")
         return
-    say(table[["task", "outcomes", "mae_model", "mae_rules", "mae_mean", "coverage_80"]].round(4)
-        .to_string(index=False))
+    columns = ["task", "outcomes", "mae_model", "mae_rules", "mae_mean", "coverage_80", "coverage_80_calibrated"]
+    say(table[[c for c in columns if c in table]].round(4).to_string(index=False))
     errors = summary["relative_error"]
     say(f"\nRelative error (MAE / sd of outcomes), mean over {summary['tasks']} tasks: model "
         f"{errors['model']:.3f}, rules-only {errors['rules']:.3f}, task mean {errors['mean']:.3f}.")
-    if summary.get("coverage_80") is not None:
-        say(f"80% intervals covered {summary['coverage_80']:.0%} of held-out outcomes (calibrated: 75–85%).")
+    coverage = calibration_sentence(summary)
+    if coverage.headline != "—":
+        say(f"80% intervals cover {coverage.headline} of held-out outcomes (well calibrated: 75–85%).")
+    if coverage.sentence:
+        say(coverage.sentence)
+    if result.get("replanned"):
+        say(f"Re-planned {result['replanned']} tasks from their stored fits, so their intervals use the new width.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,12 @@
-"""Sentences that explain a recommendation's class: what each source adds at the task's budget.
+"""Sentences that explain a recommendation's class (what each source adds at the task's budget) and how far
+its intervals can be trusted (the backtest's calibration).
 
-One wording for the command line, the exports and the task page.
+One wording for the command line, the exports and the pages.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from strategy.models import Recommendation
 
@@ -86,3 +89,27 @@ def why_lines(recommendation: Recommendation) -> list[str]:
     lines.append(f"Evaluation set: {r.eval_set.size:,} {r.eval_set.tier} human labels (${r.eval_set.cost:,.0f}) come "
                  f"out of the ${r.budget:,.0f} budget first, leaving ${r.budget - r.eval_set.cost:,.0f} to train on.")
     return lines
+
+
+class CoverageWords(NamedTuple):
+    headline: str   # the coverage of the intervals as they are now drawn
+    sentence: str   # how calibration got there ("" when the intervals are as fitted)
+
+
+def calibration_sentence(summary: dict) -> CoverageWords:
+    """The backtest's interval coverage in words: as fitted, and after the catalog's calibration."""
+    raw, calibrated = summary.get("coverage_80"), summary.get("coverage_80_calibrated")
+    calibration = summary.get("interval_calibration") or {}
+    if raw is None:
+        return CoverageWords("—", "")
+    if not calibration.get("trusted"):
+        held = calibration.get("held_out", 0)
+        return CoverageWords(f"{raw:.0%}", f"Intervals are drawn as fitted: {held} held-out outcomes are too few "
+                                           "to calibrate them (30 from 3 tasks or more are needed).")
+    scale = calibration["scale"]
+    change = "narrower" if scale < 1 else "wider"
+    return CoverageWords(
+        f"{calibrated:.0%}",
+        f"As fitted, the 80% intervals covered {raw:.0%} of held-out outcomes, so they are now drawn {scale:.2f}× "
+        f"as wide ({change}: the miss that 80% of the {calibration['held_out']} held-out outcomes stay within). "
+        f"Judged task by task against the width the other tasks ask for, they cover {calibrated:.0%}.")

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from strategy import budget as budgeting
 from strategy import decision
 from strategy.budget import Costs, Plan, sourcing_class
+from strategy.calibration import IntervalCalibration, miss_ratio
 from strategy.catalog import RULE_WEIGHTS_KIND, Catalog, task_from_row
 from strategy.errors import ImportRejected, Problem, StrategyError
 from strategy.learning import (
@@ -59,6 +60,8 @@ LOW_CONFIDENCE_BELOW = 0.6
 MIN_OUTCOMES_FOR_POOL = 6
 MIN_TASKS_FOR_POOL = 4
 POOLED_KIND = "pooled_prior"
+BACKTEST_KIND = "backtest"
+CALIBRATION_KIND = "interval_calibration"
 FEATURE_COUNT = len(FACTOR_NAMES) + 1
 # Fallback prices when a task has no dataset of that kind registered (evidence.md §5).
 TIER_DEFAULTS = {"crowd": 0.08, "skilled": 1.20, "expert": 150.0, "synthetic-validated": 0.02}
@@ -190,6 +193,9 @@ class TaskFit:
     prior: dict
     model_version: str
     form: str = SURFACE_FORM
+    # Widens (> 1) or narrows (< 1) the prediction band: set from the catalog's latest backtest
+    # (strategy.calibration), 1 until a backtest has enough held-out outcomes to say.
+    interval_scale: float = 1.0
 
     @property
     def sign(self) -> float:
@@ -205,7 +211,7 @@ class TaskFit:
 
     def to_dict(self) -> dict:
         return {"form": self.form, "posterior": self.posterior.to_dict(), "prior": self.prior,
-                "model_version": self.model_version}
+                "model_version": self.model_version, "interval_scale": self.interval_scale}
 
     @classmethod
     def from_dict(cls, data: dict) -> TaskFit | None:
@@ -213,7 +219,11 @@ class TaskFit:
         if data.get("form") != SURFACE_FORM:
             return None
         return cls(posterior=SurfacePosterior.from_dict(data["posterior"]), prior=data["prior"],
-                   model_version=data["model_version"])
+                   model_version=data["model_version"], interval_scale=float(data.get("interval_scale", 1.0)))
+
+    def calibrated(self, interval_scale: float) -> TaskFit:
+        """The same fit with the catalog's current interval calibration (a stored fit keeps the one it had)."""
+        return dataclasses.replace(self, interval_scale=interval_scale)
 
     def predict(self, n_human, n_synthetic) -> np.ndarray:
         """Expected metric in its own units: the mean over posterior draws."""
@@ -221,7 +231,8 @@ class TaskFit:
 
     def band(self, n_human, n_synthetic, level_z: float = INTERVAL_Z) -> tuple[np.ndarray, np.ndarray]:
         """80% prediction interval of one run's outcome, in the metric's own units: the spread of the
-        posterior draws plus their noise."""
+        posterior draws plus their noise, scaled by the catalog's interval calibration."""
+        level_z = level_z * self.interval_scale
         values = self.values(n_human, n_synthetic)
         _, noise = self.posterior.draws()
         centre = values.mean(axis=0)
@@ -232,7 +243,7 @@ class TaskFit:
 
 @bounded
 def fit_task(evidence: TaskEvidence, *, pooled: PooledPrior | None = None, pooled_version: str = "",
-             ) -> TaskFit | None:
+             interval_scale: float = 1.0) -> TaskFit | None:
     """Fit a task's posterior over curve surfaces, or None when there is too little evidence."""
     if not evidence.enough_for_model():
         return None
@@ -244,15 +255,15 @@ def fit_task(evidence: TaskEvidence, *, pooled: PooledPrior | None = None, poole
     return TaskFit(posterior=posterior,
                    prior={"mean": list(prior_used.mean), "sd": list(prior_used.sd), "source": prior_used.source},
                    model_version=ENGINE_VERSION + (f"+pooled:{pooled_version}" if pooled is not None
-                                                   else "+default-prior"))
+                                                   else "+default-prior"), interval_scale=interval_scale)
 
 
 @bounded
 def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook: Rulebook | None = None,
            pooled: PooledPrior | None = None, pooled_version: str = "", actor: str = "unknown",
-           ) -> tuple[Recommendation, dict | None]:
+           interval_scale: float = 1.0) -> tuple[Recommendation, dict | None]:
     """Fit one task and plan it: its recommendation, and the fit behind it (None when rules-only)."""
-    fit = fit_task(evidence, pooled=pooled, pooled_version=pooled_version)
+    fit = fit_task(evidence, pooled=pooled, pooled_version=pooled_version, interval_scale=interval_scale)
     return plan(evidence, fit, scenario, rulebook=rulebook, actor=actor), (fit.to_dict() if fit else None)
 
 
@@ -433,10 +444,12 @@ def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str |
         evidence = gather(view, [task.id])[0]
         stored = view.latest_recommendation(task.id)
         pooled, version = load_pooled(view)
+        scale = interval_scale(view)
         rulebook = current_rulebook(view)
     fit = TaskFit.from_dict(stored.fit) if stored is not None and stored.fit else None
+    fit = fit.calibrated(scale) if fit is not None else None
     if fit is None and evidence.enough_for_model():  # never fitted, or fitted by an earlier engine
-        fit = fit_task(evidence, pooled=pooled, pooled_version=version)
+        fit = fit_task(evidence, pooled=pooled, pooled_version=version, interval_scale=scale)
     planned = plan(evidence, fit, scenario, actor=actor or catalog.actor, rulebook=rulebook)
     return planned.model_copy(update={"snapshot": view.pinned_snapshot}), fit
 
@@ -538,6 +551,7 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
     with catalog.reading() as view:
         rulebook = current_rulebook(view)
         pooled, version = load_pooled(view)
+        scale = interval_scale(view)
         for item in gather(view):
             latest = view.latest_recommendation(item.task.id)
             stored = latest.fit if latest else None
@@ -546,9 +560,11 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
                 if fit is None and item.enough_for_model() or latest is None:
                     # never decided, or fitted by an earlier engine: fit now (the pooled prior as stored)
                     decided.append(decide(item, pooled=pooled, pooled_version=version, actor=actor,
-                                          rulebook=rulebook))
+                                          rulebook=rulebook, interval_scale=scale))
                 else:
-                    decided.append((plan(item, fit, rulebook=rulebook, actor=actor), stored))
+                    fit = fit.calibrated(scale) if fit is not None else None
+                    decided.append((plan(item, fit, rulebook=rulebook, actor=actor),
+                                    fit.to_dict() if fit is not None else stored))
             except StrategyError as error:
                 problems.append(f"{item.task.name}: {error}")
     decided = [(r.model_copy(update={"snapshot": view.pinned_snapshot}), f) for r, f in decided]
@@ -564,12 +580,20 @@ def load_pooled(catalog: Catalog) -> tuple[PooledPrior | None, str]:
     return PooledPrior.from_dict(stored.payload), stored.version
 
 
+def interval_scale(catalog: Catalog) -> float:
+    """The prediction intervals' scale from the latest backtest (1 before one has enough held-out outcomes)."""
+    stored = catalog.latest_model_state(CALIBRATION_KIND)
+    calibration = IntervalCalibration.from_dict(stored.payload if stored is not None else None)
+    return calibration.scale_ if calibration.trusted_ else 1.0
+
+
 @bounded
 def _decide_quietly(args):
     """decide() for a worker process: a task that cannot be decided is reported, not raised."""
-    evidence, pooled, version, actor, rulebook = args
+    evidence, pooled, version, actor, rulebook, scale = args
     try:
-        return decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook)
+        return decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook,
+                      interval_scale=scale)
     except StrategyError as error:
         return None, f"{evidence.task.name}: {error}"
 
@@ -614,8 +638,9 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
                 if pooled is not None:
                     pooled, version = load_pooled(view)
             rulebook = current_rulebook(view)
+            scale = interval_scale(view)
         results = []
-        jobs = [(item, pooled, version, actor, rulebook) for item in evidence]
+        jobs = [(item, pooled, version, actor, rulebook, scale) for item in evidence]
         for result in map_function(_decide_quietly, jobs):
             results.append(result)
             if progress:
@@ -636,9 +661,10 @@ def recommend_task(catalog: Catalog, reference: str, scenario: Scenario | None =
         task = view.task(reference)
         evidence = gather(view, [task.id])[0]
         pooled, version = load_pooled(view)
+        scale = interval_scale(view)
         rulebook = current_rulebook(view)
     recommendation, fit = decide(evidence, scenario, pooled=pooled, pooled_version=version, actor=actor,
-                                 rulebook=rulebook)
+                                 rulebook=rulebook, interval_scale=scale)
     recommendation = recommendation.model_copy(update={"snapshot": view.pinned_snapshot})
     if store:
         catalog.save_recommendations([recommendation], [fit], actor=actor)
@@ -705,7 +731,7 @@ def backtest(catalog: Catalog, *, form: str = SURFACE_FORM, evidence: list[TaskE
                                        np.array([shapes[e.task.id] for e in others]))
             prior = pooled.predict(item.features())
         errors = {"model": [], "rules": [], "mean": []}
-        covered = []
+        covered, ratios = [], []
         for held in range(item.count):
             keep = np.arange(item.count) != held
             n_h, n_s, y = item.n_human[keep], item.n_synthetic[keep], item.values[keep]
@@ -721,6 +747,8 @@ def backtest(catalog: Catalog, *, form: str = SURFACE_FORM, evidence: list[TaskE
             errors["rules"].append(abs(rules_only.predict(*at)[0] - truth))
             errors["mean"].append(abs(float(np.mean(y)) - truth))
             covered.append(float(low <= truth <= high) if np.isfinite(low) else float("nan"))
+            if np.isfinite(low):
+                ratios.append(miss_ratio(truth, predicted, low, high))
         if not covered:
             continue
         scale = max(float(np.std(item.values)), 1e-9)
@@ -730,8 +758,20 @@ def backtest(catalog: Catalog, *, form: str = SURFACE_FORM, evidence: list[TaskE
             row[f"relative_{name}"] = float(np.mean(values)) / scale
         row["coverage_80"] = float(np.mean(covered))
         row["held_out"] = len(covered)
+        row["miss_ratios"] = [round(r, 6) for r in ratios]
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        ratios, tasks = _miss_ratios(table)
+        cross = IntervalCalibration().cross_fitted_coverage(ratios, tasks)
+        table["coverage_80_calibrated"] = [cross.get(task_id, float("nan")) for task_id in table["task_id"]]
+    return table
+
+
+def _miss_ratios(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [(r, task_id) for task_id, ratios in zip(table["task_id"], table["miss_ratios"], strict=True)
+             for r in ratios]
+    return np.array([r for r, _ in pairs], dtype=float), np.array([t for _, t in pairs], dtype=object)
 
 
 def backtest_summary(table: pd.DataFrame) -> dict:
@@ -743,6 +783,14 @@ def backtest_summary(table: pd.DataFrame) -> dict:
     if "coverage_80" in table and table["coverage_80"].notna().any():
         known = table[table["coverage_80"].notna()]
         coverage = round(float((known["coverage_80"] * known["held_out"]).sum() / known["held_out"].sum()), 4)
+    calibration = IntervalCalibration()
+    calibrated = None
+    if "miss_ratios" in table:
+        calibration.fit(*_miss_ratios(table))
+        known = table[table["coverage_80_calibrated"].notna()]
+        if len(known):
+            calibrated = round(float((known["coverage_80_calibrated"] * known["held_out"]).sum()
+                                     / known["held_out"].sum()), 4)
     return {
         "tasks": int(len(table)),
         "outcomes": int(table["outcomes"].sum()),
@@ -751,6 +799,8 @@ def backtest_summary(table: pd.DataFrame) -> dict:
         "model_beats_rules": int((table["mae_model"] < table["mae_rules"]).sum()),
         "model_beats_mean": int((table["mae_model"] < table["mae_mean"]).sum()),
         "coverage_80": coverage,
+        "coverage_80_calibrated": calibrated,
+        "interval_calibration": calibration.to_dict(),
     }
 
 
@@ -908,20 +958,27 @@ def save_task_and_recommend(catalog: Catalog, task: Task, *, create: bool = Fals
             evidence = TaskEvidence(task=task, n_human=empty, n_synthetic=empty, values=empty,
                                     tier_costs=tier_prices(view))
         pooled, version = load_pooled(view)
+        scale = interval_scale(view)
         rulebook = current_rulebook(view)
-    recommendation, fit = decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook)
+    recommendation, fit = decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook,
+                                 interval_scale=scale)
     recommendation = recommendation.model_copy(update={"snapshot": view.pinned_snapshot})
     catalog.save_tasks([task], actor=actor, source_label="task form")
     catalog.save_recommendations([recommendation], [fit], actor=actor)
     return recommendation
-BACKTEST_KIND = "backtest"
-
-
-def run_backtest(catalog: Catalog, form: str = SURFACE_FORM) -> dict:
-    """Backtest and store the result for the model card."""
+def run_backtest(catalog: Catalog, form: str = SURFACE_FORM, *, actor: str | None = None) -> dict:
+    """Backtest and store the result for the model card. A backtest of the engine's own form also sets the
+    prediction intervals' calibration; when that moves them, every task is re-planned from its stored fit so
+    the intervals shown agree with the model card (``result["replanned"]`` counts them)."""
     table = backtest(catalog, form=form)
-    result = {"summary": backtest_summary(table), "tasks": table.to_dict(orient="records")}
-    catalog.save_model_state(BACKTEST_KIND, form, result)
+    result = {"summary": backtest_summary(table), "tasks": table.to_dict(orient="records"), "replanned": 0}
+    catalog.save_model_state(BACKTEST_KIND, form, result, actor=actor)
+    if form == SURFACE_FORM:
+        before = interval_scale(catalog)
+        calibration = result["summary"].get("interval_calibration") or IntervalCalibration().to_dict()
+        catalog.save_model_state(CALIBRATION_KIND, form, calibration, actor=actor)
+        if abs(interval_scale(catalog) - before) > 1e-3 and not catalog.latest_recommendations().empty:
+            result["replanned"] = len(replan_portfolio(catalog, actor=actor))
     return result
 
 

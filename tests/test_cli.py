@@ -290,3 +290,28 @@ def test_export_needs_a_task_or_the_portfolio(runner, demo_location):
         assert result.exit_code == 2, args
     unknown = runner.invoke(main, ["--catalog", str(demo_location), "export", "--task", "No such task", "--format", "md"])
     assert unknown.exit_code == 1 and "Unknown task 'No such task'" in unknown.output
+
+
+def test_backtest_reports_and_applies_the_interval_calibration(runner, demo_path):
+    """Three tasks keep the backtest quick and are the fewest that may calibrate (30+ held-out outcomes)."""
+    with Catalog.open(demo_path) as catalog:
+        ids = catalog.tasks()["id"].tolist()
+        for task_id in ids[3:]:
+            catalog.set_task_status(task_id, "archived")
+    refit = invoke(runner, demo_path, "refit", "--workers", "1")
+    assert refit.exit_code == 0, refit.output
+    result = invoke(runner, demo_path, "backtest", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)["summary"]
+    calibration = summary["interval_calibration"]
+    assert summary["tasks"] == 3 and calibration["trusted"] and calibration["held_out"] == summary["outcomes"] >= 30
+    assert json.loads(result.output)["replanned"] == 3
+    with Catalog.open(demo_path) as catalog:
+        assert {catalog.latest_recommendation(task_id).fit["interval_scale"] for task_id in ids[:3]} == {
+            calibration["scale"]}
+
+    text = invoke(runner, demo_path, "backtest")
+    assert text.exit_code == 0, text.output
+    assert f"80% intervals cover {summary['coverage_80_calibrated']:.0%} of held-out outcomes" in text.output
+    assert f"now drawn {calibration['scale']:.2f}× as wide" in text.output
+    assert "Re-planned" not in text.output  # the same outcomes ask for the same width: nothing to re-plan

@@ -305,6 +305,50 @@ def test_backtest_model_beats_both_baselines(backtest_table):
     assert summary["model_beats_rules"] >= 10
 
 
+def test_backtest_calibrates_the_intervals_it_measured(backtest_table):
+    """The demo's outcomes are smoother than real runs, so the fitted intervals over-cover; the backtest's
+    calibration narrows them, and coverage judged task by task (each by the other tasks' width) moves to 80%."""
+    summary = recommend.backtest_summary(backtest_table)
+    calibration = summary["interval_calibration"]
+    assert calibration["trusted"] and calibration["held_out"] == summary["outcomes"]
+    assert calibration["scale"] < 1 and summary["coverage_80"] > 0.85
+    assert abs(summary["coverage_80_calibrated"] - 0.8) < abs(summary["coverage_80"] - 0.8)
+    ratios = [r for row in backtest_table["miss_ratios"] for r in row]
+    assert summary["coverage_80"] == pytest.approx(np.mean(np.array(ratios) <= 1), abs=1e-4)
+
+
+def width(recommendation: Recommendation) -> float:
+    return recommendation.expected_metric.high - recommendation.expected_metric.low
+
+
+def test_every_path_draws_intervals_at_the_calibrated_width(demo_catalog):
+    tasks = demo_catalog.tasks().set_index("name")["id"]
+    one, other = tasks["Product review sentiment"], tasks["Legal contract clause review"]
+    before = recommend.recommend_task(demo_catalog, one)
+    stored_other = demo_catalog.latest_recommendation(other).recommendation
+    whatif_before = recommend.whatif(demo_catalog, one, Scenario(budget=2 * before.budget))[0]
+    assert recommend.interval_scale(demo_catalog) == 1.0
+
+    demo_catalog.save_model_state(recommend.CALIBRATION_KIND, "surface",
+                                  {"level": 0.8, "scale": 0.5, "held_out": 120, "tasks": 12, "trusted": True})
+    assert recommend.interval_scale(demo_catalog) == 0.5
+    after = recommend.recommend_task(demo_catalog, one)
+    assert width(after) == pytest.approx(0.5 * width(before), rel=1e-6)
+    assert after.expected_metric.value == pytest.approx(before.expected_metric.value)
+    assert demo_catalog.latest_recommendation(one).fit["interval_scale"] == 0.5
+    whatif_after = recommend.whatif(demo_catalog, one, Scenario(budget=2 * before.budget))[0]
+    assert width(whatif_after) == pytest.approx(0.5 * width(whatif_before), rel=1e-6)
+    recommend.replan_portfolio(demo_catalog)
+    replanned = demo_catalog.latest_recommendation(other)
+    assert width(replanned.recommendation) == pytest.approx(0.5 * width(stored_other), rel=1e-6)
+    assert replanned.fit["interval_scale"] == 0.5
+
+    # an untrusted calibration (too few held-out outcomes) leaves the intervals as fitted
+    demo_catalog.save_model_state(recommend.CALIBRATION_KIND, "surface",
+                                  {"level": 0.8, "scale": 0.5, "held_out": 12, "tasks": 2, "trusted": False})
+    assert width(recommend.recommend_task(demo_catalog, one)) == pytest.approx(width(before), rel=1e-6)
+
+
 def test_backtest_summary_of_nothing():
     import pandas as pd
     assert recommend.backtest_summary(pd.DataFrame()) == {"tasks": 0}

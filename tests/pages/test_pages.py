@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import literal
 from strategy.budget import Costs
 from strategy.catalog import Catalog
-from strategy.explain import why_lines
+from strategy.explain import calibration_sentence, why_lines
 from strategy.export import to_markdown
 from strategy.models import FACTORS, Recommendation, Task, utc_now
 from strategy.recommend import Scenario, current_rulebook, model_card, recommend_task, whatif
@@ -1027,6 +1027,15 @@ def test_model_card_runs_and_stores_the_backtest(demo_app, demo_path, expected):
     assert {label: shown[label] for label in ("Model", "Rules only", "Task mean")} == {
         "Model": f"{errors['model']:.3f}", "Rules only": f"{errors['rules']:.3f}", "Task mean": f"{errors['mean']:.3f}"}
     assert len(at.dataframe[0].value) == card["backtest"]["summary"]["tasks"] > 0
+    # The demo's intervals over-cover as fitted: the backtest narrows them, says so, and re-plans every task
+    summary = card["backtest"]["summary"]
+    scale = summary["interval_calibration"]["scale"]
+    assert scale < 1 and shown["80% intervals covered"] == f"{summary['coverage_80_calibrated']:.0%}"
+    assert calibration_sentence(summary).sentence in [caption.value for caption in at.caption]
+    assert f"now drawn {scale:.2f}× as wide" in calibration_sentence(summary).sentence
+    with Catalog.open(demo_path) as catalog:
+        fits = [catalog.latest_recommendation(task_id).fit for task_id in catalog.tasks()["id"]]
+    assert {fit["interval_scale"] for fit in fits if fit} == {scale}
 
 
 # --------------------------------------------------------------------------- catalog pages
