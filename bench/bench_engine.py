@@ -95,33 +95,45 @@ def engine_table(args) -> list[tuple[str, str, str]]:
         assert len(frame) == args.tasks
         rows.append((label, "read the stored portfolio",
                      f"{statistics.median(samples) * 1000:,.1f} ms (goal ≤ 50 ms)"))
-        cold, warm = portfolio_page_ms(Path(folder) / "scaled.duckdb", args.repeat)
-        rows.append((label, "portfolio page in AppTest, first run", f"{cold:,.0f} ms (goal ≤ 1,000 ms)"))
+        first, cold, warm = portfolio_page_ms(Path(folder) / "scaled.duckdb", args.repeat)
+        rows.append((label, "portfolio page in AppTest, first page of a fresh process", f"{first:,.0f} ms"))
+        rows.append((label, "portfolio page in AppTest, new session on a running server (nothing cached)",
+                     f"{cold:,.0f} ms (goal ≤ 1,000 ms)"))
         rows.append((label, "portfolio page in AppTest, cached reads", f"{warm:,.0f} ms"))
     return rows
 
 
-def portfolio_page_ms(location: Path, repeat: int) -> tuple[float, float]:
-    """Render the portfolio page at this catalog's scale: first run (reads the catalog) and later runs."""
+def portfolio_page_ms(location: Path, repeat: int) -> tuple[float, float, float]:
+    """Render the portfolio page at this catalog's scale, in milliseconds: the first page of a fresh process
+    (Python imports, Streamlit's one-off scan of installed packages for components), a new session once the
+    server is running but with nothing cached (what a visitor waits for: every read hits the catalog), and
+    later runs of that session (cached reads)."""
     import os
 
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     os.environ["STRATEGY_CATALOG"] = str(location)
-    st.cache_data.clear()
-    app = AppTest.from_file(str(PROJECT / "app.py"), default_timeout=120)
-    start = time.perf_counter()
-    app.run()
-    cold = (time.perf_counter() - start) * 1000
-    assert not app.exception, app.exception
-    assert len(app.dataframe[0].value) > 0
+
+    def fresh_session() -> tuple[AppTest, float]:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        app = AppTest.from_file(str(PROJECT / "app.py"), default_timeout=120)
+        start = time.perf_counter()
+        app.run()
+        elapsed = (time.perf_counter() - start) * 1000
+        assert not app.exception, app.exception
+        assert len(app.dataframe[0].value) > 0
+        return app, elapsed
+
+    _, first = fresh_session()
+    app, cold = fresh_session()
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
         app.run()
         samples.append((time.perf_counter() - start) * 1000)
-    return cold, statistics.median(samples)
+    return first, cold, statistics.median(samples)
 
 
 def backtest_table() -> list[tuple[str, str, dict]]:

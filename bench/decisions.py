@@ -474,8 +474,19 @@ class CatalogEngine:
 # ------------------------------------------------------------------------------------- calibration
 def coverage(all_cases: Iterable[Case], *, pilot_sizes=(6, 10, 14), pilot_repeats: int = 2) -> pd.DataFrame:
     """How often the engine's 80% interval, fitted on a pilot, covers a held-out measured run: every other
-    repeat at every grid cell with human data that no pilot run used (one row per case × pilot × draw)."""
+    repeat at every grid cell with human data that no pilot run used (one row per case × pilot × draw).
+
+    Each row also keeps what calibration needs (strategy.calibration): ``misses``, every held-out run's
+    distance from the prediction in half-widths of its interval (covered when ≤ 1), and ``pilot_misses``,
+    the same for each pilot run predicted from the pilot's other runs (what a catalog's backtest sees).
+    """
+    from strategy.calibration import miss_ratio
     from strategy.recommend import TIER_DEFAULTS, TaskEvidence, fit_task
+
+    def evidence_of(frame: pd.DataFrame, task) -> TaskEvidence:
+        return TaskEvidence(task=task, n_human=frame["n_human"].to_numpy(float),
+                            n_synthetic=frame["n_synthetic"].to_numpy(float), values=frame["value"].to_numpy(float),
+                            tier_costs=dict(TIER_DEFAULTS))
 
     rows = []
     for case in all_cases:
@@ -487,13 +498,50 @@ def coverage(all_cases: Iterable[Case], *, pilot_sizes=(6, 10, 14), pilot_repeat
             at_h, at_s = h_grid.ravel()[keep].astype(float), s_grid.ravel()[keep].astype(float)
             for repeat in range(min(pilot_repeats, case.repeats)):
                 pilot = _ordered(pilot_rows(case, size, repeat))
-                evidence = TaskEvidence(task=_task(pilot), n_human=pilot["n_human"].to_numpy(float),
-                                        n_synthetic=pilot["n_synthetic"].to_numpy(float),
-                                        values=pilot["value"].to_numpy(float), tier_costs=dict(TIER_DEFAULTS))
-                low, high = fit_task(evidence).band(at_h, at_s)
+                task = _task(pilot)
+                fit = fit_task(evidence_of(pilot, task))
+                low, high = fit.band(at_h, at_s)
+                centre, half = (low + high) / 2, (high - low) / 2
                 held = np.delete(case.runs, repeat, axis=0).reshape(case.repeats - 1, -1)[:, keep]
                 inside = (held >= low) & (held <= high)
+                pilot_misses = []
+                for index in range(len(pilot)):
+                    rest = pilot.drop(index=pilot.index[index])
+                    one = pilot.iloc[index]
+                    refit = fit_task(evidence_of(rest, task))
+                    if refit is None:
+                        continue
+                    at = (np.array([one["n_human"]], float), np.array([one["n_synthetic"]], float))
+                    one_low, one_high = refit.band(*at)
+                    pilot_misses.append(miss_ratio(float(one["value"]), float(refit.predict(*at)[0]),
+                                                   float(one_low[0]), float(one_high[0])))
                 rows.append({"table": case.table, "generator": case.generator, "learner": case.learner,
                              "pilot": size, "repeat": repeat, "held_out": int(inside.size),
-                             "covered": float(inside.mean())})
+                             "covered": float(inside.mean()), "misses": (np.abs(held - centre) / half).ravel(),
+                             "pilot_misses": np.array(pilot_misses)})
     return pd.DataFrame(rows)
+
+
+def calibrated_coverage(table: pd.DataFrame) -> dict:
+    """Coverage of held-out runs once intervals are calibrated as a catalog would calibrate them: per table,
+    the width scale comes from the leave-one-out misses of every pilot of the *other* tables with the same
+    pilot size (a catalog of those tasks), so no table is scored with its own calibration."""
+    from strategy.calibration import IntervalCalibration
+
+    inside = held = 0
+    scales, per_pilot = {}, {}
+    for (table_name, size), part in table.groupby(["table", "pilot"]):
+        others = table[(table["table"] != table_name) & (table["pilot"] == size)]
+        ratios = np.concatenate(others["pilot_misses"].to_list())
+        names = np.concatenate([[f"{r.table}/{r.generator}/{r.learner}/{r.repeat}"] * len(r.pilot_misses)
+                                for r in others.itertuples()])
+        scale = IntervalCalibration().fit(ratios, names).scale_
+        scales[(table_name, size)] = scale
+        misses = np.concatenate(part["misses"].to_list())
+        covered = int((misses <= scale).sum())
+        inside, held = inside + covered, held + len(misses)
+        got = per_pilot.setdefault(size, [0, 0])
+        got[0], got[1] = got[0] + covered, got[1] + len(misses)
+    values = np.array(list(scales.values()))
+    return {"overall": inside / held, **{f"pilot {p}": c / n for p, (c, n) in sorted(per_pilot.items())},
+            "scale_min": float(values.min()), "scale_max": float(values.max())}

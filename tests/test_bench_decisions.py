@@ -169,3 +169,25 @@ def test_coverage_scores_held_out_runs_outside_the_pilot(all_cases):
     pilot_cells_with_humans = sum(1 for h, _ in decisions.PILOTS[6] if h > 0)
     assert row["held_out"] == (cells_with_humans - pilot_cells_with_humans) * (case.repeats - 1)
     assert 0.0 < row["covered"] <= 1.0
+    # the misses say the same thing as the coverage, and the pilot's own runs are each predicted without them
+    assert len(row["misses"]) == row["held_out"]
+    assert np.mean(row["misses"] <= 1) == pytest.approx(row["covered"])
+    assert len(row["pilot_misses"]) == len(decisions.PILOTS[6]) and np.isfinite(row["pilot_misses"]).all()
+
+
+def test_calibrated_coverage_scores_each_table_with_the_other_tables_scale():
+    def row(table, misses, pilot_misses):
+        return {"table": table, "generator": "g", "learner": "l", "pilot": 6, "repeat": 0,
+                "misses": np.array(misses, float), "pilot_misses": np.array(pilot_misses, float)}
+
+    # Tables a, b, c, d: a's pilot runs miss by 2 half-widths in leave-one-out, the others' by 0.5.
+    frame = pd.DataFrame([row("a", [0.9, 1.5], [2.0] * 12),
+                          row("b", [0.4, 0.6], [0.5] * 12),
+                          row("c", [0.4, 0.6], [0.5] * 12),
+                          row("d", [0.4, 0.6], [0.5] * 12)])
+    result = decisions.calibrated_coverage(frame)
+    # a is judged by the scale of b, c and d (0.5): neither of its held-out runs is covered. b is judged by
+    # a, c and d, whose 80% conformal miss is a's 2.0: both covered; likewise c and d. Judged by its own
+    # pilots, a would have been covered (2.0 ≥ 1.5).
+    assert result["overall"] == pytest.approx(6 / 8)
+    assert result["scale_min"] == pytest.approx(0.5) and result["scale_max"] == pytest.approx(2.0)
