@@ -94,6 +94,13 @@ def candidate_plans(budget: float, costs: Costs, floor: float, *, grid: np.ndarr
     Whole samples only; a plan whose rounding leaves the human share of spend under the floor is dropped.
     With a floor and less than one human sample's price, the only plan left buys nothing.
     """
+    human, synthetic, spend_h, spend_s = _candidates(budget, costs, floor, grid)
+    return [Plan(int(h), int(s), float(a), float(b))
+            for h, s, a, b in zip(human, synthetic, spend_h, spend_s, strict=True)]
+
+
+def _candidates(budget: float, costs: Costs, floor: float, grid: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The candidate plans as arrays (human, synthetic, spend on each), in order of synthetic count."""
     budget = check_budget(budget)
     # No plan buys more samples of a source than any dataset holds (the contract's ceiling, MAX_SAMPLES).
     corner = min(np.floor((1.0 - floor) * budget / costs.synthetic + 1e-9), MAX_SAMPLES)
@@ -101,8 +108,17 @@ def candidate_plans(budget: float, costs: Costs, floor: float, *, grid: np.ndarr
     human = np.minimum(np.floor((budget - synthetic * costs.synthetic) / costs.human + 1e-9), MAX_SAMPLES)
     spend_h, spend_s = human * costs.human, synthetic * costs.synthetic
     keep = spend_h >= floor * (spend_h + spend_s) - 1e-9
-    return [Plan(int(h), int(s), float(a), float(b))
-            for h, s, a, b in zip(human[keep], synthetic[keep], spend_h[keep], spend_s[keep], strict=True)]
+    return human[keep], synthetic[keep], spend_h[keep], spend_s[keep]
+
+
+def synthetic_led_plan(budget: float, costs: Costs, floor: float, *, grid: np.ndarray = SYNTHETIC_GRID
+                       ) -> Plan | None:
+    """The last of :func:`candidate_plans` (the most synthetic data the floor allows) without building the
+    others: the chart's frontier asks for it at every budget, from the full grid of thousands of counts."""
+    human, synthetic, spend_h, spend_s = _candidates(budget, costs, floor, grid)
+    if not len(human):
+        return None
+    return Plan(int(human[-1]), int(synthetic[-1]), float(spend_h[-1]), float(spend_s[-1]))
 
 
 def _arrays(plans: list[Plan], owned: tuple[int, int]):
@@ -142,8 +158,8 @@ def frontier(predict: Predictor, budgets: np.ndarray, costs: Costs, *, floor: fl
         if not plans:
             raise StrategyError("No plan fits: the budget is too small for the rules' minimum human share.")
         if grid is not SYNTHETIC_GRID:  # a subset of it: the full grid's synthetic-led corner buys at least as much
-            led = candidate_plans(budget, costs, floor)[-1]
-            if led != plans[-1]:
+            led = synthetic_led_plan(budget, costs, floor)
+            if led is not None and led != plans[-1]:
                 plans = [*plans, led]
         extra = [p for p in also if budget - costs.human - 1e-9 <= p.spend <= budget + 1e-9 and p not in plans]
         if extra and len(plans) > 1:

@@ -836,6 +836,20 @@ class Catalog:
                 [task_id],
             ).df()
 
+    def latest_recommendations_of(self, task_ids: list[str], scenario: str = "") -> dict[str, StoredRecommendation]:
+        """The newest stored recommendation and fit of each of these tasks (absent: none stored), in one read:
+        a summary of 1,000 tasks asking one by one spent seconds in the queries alone."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT task_id, payload_json, fit_json FROM recommendations "
+                "WHERE scenario = ? AND list_contains(?, task_id) "
+                "QUALIFY row_number() OVER (PARTITION BY task_id ORDER BY created_at DESC, id DESC) = 1",
+                [scenario, list(task_ids)],
+            ).fetchall()
+        return {task_id: StoredRecommendation(Recommendation.model_validate_json(payload),
+                                              json.loads(fit) if fit else None)
+                for task_id, payload, fit in rows}
+
     def latest_recommendation(self, task_id: str, scenario: str = "") -> StoredRecommendation | None:
         """The newest stored recommendation of a task and the fit it was computed from."""
         with self.cursor() as cur:

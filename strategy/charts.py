@@ -93,6 +93,7 @@ def dataset_costs(datasets: pd.DataFrame) -> alt.Chart:
 
 SPLIT_PARTS = {"spend_human": "human training data", "spend_synthetic": "synthetic training data",
                "evaluation": "human evaluation set"}
+SPLIT_COLOURS = (HUMAN_COLOUR, SYNTHETIC_COLOUR, "#8fb8cc")
 
 
 def portfolio_split(view: pd.DataFrame) -> alt.Chart:
@@ -116,7 +117,7 @@ def portfolio_split(view: pd.DataFrame) -> alt.Chart:
         y=alt.Y("task:N", title="Task · budget (USD)", sort=list(rows["task"]),
                 axis=alt.Axis(labelLimit=340, labelOverlap=False, maxExtent=360)),
         color=alt.Color("part:N", title="Spent on", scale=alt.Scale(
-            domain=list(SPLIT_PARTS.values()), range=[HUMAN_COLOUR, SYNTHETIC_COLOUR, "#8fb8cc"])),
+            domain=list(SPLIT_PARTS.values()), range=list(SPLIT_COLOURS))),
         tooltip=[alt.Tooltip("task_name:N", title="Task"), alt.Tooltip("part:N", title="Spent on"),
                  alt.Tooltip("usd:Q", title="USD", format="$,.0f"), alt.Tooltip("share:Q", title="Share", format=".0%"),
                  alt.Tooltip("budget:Q", title="Task budget", format="$,.0f")],

@@ -232,13 +232,19 @@ class TaskFit:
     def band(self, n_human, n_synthetic, level_z: float = INTERVAL_Z) -> tuple[np.ndarray, np.ndarray]:
         """80% prediction interval of one run's outcome, in the metric's own units: the spread of the
         posterior draws plus their noise, scaled by the catalog's interval calibration."""
+        _, low, high = self.predict_with_band(n_human, n_synthetic, level_z)
+        return low, high
+
+    def predict_with_band(self, n_human, n_synthetic, level_z: float = INTERVAL_Z,
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`band` from one evaluation of the draws (a chart asks for both)."""
         level_z = level_z * self.interval_scale
         values = self.values(n_human, n_synthetic)
         _, noise = self.posterior.draws()
         centre = values.mean(axis=0)
         spread = np.sqrt(values.var(axis=0) + np.mean(noise ** 2) * self.posterior.noise_scale(n_human, n_synthetic) ** 2)
         low, high = self.sign * (centre - level_z * spread), self.sign * (centre + level_z * spread)
-        return np.minimum(low, high), np.maximum(low, high)
+        return self.sign * centre, np.minimum(low, high), np.maximum(low, high)
 
 
 @bounded
@@ -900,9 +906,9 @@ def mix_curve(fit: TaskFit, recommendation: Recommendation, points: int = 101) -
     share = np.linspace(0.0, 1.0, points)
     n_h = np.floor(share * training / costs["human"]) + recommendation.owned["human"]
     n_s = np.floor((1 - share) * training / costs["synthetic"]) + recommendation.owned["synthetic"]
-    low, high = fit.band(n_h, n_s)
+    expected, low, high = fit.predict_with_band(n_h, n_s)
     return pd.DataFrame({"human_share_spend": share, "n_human": n_h, "n_synthetic": n_s,
-                         "expected": fit.predict(n_h, n_s), "low": low, "high": high,
+                         "expected": expected, "low": low, "high": high,
                          "allowed": share >= recommendation.human_floor - 1e-9})
 
 

@@ -7,19 +7,24 @@ only ever added; a rename or removal needs a new schema name.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import altair as alt
 import pandas as pd
 from pydantic import ConfigDict, Field
 
-from strategy import charts
+from strategy import charts, plots
 from strategy.catalog import Catalog
 from strategy.errors import StrategyError, UnknownTask
 from strategy.models import CostTier, Recommendation, Record, utc_now
+from strategy.plots import LinePlot, StackedBars
 from strategy.recommend import (
     BACKTEST_KIND,
     TaskFit,
@@ -125,13 +130,41 @@ def summary_schema() -> dict:
     return schema
 
 
+class FigureParts(NamedTuple):
+    build: Callable[[], alt.TopLevelMixin]  # the Vega-Lite chart, built when a format shows it
+    table: pd.DataFrame
+    plot: LinePlot | StackedBars | None = None  # the same figure as plain shapes, for the PDF's own drawing
+
+
 @dataclass(frozen=True)
 class Figure:
-    """A chart with its title and a small table of the same numbers (what Markdown shows instead of a picture)."""
+    """A chart with its title and a small table of the same numbers (what Markdown shows instead of a picture).
+
+    Everything but the title is computed on first use (``make``), so a long document can gather its blocks
+    (and the characters its fonts must cover) before the numbers exist, and compute them, or take them from
+    another process, page by page. The Vega-Lite chart is built only when a format shows it; ``plot`` is for
+    formats that draw the chart themselves (the PDF), where building the Altair chart cost 0.05 s a chart.
+    """
 
     title: str
-    chart: alt.TopLevelMixin
-    table: pd.DataFrame
+    make: Callable[[], FigureParts]
+    has_plot: bool = False  # whether ``make`` gives a plot (known before the numbers are computed)
+
+    @functools.cached_property
+    def _parts(self) -> FigureParts:
+        return self.make()
+
+    @functools.cached_property
+    def chart(self) -> alt.TopLevelMixin:
+        return self._parts.build()
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self._parts.table
+
+    @property
+    def plot(self) -> LinePlot | StackedBars | None:
+        return self._parts.plot
 
 
 @dataclass
@@ -141,34 +174,61 @@ class SummaryBundle:
     summary: StrategySummary
     fits: dict[str, TaskFit | None] = field(default_factory=dict)
     portfolio: pd.DataFrame = field(default_factory=pd.DataFrame)
+    _numbers: dict[str, FigureNumbers] = field(default_factory=dict, repr=False)
+    _pending: Iterator | None = field(default=None, repr=False)
+
+    @contextlib.contextmanager
+    def figures_ahead(self, workers: int):
+        """Compute every task's chart numbers (the mix curve and the budget frontier, a third of a long PDF's
+        time) in ``workers`` other processes, in the order the document shows the tasks, while this one lays
+        the pages out; :meth:`task_figures` takes them as they come. No workers: nothing changes."""
+        if workers < 1:
+            yield
+            return
+        wanted = [t for t in self.summary.tasks if self.fits.get(t.task_id) is not None and t.recommendation]
+        jobs = [(self.fits[t.task_id], t.recommendation, t.metric) for t in wanted]
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            self._pending = zip([t.task_id for t in wanted],
+                                pool.map(_figure_numbers, jobs, chunksize=8), strict=True)
+            yield
+        finally:
+            self._pending = None
+            pool.shutdown(cancel_futures=True)
+
+    def _figure_numbers(self, task: TaskSummary) -> FigureNumbers:
+        while task.task_id not in self._numbers and self._pending is not None:
+            try:
+                task_id, numbers = next(self._pending)
+            except StopIteration:
+                self._pending = None
+                break
+            self._numbers[task_id] = numbers
+        if task.task_id in self._numbers:
+            return self._numbers.pop(task.task_id)
+        return _figure_numbers((self.fits[task.task_id], task.recommendation, task.metric))
 
     def task_figures(self, task: TaskSummary) -> list[Figure]:
-        """The task page's charts: expected metric against the human share, and the budget frontier."""
-        fit, recommendation = self.fits.get(task.task_id), task.recommendation
-        if fit is None or recommendation is None:
+        """The task page's charts: expected metric against the human share, and the budget frontier (their
+        numbers computed when first shown)."""
+        recommendation = task.recommendation
+        if self.fits.get(task.task_id) is None or recommendation is None:
             return []
-        mix = mix_curve(fit, recommendation)
-        frontier = budget_frontier(fit, recommendation)
-        every_tenth = mix.iloc[::10]
-        mix_table = pd.DataFrame({
-            "human share of spend": every_tenth["human_share_spend"].map("{:.0%}".format),
-            f"expected {task.metric}": every_tenth["expected"].map("{:.4f}".format),
-            "80% interval": [f"{lo:.4f}–{hi:.4f}" for lo, hi in zip(every_tenth["low"], every_tenth["high"],
-                                                                     strict=True)],
-            "allowed by the rules": every_tenth["allowed"].map({True: "yes", False: "no"}),
-        })
-        frontier_table = frontier.pivot_table(index="budget", columns="strategy", values="expected").reset_index()
-        frontier_table["budget"] = frontier_table["budget"].map("${:,.0f}".format)
-        for column in frontier_table.columns[1:]:
-            frontier_table[column] = frontier_table[column].map("{:.4f}".format)
-        return [
-            Figure(f"Expected {task.metric} by human share of spend, at this budget",
-                   charts.mix_chart(mix, task.metric, recommendation.human_share_spend, recommendation.human_floor)
-                   .properties(width=CHART_WIDTH, height=CHART_HEIGHT), mix_table),
-            Figure(f"Budget frontier: expected {task.metric} by budget",
-                   charts.frontier_chart(frontier, task.metric).properties(width=CHART_WIDTH, height=CHART_HEIGHT),
-                   frontier_table),
-        ]
+        numbers = functools.cache(lambda: self._figure_numbers(task))
+        chosen, floor, metric = recommendation.human_share_spend, recommendation.human_floor, task.metric
+
+        def mix_parts() -> FigureParts:
+            found = numbers()
+            return FigureParts(lambda: charts.mix_chart(found.mix, metric, chosen, floor).properties(
+                width=CHART_WIDTH, height=CHART_HEIGHT), found.mix_table, found.mix_plot)
+
+        def frontier_parts() -> FigureParts:
+            found = numbers()
+            return FigureParts(lambda: charts.frontier_chart(found.frontier, metric).properties(
+                width=CHART_WIDTH, height=CHART_HEIGHT), found.frontier_table, found.frontier_plot)
+
+        return [Figure(f"Expected {metric} by human share of spend, at this budget", mix_parts, has_plot=True),
+                Figure(f"Budget frontier: expected {metric} by budget", frontier_parts, has_plot=True)]
 
     def split_figure(self) -> Figure | None:
         """The budget split per task (None for a single task or when nothing is computed)."""
@@ -182,8 +242,40 @@ class SummaryBundle:
             "human evaluation set": (computed["budget"] - computed["spend_human"] - computed["spend_synthetic"])
             .clip(lower=0).map("${:,.0f}".format),
         })
-        return Figure("Budget split per task", charts.portfolio_split(self.portfolio).properties(width=CHART_WIDTH),
-                      table)
+        return Figure("Budget split per task", lambda: FigureParts(
+            lambda: charts.portfolio_split(self.portfolio).properties(width=CHART_WIDTH), table,
+            plots.split_bars(self.portfolio)), has_plot=True)
+
+
+class FigureNumbers(NamedTuple):
+    """Everything a task's two charts show, short of the Vega-Lite charts themselves (which hold callables
+    and so cannot come back from another process)."""
+
+    mix: pd.DataFrame
+    frontier: pd.DataFrame
+    mix_table: pd.DataFrame
+    frontier_table: pd.DataFrame
+    mix_plot: LinePlot
+    frontier_plot: LinePlot
+
+
+def _figure_numbers(job: tuple[TaskFit, Recommendation, str]) -> FigureNumbers:
+    fit, recommendation, metric = job
+    mix, frontier = mix_curve(fit, recommendation), budget_frontier(fit, recommendation)
+    every_tenth = mix.iloc[::10]
+    mix_table = pd.DataFrame({
+        "human share of spend": every_tenth["human_share_spend"].map("{:.0%}".format),
+        f"expected {metric}": every_tenth["expected"].map("{:.4f}".format),
+        "80% interval": [f"{lo:.4f}–{hi:.4f}" for lo, hi in zip(every_tenth["low"], every_tenth["high"], strict=True)],
+        "allowed by the rules": every_tenth["allowed"].map({True: "yes", False: "no"}),
+    })
+    frontier_table = frontier.pivot_table(index="budget", columns="strategy", values="expected").reset_index()
+    frontier_table["budget"] = frontier_table["budget"].map("${:,.0f}".format)
+    for column in frontier_table.columns[1:]:
+        frontier_table[column] = frontier_table[column].map("{:.4f}".format)
+    chosen, floor = recommendation.human_share_spend, recommendation.human_floor
+    return FigureNumbers(mix, frontier, mix_table, frontier_table, plots.mix_plot(mix, metric, chosen, floor),
+                         plots.frontier_plot(frontier, metric))
 
 
 # ----------------------------------------------------------------------------- gathering
@@ -228,14 +320,16 @@ def build_summary(catalog: Catalog, *, task_ids: list[str] | None = None, scope:
     tasks = catalog.tasks(ids=view["task_id"].tolist()).set_index("id")
     humanness, backtest = _humanness(catalog), _backtest(catalog)
     items, fits = [], {}
+    stored_all = catalog.latest_recommendations_of(view["task_id"].tolist())
+    rows = tasks.to_dict(orient="index")
     for row in view.itertuples():
-        if row.task_id not in tasks.index:
+        if row.task_id not in rows:
             raise UnknownTask(row.task_id)
-        stored = catalog.latest_recommendation(row.task_id)
+        stored = stored_all.get(row.task_id)
         recommendation, fit = stored if stored else (None, None)
         fits[row.task_id] = TaskFit.from_dict(fit) if fit else None
         tested = backtest.get(row.task_id, {})
-        task = tasks.loc[row.task_id]
+        task = rows[row.task_id]
         items.append(TaskSummary(
             task_id=row.task_id, name=task["name"], domain=task["domain"], modality=task["modality"],
             metric=task["metric"], higher_is_better=bool(task["higher_is_better"]),

@@ -10,10 +10,10 @@ import shutil
 
 import altair as alt
 import jsonschema
+import numpy as np
 import pandas as pd
 import pypdfium2 as pdfium
 import pytest
-import vl_convert
 from pypdf import PdfReader
 
 from strategy import export as export_module
@@ -91,9 +91,56 @@ def test_the_pdf_has_every_task_numbered_pages_and_the_charts(portfolio_files):
     assert f"page 1 of {pages}" in flat and f"page {pages} of {pages}" in flat
     # The title page's table, one section per task, and the cost assumptions: more pages than tasks.
     assert pages > len(bundle.summary.tasks)
-    images = sum(len(page.images) for page in reader.pages)
+    # Every chart is drawn as vector shapes (strategy/export/pdf_plots.py), none as a picture: the mix curve
+    # and the budget frontier of each fitted task, and the budget split.
+    assert sum(len(page.images) for page in reader.pages) == 0
     charted = sum(1 for task in bundle.summary.tasks if bundle.fits.get(task.task_id))
-    assert images == 2 * charted + 1  # mix curve and frontier per fitted task, and the split chart
+    assert flat.count("Human share of training spend (%)") == charted
+    assert flat.count("Total budget (USD, log scale)") == charted
+    assert flat.count("Budget split per task (share of each task's budget)") >= 1
+
+
+def _pixels_near(picture, colour: str, tolerance: int = 40) -> int:
+    target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    pixels = np.asarray(picture.convert("RGB"), dtype=int)
+    return int((np.abs(pixels - target).max(axis=2) <= tolerance).sum())
+
+
+def test_the_pdf_draws_each_chart_in_the_colours_of_its_legend(portfolio_files):
+    """The mix chart's line and band, its two markers, and the frontier's lines, read off a rendered page."""
+    from strategy.charts import HUMAN_COLOUR, SYNTHETIC_COLOUR
+    from strategy.plots import BEST_MIX_COLOUR, FLOOR_COLOUR
+
+    bundle, files = portfolio_files
+    document = pdfium.PdfDocument(files["pdf"])
+    texts = [document[i].get_textpage().get_text_range() for i in range(len(document))]
+    mix_page = next(i for i, text in enumerate(texts) if "Human share of training spend (%)" in text)
+    frontier_page = next(i for i, text in enumerate(texts) if "Total budget (USD, log scale)" in text)
+    mix = document[mix_page].render(scale=2).to_pil()
+    band = "#cbdbe3"  # the line's colour at 25% opacity on white paper
+    assert _pixels_near(mix, HUMAN_COLOUR, 25) > 300  # the expected-metric line
+    assert _pixels_near(mix, band, 8) > 20_000         # the 80% band, a large pale area
+    assert _pixels_near(mix, BEST_MIX_COLOUR, 40) > 100 and _pixels_near(mix, FLOOR_COLOUR, 40) > 100
+    frontier = document[frontier_page].render(scale=2).to_pil()
+    assert _pixels_near(frontier, SYNTHETIC_COLOUR, 30) > 200
+
+
+def test_a_chart_without_a_plot_of_its_own_is_drawn_as_a_picture(demo_catalog):
+    """The fallback for a figure that only has a Vega-Lite chart: drawn by Vega, embedded as an image."""
+    from strategy.summary import Figure, FigureParts
+
+    bundle = build_summary(demo_catalog, task_ids=["Card fraud detection"])
+    figure = Figure("A chart with no plot", lambda: FigureParts(
+        lambda: alt.Chart(pd.DataFrame({"x": [0, 1], "y": [1, 2]})).mark_line().encode(x="x:Q", y="y:Q"),
+        pd.DataFrame({"x": [0, 1]})))
+    original = type(bundle).task_figures
+    try:
+        type(bundle).task_figures = lambda self, task: [figure]
+        document = PdfReader(io.BytesIO(to_pdf(bundle)))
+    finally:
+        type(bundle).task_figures = original
+    assert sum(len(page.images) for page in document.pages) == 1
+    assert "A chart with no plot" in " ".join(page.extract_text() for page in document.pages)
 
 
 def test_the_pdf_fits_the_chosen_paper(demo_catalog):
@@ -329,35 +376,9 @@ def test_each_distinct_chart_is_drawn_once(demo_catalog, monkeypatch):
         assert first == again != other
         assert pictures.png(first) == pictures.png(again) and pictures.png(other) != pictures.png(first)
     assert len(drawn) == 2
-    # The next export of the same task draws nothing again.
-    bundle = build_summary(demo_catalog, task_ids=["Card fraud detection"])
-    documents = [to_pdf(bundle) for _ in range(2)]
-    assert len(drawn) == 4
-    assert [sum(len(page.images) for page in PdfReader(io.BytesIO(pdf)).pages) for pdf in documents] == [2, 2]
-
-
-def test_charts_drawn_by_a_worker_process_are_the_ones_drawn_here(monkeypatch):
-    specs = [_chart([1, 2, value]) for value in (3, 4, 5)]
-    expected = [pdf_charts._draw(json.dumps(spec)) for spec in specs]
-    here = []
-    monkeypatch.setattr(pdf_charts, "_draw", lambda spec: here.append(spec))
-    monkeypatch.setattr(pdf_charts, "PARALLEL_CHARTS", 2)
-    monkeypatch.setattr(pdf_charts, "_chart_workers", lambda: 1)
-    pdf_charts._drawn.clear()
+    # The next document showing the same chart draws nothing again.
     with pdf_charts._ChartPictures() as pictures:
-        keys = [pictures.order(spec) for spec in specs]
-        assert [pictures.png(key) for key in keys] == expected
-    assert here == []
-
-
-def test_when_a_worker_process_dies_the_charts_are_drawn_here(monkeypatch):
-    monkeypatch.setattr(pdf_charts, "_CHART_WORKER", "import sys; sys.exit(3)")
-    monkeypatch.setattr(pdf_charts, "PARALLEL_CHARTS", 1)
-    monkeypatch.setattr(pdf_charts, "_chart_workers", lambda: 1)
-    pdf_charts._drawn.clear()
-    spec = _chart([2, 2, 2])
-    with pdf_charts._ChartPictures() as pictures:
-        assert pictures.png(pictures.order(spec)) == vl_convert.vegalite_to_png(json.dumps(spec), scale=2)
+        assert pictures.png(pictures.order(_chart([1, 2, 3]))) and len(drawn) == 2
 
 
 def test_the_portfolio_summary_opens_with_a_one_page_overview(portfolio_files):

@@ -71,8 +71,8 @@ def test_every_format_module_of_the_package_is_registered_without_a_list_to_edit
     """Each module of strategy/export that is not a shared one registers one format when the package loads."""
     import pkgutil
 
-    formats = {module.name for module in pkgutil.iter_modules(export.__path__)} - {"blocks", "registry",
-                                                                                   "pdf_tables", "pdf_charts"}
+    formats = {module.name for module in pkgutil.iter_modules(export.__path__)} - {
+        "blocks", "registry", "pdf_tables", "pdf_charts", "pdf_plots", "pdf_text"}
     registering = {r.render.__module__.rsplit(".", 1)[-1] for r in renderers()}
     assert formats == registering == {"markdown", "html", "pdf", "csv_format", "json_format"}
 

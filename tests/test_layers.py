@@ -16,7 +16,7 @@ LAYERS = {
              "strategy.locations", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.text"],
     "store": ["strategy.catalog", "strategy.lake", "strategy.backup"],
     "services": ["strategy.recommend", "strategy.outcomes", "strategy.quality.report", "strategy.demo"],
-    "present": ["strategy.summary", "strategy.charts", "strategy.explain", "strategy.export",
+    "present": ["strategy.summary", "strategy.charts", "strategy.plots", "strategy.explain", "strategy.export",
                 "strategy.quality.present"],
     "interface": ["strategy.cli", "strategy", "strategy.quality"],
 }

@@ -5,19 +5,42 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
+from strategy.errors import StrategyError
 from strategy.export.blocks import Bullets, Chart, Heading, PageBreak, Paragraph, Table, chart_spec, inert, iter_blocks
 from strategy.export.pdf_charts import _ChartPictures
+from strategy.export.pdf_plots import draw, height_of
 from strategy.export.pdf_tables import _pdf_table
+from strategy.export.pdf_text import TextFlow
 from strategy.export.registry import Renderer, register
 from strategy.summary import SummaryBundle
 
 PAPER_SIZES = ("A4", "Letter")
+# A document of this many tasks computes its charts' numbers (the mix curve and the budget frontier, a third
+# of its time) in another process while this one lays the pages out; starting one costs about as much as
+# 20 tasks' numbers. $STRATEGY_CHART_WORKERS says how many: a number, or "auto" (the default: one when the
+# machine has a second core; more gain nothing, the layout here being the slower half).
+PARALLEL_FIGURE_TASKS = 40
+CHART_WORKERS_ENV = "STRATEGY_CHART_WORKERS"
+
+
+def chart_workers() -> int:
+    setting = os.environ.get(CHART_WORKERS_ENV, "auto").strip().lower()
+    if setting == "auto":
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        return min(cores - 1, 1)
+    if not setting.isdigit():
+        raise StrategyError(f"{CHART_WORKERS_ENV} must be a whole number of worker processes or 'auto', "
+                            f"not {setting!r}.")
+    return int(setting)
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
              Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/opentype/noto"),
              Path("/usr/share/fonts/noto"), Path("/usr/share/fonts/noto-cjk"),
@@ -94,9 +117,11 @@ class _Document(FPDF):
             if fallbacks:
                 self.set_fallback_fonts(fallbacks, exact_match=False)
             self.replacement = REPLACEMENT if ord(REPLACEMENT) in _characters(fonts[0]) else "?"
+            self.flow = TextFlow(self, _characters(fonts[0]) & _characters(fonts[1]))
         else:  # no Unicode font on this machine: the core font, with symbols spelled out in ASCII
             missing = {char for char in needed if ord(char) > 0xFF}
             self.replacement = "?"
+            self.flow = TextFlow(self, frozenset())  # the core font: fpdf2 lays every line out
         self.dropped = frozenset(missing & _INVISIBLE)
         self.unshown = frozenset(missing - _INVISIBLE)
         self.set_title(self.text_of(title))
@@ -124,6 +149,20 @@ class _Document(FPDF):
         return (f"{count} character{'s' if count != 1 else ''} could not be shown in the fonts installed where "
                 f"this PDF was made and {'were' if count != 1 else 'was'} replaced with {self.replacement} "
                 f"({codes}); the HTML, Markdown and JSON exports show them.")
+
+    def flowed(self, text: str, height: float, *, label: str = "") -> None:
+        """``text`` (and a bold ``label`` before it) from the left margin in the current font, and below it."""
+        text, label = self.text_of(text), self.text_of(label) if label else ""
+        if self.flow.fits(text + label):
+            self.flow.write_lines(text, height, label=label)
+            return
+        if label:  # write() flows text without reading markup in it, so user text is shown as typed
+            style = self.font_style
+            self.set_font(self.family, "B", self.font_size_pt)
+            self.write(height, label + " ")
+            self.set_font(self.family, style, self.font_size_pt)
+        self.write(height, text)
+        self.ln(height)
 
     def footer(self):
         self.set_y(-12)
@@ -155,11 +194,12 @@ def to_pdf(bundle: SummaryBundle, paper: str = "A4") -> bytes:
     first page says how many were."""
     if paper not in PAPER_SIZES:
         raise ValueError(f"paper must be one of {PAPER_SIZES}")
-    with _ChartPictures() as pictures:
+    workers = chart_workers() if len(bundle.summary.tasks) >= PARALLEL_FIGURE_TASKS else 0
+    with _ChartPictures() as pictures, bundle.figures_ahead(workers):
         blocks, specs = [], {}
         for block in iter_blocks(bundle):
             blocks.append(block)
-            if isinstance(block, Chart):
+            if isinstance(block, Chart) and not block.figure.has_plot:
                 specs[id(block)] = pictures.order(chart_spec(block.figure.chart))
         return _laid_out(bundle, paper, blocks, lambda chart: pictures.png(specs[id(chart)]))
 
@@ -172,34 +212,36 @@ def _laid_out(bundle: SummaryBundle, paper: str, blocks: list, png_of) -> bytes:
         blocks.insert(2, Paragraph(note, "Characters not shown:"))
     pdf.add_page()
     sizes = {1: 17, 2: 13.5, 3: 11}
-    for block in blocks:
+    for index, block in enumerate(blocks):
         if isinstance(block, PageBreak):
             pdf.add_page()
         elif isinstance(block, Heading):
             pdf.set_font(pdf.family, "B", sizes.get(block.level, 11))
             pdf.ln(2)
-            pdf.multi_cell(0, sizes.get(block.level, 11) * 0.5, pdf.text_of(block.text), align="L",
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            following = blocks[index + 1] if index + 1 < len(blocks) else None
+            keep = height_of(following.figure.plot) if isinstance(following, Chart) and following.figure.has_plot else 12
+            if pdf.will_page_break(sizes.get(block.level, 11) * 0.5 + keep):
+                pdf.add_page()  # a heading stays on the page of what it heads
+            pdf.flowed(block.text, sizes.get(block.level, 11) * 0.5)
             pdf.ln(1)
         elif isinstance(block, Paragraph):
-            # write() flows text without reading markup in it, so user text is shown as typed.
-            if block.label:
-                pdf.set_font(pdf.family, "B", 9.5)
-                pdf.write(5, pdf.text_of(block.label + " "))
             pdf.set_font(pdf.family, "", 9.5)
-            pdf.write(5, pdf.text_of(block.text))
-            pdf.ln(6.5)
+            pdf.flowed(block.text, 5, label=block.label)
+            pdf.ln(1.5)
         elif isinstance(block, Bullets):
             pdf.set_font(pdf.family, "", 9.5)
             for item in block.items:
-                pdf.multi_cell(0, 5, pdf.text_of(f"- {item}"), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                pdf.flowed(f"- {item}", 5)
             pdf.ln(1.5)
         elif isinstance(block, Table):
             _pdf_table(pdf, block.frame)
         elif isinstance(block, Chart):
-            pdf.image(io.BytesIO(png_of(block)), w=min(pdf.epw, 175))
+            if block.figure.has_plot:
+                draw(pdf, block.figure.plot, min(pdf.epw, 175), pdf.text_of)
+            else:
+                pdf.image(io.BytesIO(png_of(block)), w=min(pdf.epw, 175))
             pdf.set_font(pdf.family, "", 8.5)
-            pdf.multi_cell(0, 4.5, pdf.text_of(block.figure.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.flowed(block.figure.title, 4.5)
             pdf.ln(2)
     return bytes(pdf.output())
 

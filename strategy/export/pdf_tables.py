@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from fpdf.fonts import FontFace
 
+from strategy.export.pdf_text import baseline_offset
+
 if TYPE_CHECKING:
     from strategy.export.pdf import _Document
 
@@ -95,7 +97,8 @@ def _column_extents(pdf: _Document, header: list[str], body: list[list[str]], si
     def width_of(text: str, style: str) -> float:
         if (style, text) not in measured:
             pdf.set_font(pdf.family, style, size)
-            measured[style, text] = pdf.get_string_width(text) / size
+            measured[style, text] = (pdf.flow.width(text) if pdf.flow.fits(text)
+                                     else pdf.get_string_width(text)) / size
         return measured[style, text]
 
     def widest(texts, style: str, split) -> float:
@@ -119,10 +122,14 @@ def _pdf_table(pdf: _Document, frame: pd.DataFrame) -> None:
     layout = table_layout(*_column_extents(pdf, header, body, start), width=pdf.epw,
                           padding=2 * pdf.c_margin + _TABLE_SLACK, start=start)
     pdf.set_font(pdf.family, "", layout.size)
+    line_height = TABLE_LINE_HEIGHT * layout.size / start
     for band in layout.bands:
         columns = [j for j, _ in band]
+        if _plain_band(pdf, header, body, band, layout.size, line_height):
+            pdf.ln(2)
+            continue
         # Widths are shares of the page width, which the band's widths add up to.
-        with pdf.table(line_height=TABLE_LINE_HEIGHT * layout.size / start, text_align="LEFT",
+        with pdf.table(line_height=line_height, text_align="LEFT",
                        first_row_as_headings=True, col_widths=tuple(w for _, w in band),
                        headings_style=FontFace(emphasis="BOLD", fill_color=(238, 243, 246))) as table:
             for cells in [header, *body]:
@@ -130,3 +137,55 @@ def _pdf_table(pdf: _Document, frame: pd.DataFrame) -> None:
                 for j in columns:
                     row.cell(cells[j])
         pdf.ln(2)
+
+
+HEADING_FILL = (238, 243, 246)
+
+
+def _plain_band(pdf: _Document, header: list[str], body: list[list[str]], band, size: float,
+                line_height: float) -> bool:
+    """Draw a band as boxes and lines of text (the headings repeated on each new page), each cell wrapped at
+    spaces to its column, and say so; False (a character only a fallback font has) leaves the band to
+    fpdf2's table. fpdf2's table lays each cell out through its line breaker, which measures a line again
+    for every character: the larger part of a long portfolio's time. The column widths already hold every
+    word whole (table_layout), so wrapping here never cuts one."""
+    flow = pdf.flow
+    if not all(flow.fits(cells[j]) for cells in (header, *body) for j, _ in band):
+        return False
+    padding = 2 * pdf.c_margin
+
+    def wrapped(cells: list[str], style: str) -> list[list[str]]:
+        pdf.set_font(pdf.family, style, size)
+        return [flow.lines(cells[j], width - padding) for j, width in band]
+
+    def row(lines: list[list[str]], style: str, fill: bool) -> None:
+        # Boxes and text() rather than cell(), which lays each cell's text out again (four times slower).
+        pdf.set_font(pdf.family, style, size)
+        height = line_height * max(len(cell) for cell in lines)
+        x, y = pdf.l_margin, pdf.get_y()
+        for (_, width), cell in zip(band, lines, strict=True):
+            pdf.rect(x, y, width, height, style="DF" if fill else "D")
+            for index, text in enumerate(cell):
+                if text:
+                    pdf.text(x + pdf.c_margin, y + index * line_height + baseline_offset(pdf, line_height), text)
+            x += width
+        pdf.set_xy(pdf.l_margin, y + height)
+
+    heading = wrapped(header, "B")
+    heading_height = line_height * max(len(cell) for cell in heading)
+    pdf.set_fill_color(*HEADING_FILL)
+    pdf.set_line_width(0.2)
+    first = True
+    for cells in body:
+        lines = wrapped(cells, "")
+        height = line_height * max(len(cell) for cell in lines)
+        if first or pdf.will_page_break(height):
+            if pdf.will_page_break(heading_height + height):
+                pdf.add_page()
+            row(heading, "B", True)
+            first = False
+        row(lines, "", False)
+    if first:
+        row(heading, "B", True)
+    pdf.set_font(pdf.family, "", size)
+    return True
