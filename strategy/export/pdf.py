@@ -1,4 +1,4 @@
-"""PDF: the summary's blocks laid out for A4 or Letter, with page numbers, the charts as images and fonts
+"""PDF: the summary's blocks laid out for A4 or Letter, with page numbers, the charts drawn as vector shapes and fonts
 for every character the text holds (or a count of those no installed font has)."""
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ PAPER_SIZES = ("A4", "Letter")
 # 20 tasks' numbers. $STRATEGY_CHART_WORKERS says how many: a number, or "auto" (the default: one when the
 # machine has a second core; more gain nothing, the layout here being the slower half).
 PARALLEL_FIGURE_TASKS = 40
+# Stands for the page count in the footer until the document is complete; fpdf2 sizes the footer by it, and
+# its default "{nb}" is narrower than the four digits of a 1,000-task portfolio's page count.
+PAGE_COUNT = "{pages}"
 CHART_WORKERS_ENV = "STRATEGY_CHART_WORKERS"
 
 
@@ -125,6 +128,7 @@ class _Document(FPDF):
         self.dropped = frozenset(missing & _INVISIBLE)
         self.unshown = frozenset(missing - _INVISIBLE)
         self.set_title(self.text_of(title))
+        self.alias_nb_pages(PAGE_COUNT)
 
     def _plain(self, value: str) -> str:
         shown = inert(value)
@@ -168,7 +172,7 @@ class _Document(FPDF):
         self.set_y(-12)
         self.set_font(self.family, "", 8)
         self.set_text_color(110)
-        self.cell(0, 6, self.text_of(f"{self.document_title} · page {self.page_no()} of {{nb}}"), align="C")
+        self.cell(0, 6, self.text_of(f"{self.document_title} · page {self.page_no()} of {PAGE_COUNT}"), align="C")
 
 
 def _block_texts(blocks: list) -> list[str]:
@@ -189,7 +193,7 @@ def _block_texts(blocks: list) -> list[str]:
 
 
 def to_pdf(bundle: SummaryBundle, paper: str = "A4") -> bytes:
-    """A PDF laid out for A4 or Letter, with the same blocks and charts (as images) and page numbers. Text takes
+    """A PDF laid out for A4 or Letter, with the same blocks and charts (drawn as vector shapes) and page numbers. Text takes
     the body font, then the fallback fonts installed; a character none of them has is replaced with □ and the
     first page says how many were."""
     if paper not in PAPER_SIZES:
