@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -264,11 +265,29 @@ def fit_task(evidence: TaskEvidence, *, pooled: PooledPrior | None = None, poole
                                                    else "+default-prior"), interval_scale=interval_scale)
 
 
+class DecisionContext(NamedTuple):
+    """What every decision reads besides the task's own evidence, from one snapshot of the catalog: the pooled
+    prior (and its version), the rulebook in force, and the prediction intervals' calibration."""
+
+    pooled: PooledPrior | None
+    pooled_version: str
+    rulebook: Rulebook
+    interval_scale: float
+
+
+def decision_context(view: Catalog) -> DecisionContext:
+    pooled, version = load_pooled(view)
+    return DecisionContext(pooled, version, current_rulebook(view), interval_scale(view))
+
+
 @bounded
 def decide(evidence: TaskEvidence, scenario: Scenario | None = None, *, rulebook: Rulebook | None = None,
            pooled: PooledPrior | None = None, pooled_version: str = "", actor: str = "unknown",
-           interval_scale: float = 1.0) -> tuple[Recommendation, dict | None]:
-    """Fit one task and plan it: its recommendation, and the fit behind it (None when rules-only)."""
+           interval_scale: float = 1.0, context: DecisionContext | None = None) -> tuple[Recommendation, dict | None]:
+    """Fit one task and plan it: its recommendation, and the fit behind it (None when rules-only). A
+    ``context`` (read with :func:`decision_context`) stands for the four settings before it."""
+    if context is not None:
+        pooled, pooled_version, rulebook, interval_scale = context
     fit = fit_task(evidence, pooled=pooled, pooled_version=pooled_version, interval_scale=interval_scale)
     return plan(evidence, fit, scenario, rulebook=rulebook, actor=actor), (fit.to_dict() if fit else None)
 
@@ -449,14 +468,13 @@ def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str |
         task = view.task(reference)
         evidence = gather(view, [task.id])[0]
         stored = view.latest_recommendation(task.id)
-        pooled, version = load_pooled(view)
-        scale = interval_scale(view)
-        rulebook = current_rulebook(view)
+        context = decision_context(view)
     fit = TaskFit.from_dict(stored.fit) if stored is not None and stored.fit else None
-    fit = fit.calibrated(scale) if fit is not None else None
+    fit = fit.calibrated(context.interval_scale) if fit is not None else None
     if fit is None and evidence.enough_for_model():  # never fitted, or fitted by an earlier engine
-        fit = fit_task(evidence, pooled=pooled, pooled_version=version, interval_scale=scale)
-    planned = plan(evidence, fit, scenario, actor=actor or catalog.actor, rulebook=rulebook)
+        fit = fit_task(evidence, pooled=context.pooled, pooled_version=context.pooled_version,
+                       interval_scale=context.interval_scale)
+    planned = plan(evidence, fit, scenario, actor=actor or catalog.actor, rulebook=context.rulebook)
     return planned.model_copy(update={"snapshot": view.pinned_snapshot}), fit
 
 
@@ -555,9 +573,7 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
     actor = actor or catalog.actor
     decided, problems = [], []
     with catalog.reading() as view:
-        rulebook = current_rulebook(view)
-        pooled, version = load_pooled(view)
-        scale = interval_scale(view)
+        context = decision_context(view)
         for item in gather(view):
             latest = view.latest_recommendation(item.task.id)
             stored = latest.fit if latest else None
@@ -565,11 +581,10 @@ def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResu
                 fit = TaskFit.from_dict(stored) if stored else None
                 if fit is None and item.enough_for_model() or latest is None:
                     # never decided, or fitted by an earlier engine: fit now (the pooled prior as stored)
-                    decided.append(decide(item, pooled=pooled, pooled_version=version, actor=actor,
-                                          rulebook=rulebook, interval_scale=scale))
+                    decided.append(decide(item, context=context, actor=actor))
                 else:
-                    fit = fit.calibrated(scale) if fit is not None else None
-                    decided.append((plan(item, fit, rulebook=rulebook, actor=actor),
+                    fit = fit.calibrated(context.interval_scale) if fit is not None else None
+                    decided.append((plan(item, fit, rulebook=context.rulebook, actor=actor),
                                     fit.to_dict() if fit is not None else stored))
             except StrategyError as error:
                 problems.append(f"{item.task.name}: {error}")
@@ -596,10 +611,9 @@ def interval_scale(catalog: Catalog) -> float:
 @bounded
 def _decide_quietly(args):
     """decide() for a worker process: a task that cannot be decided is reported, not raised."""
-    evidence, pooled, version, actor, rulebook, scale = args
+    evidence, context, actor = args
     try:
-        return decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook,
-                      interval_scale=scale)
+        return decide(evidence, context=context, actor=actor)
     except StrategyError as error:
         return None, f"{evidence.task.name}: {error}"
 
@@ -641,12 +655,13 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
             snapshot = view.pinned_snapshot
             if snapshot is not None:
                 evidence = gather(view)
-                if pooled is not None:
-                    pooled, version = load_pooled(view)
-            rulebook = current_rulebook(view)
-            scale = interval_scale(view)
+            context = decision_context(view)
+            if pooled is None or snapshot is None:
+                # The prior just fitted (none, when too few tasks have outcomes: never an older stored one);
+                # a snapshot's own copy of it where the backend keeps snapshots.
+                context = context._replace(pooled=pooled, pooled_version=version)
         results = []
-        jobs = [(item, pooled, version, actor, rulebook, scale) for item in evidence]
+        jobs = [(item, context, actor) for item in evidence]
         for result in map_function(_decide_quietly, jobs):
             results.append(result)
             if progress:
@@ -666,11 +681,8 @@ def recommend_task(catalog: Catalog, reference: str, scenario: Scenario | None =
     with catalog.reading() as view:
         task = view.task(reference)
         evidence = gather(view, [task.id])[0]
-        pooled, version = load_pooled(view)
-        scale = interval_scale(view)
-        rulebook = current_rulebook(view)
-    recommendation, fit = decide(evidence, scenario, pooled=pooled, pooled_version=version, actor=actor,
-                                 rulebook=rulebook, interval_scale=scale)
+        context = decision_context(view)
+    recommendation, fit = decide(evidence, scenario, context=context, actor=actor)
     recommendation = recommendation.model_copy(update={"snapshot": view.pinned_snapshot})
     if store:
         catalog.save_recommendations([recommendation], [fit], actor=actor)
@@ -963,11 +975,8 @@ def save_task_and_recommend(catalog: Catalog, task: Task, *, create: bool = Fals
             empty = np.array([], dtype=float)
             evidence = TaskEvidence(task=task, n_human=empty, n_synthetic=empty, values=empty,
                                     tier_costs=tier_prices(view))
-        pooled, version = load_pooled(view)
-        scale = interval_scale(view)
-        rulebook = current_rulebook(view)
-    recommendation, fit = decide(evidence, pooled=pooled, pooled_version=version, actor=actor, rulebook=rulebook,
-                                 interval_scale=scale)
+        context = decision_context(view)
+    recommendation, fit = decide(evidence, context=context, actor=actor)
     recommendation = recommendation.model_copy(update={"snapshot": view.pinned_snapshot})
     catalog.save_tasks([task], actor=actor, source_label="task form")
     catalog.save_recommendations([recommendation], [fit], actor=actor)
