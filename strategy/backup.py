@@ -78,7 +78,7 @@ def backup(catalog: Catalog, folder: str | os.PathLike) -> dict:
     Files are written under temporary names and renamed at the end, the manifest last, so a folder with a
     manifest always holds a whole backup. On any failure (a full disk, a damaged catalog) every file written
     and the folder, if this made it, are removed. Returns the manifest."""
-    catalog._allowed(Permission.ADMINISTER_THE_CATALOG)
+    catalog.acting(Permission.ADMINISTER_THE_CATALOG)
     target = Path(folder)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise CatalogError(f"Backup folder {target} already exists and is not empty; choose a new folder.")
@@ -197,7 +197,7 @@ def restore(catalog: Catalog, folder: str | os.PathLike) -> dict[str, int]:
     """Load a backup into an empty catalog in one transaction, committed only when every row passed the
     checks of every other write path and every table's row count matches the manifest. Returns the rows
     restored per table."""
-    actor = catalog._allowed(Permission.ADMINISTER_THE_CATALOG)
+    actor = catalog.acting(Permission.ADMINISTER_THE_CATALOG)
     source = Path(folder)
     manifest = read_manifest(source)
     version = manifest["schema_version"]

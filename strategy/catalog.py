@@ -257,12 +257,14 @@ class Catalog:
         """The name writes are credited to."""
         return self.who.user
 
-    def _allowed(self, *permissions: str) -> str:
-        """Check the acting person may make this write (before anything is written); returns their name."""
+    def acting(self, *permissions: str, actor: str | None = None) -> str:
+        """Check the signed-in person may make this write (before anything is written) and return the name
+        it is recorded under: ``actor`` when a caller acts for someone (a service account's job), else
+        theirs. Every write asks here once, by the permissions it needs."""
         who = self.who
         for permission in permissions:
             who.require(permission)
-        return who.user
+        return actor or who.user
 
     @property
     def label(self) -> str:
@@ -495,8 +497,7 @@ class Catalog:
         Returns (created, updated). Task names are unique, ignoring case and
         surrounding spaces, across active and archived tasks.
         """
-        acting = self._allowed(Permission.EDIT_TASKS)
-        actor = actor or acting
+        actor = self.acting(Permission.EDIT_TASKS, actor=actor)
         problems = _duplicate_names(tasks, source_label)
         if problems:
             raise ImportRejected(problems)
@@ -563,8 +564,7 @@ class Catalog:
         if unknown:
             raise ValueError(f"write_batch does not write {sorted(unknown)}")
         needs = {WRITE_PERMISSION[table] for table in batch} | set(needs)
-        acting = self._allowed(*sorted(needs))
-        actor = actor or acting
+        actor = self.acting(*sorted(needs), actor=actor)
         stamped = {table: [_stamp(r, actor) for r in records] for table, records in batch.items()}
         if "tasks" in stamped:
             problems = _duplicate_names(stamped["tasks"], "tasks")
@@ -637,8 +637,7 @@ class Catalog:
         """Archive a task (hidden from the portfolio, kept with its history) or make it active again."""
         if status not in {"active", "archived"}:
             raise ValueError(f"unknown task status {status!r}")
-        acting = self._allowed(Permission.EDIT_TASKS)
-        actor = actor or acting
+        actor = self.acting(Permission.EDIT_TASKS, actor=actor)
         with self.transaction() as cur:
             found = cur.execute("SELECT count(*) FROM tasks WHERE id = ?", [task_id]).fetchone()[0]
             if not found:
@@ -652,8 +651,7 @@ class Catalog:
         """Edit existing datasets or cost tiers: each record replaces the stored one with its id, all or nothing."""
         if table not in {"datasets", "cost_tiers"}:
             raise ValueError(f"replace_records does not edit {table!r}")
-        acting = self._allowed(WRITE_PERMISSION[table])
-        actor = actor or acting
+        actor = self.acting(WRITE_PERMISSION[table], actor=actor)
         ids = [r.id for r in records]
         stamped = [_stamp(r, actor) if table == "cost_tiers" else r for r in records]
         with self.transaction() as cur:
@@ -698,7 +696,7 @@ class Catalog:
         transaction; all rows land or none. The import is one write, so it is one audit entry (with the
         row count and the file); each row also carries who and when.
         """
-        self._allowed(Permission.LOG_OUTCOMES)
+        self.acting(Permission.LOG_OUTCOMES)
         if len(rows) == 0:
             return 0
         with self.transaction() as cur:
@@ -725,8 +723,7 @@ class Catalog:
     @retrying
     def delete_outcomes(self, ids: Sequence[str], *, actor: str | None = None) -> list[str]:
         """Soft delete: the rows stay, marked deleted and left out of fits. Returns the affected task ids."""
-        acting = self._allowed(Permission.LOG_OUTCOMES)
-        actor = actor or acting
+        actor = self.acting(Permission.LOG_OUTCOMES, actor=actor)
         with self.transaction() as cur:
             tasks = [row[0] for row in cur.execute(
                 "SELECT DISTINCT task_id FROM outcomes WHERE list_contains(?, id) AND NOT deleted",
@@ -738,8 +735,7 @@ class Catalog:
     @retrying
     def replace_outcome(self, outcome: Outcome, *, actor: str | None = None) -> None:
         """Edit one stored outcome (same id): the old row is replaced in one transaction and audited."""
-        acting = self._allowed(Permission.LOG_OUTCOMES)
-        actor = actor or acting
+        actor = self.acting(Permission.LOG_OUTCOMES, actor=actor)
         with self.transaction() as cur:
             if not cur.execute("SELECT count(*) FROM outcomes WHERE id = ?", [outcome.id]).fetchone()[0]:
                 raise ImportRejected([Problem("outcomes", None, "id", f"no outcome has id {outcome.id!r}")])
@@ -780,8 +776,7 @@ class Catalog:
     def save_recommendations(self, recommendations: Sequence[Recommendation], fits: Sequence[dict | None],
                              *, actor: str | None = None) -> int:
         """Store recommendations (queryable columns plus the full JSON and the fit they came from)."""
-        acting = self._allowed(Permission.RECOMPUTE_RECOMMENDATIONS)
-        actor = actor or acting
+        actor = self.acting(Permission.RECOMPUTE_RECOMMENDATIONS, actor=actor)
         if not recommendations:
             return 0
         frame = self._recommendation_frame(recommendations, fits)
@@ -797,8 +792,7 @@ class Catalog:
         """Make a saved scenario the task's plan, in one transaction: the task takes the scenario's budget
         (so a later recompute plans at it too) and the scenario's answer becomes its current recommendation;
         the audit log says which scenario was adopted."""
-        acting = self._allowed(Permission.EDIT_TASKS, Permission.RECOMPUTE_RECOMMENDATIONS)
-        actor = actor or acting
+        actor = self.acting(Permission.EDIT_TASKS, Permission.RECOMPUTE_RECOMMENDATIONS, actor=actor)
         frame = self._recommendation_frame([recommendation], [fit])
         with self.transaction() as cur:
             self._check_task_ids(cur, "recommendations", [recommendation])
@@ -865,8 +859,8 @@ class Catalog:
     @retrying
     def save_model_state(self, kind: str, version: str, payload: dict, *, actor: str | None = None) -> None:
         """Keep a fitted shared model (such as the pooled prior) so a single task can be refitted without it."""
-        acting = self._allowed(Permission.EDIT_THE_RULEBOOK if kind == RULE_WEIGHTS_KIND else Permission.RECOMPUTE_RECOMMENDATIONS)
-        actor = actor or acting
+        needs = Permission.EDIT_THE_RULEBOOK if kind == RULE_WEIGHTS_KIND else Permission.RECOMPUTE_RECOMMENDATIONS
+        actor = self.acting(needs, actor=actor)
         frame = pd.DataFrame([{"id": new_id(), "kind": kind, "version": version,
                                "payload_json": json.dumps(payload), "created_by": actor, "created_at": utc_now()}])
         with self.transaction() as cur:
@@ -887,7 +881,7 @@ class Catalog:
         What it did is audited."""
         if self._read_only:
             raise CatalogError(f"This view of {self.label} is read-only.")
-        actor = self._allowed(Permission.ADMINISTER_THE_CATALOG)
+        actor = self.acting(Permission.ADMINISTER_THE_CATALOG)
         report = self._tidy(expire_days)
         self._record("maintain", "catalog", report, actor=actor)
         return report
@@ -925,8 +919,7 @@ class Catalog:
         The rows are read from one consistent state of this catalog, and the copy commits only when every
         table's row count in the target matches. Returns the rows copied per table.
         """
-        acting = target._allowed(Permission.ADMINISTER_THE_CATALOG)
-        actor = actor or acting
+        actor = target.acting(Permission.ADMINISTER_THE_CATALOG, actor=actor)
         if target.location == self.location:
             raise CatalogError(f"{self.label} cannot be copied into itself.")
         if target.schema_version != self.schema_version:
