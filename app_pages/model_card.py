@@ -5,8 +5,9 @@ import streamlit as st
 
 import dashboard
 from strategy.access import Permission
+from strategy.backtest import model_card, run_backtest
 from strategy.explain import calibration_sentence
-from strategy.recommend import ENGINE_VERSION, SURFACE_FORM, model_card, run_backtest
+from strategy.recommend import ENGINE_VERSION, SURFACE_FORM
 
 catalog = dashboard.catalog()
 card = model_card(catalog)

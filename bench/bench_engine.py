@@ -20,6 +20,7 @@ import numpy as np
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from strategy.backtest import backtest, backtest_summary  # noqa: E402
 from strategy.catalog import Catalog  # noqa: E402
 from strategy.demo import initialise  # noqa: E402
 from strategy.learning import curve  # noqa: E402
@@ -27,8 +28,6 @@ from strategy.models import FACTOR_NAMES, Outcome, Task  # noqa: E402
 from strategy.recommend import (  # noqa: E402
     Scenario,
     TaskEvidence,
-    backtest,
-    backtest_summary,
     gather,
     portfolio,
     recommend_task,

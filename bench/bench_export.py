@@ -22,10 +22,11 @@ sys.path.insert(0, str(PROJECT))
 from bench_engine import fill, simulated_tasks  # noqa: E402
 
 from strategy import export  # noqa: E402
+from strategy.backtest import run_backtest  # noqa: E402
 from strategy.catalog import Catalog  # noqa: E402
 from strategy.demo import initialise  # noqa: E402
 from strategy.export import CHART_WORKERS_ENV, FORMATS, render  # noqa: E402
-from strategy.recommend import refit_portfolio, run_backtest  # noqa: E402
+from strategy.recommend import refit_portfolio  # noqa: E402
 from strategy.summary import build_summary  # noqa: E402
 
 LARGE_GOAL_SECONDS = 60

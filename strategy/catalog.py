@@ -846,15 +846,7 @@ class Catalog:
 
     def latest_recommendation(self, task_id: str, scenario: str = "") -> StoredRecommendation | None:
         """The newest stored recommendation of a task and the fit it was computed from."""
-        with self.cursor() as cur:
-            row = cur.execute(
-                "SELECT payload_json, fit_json FROM recommendations WHERE task_id = ? AND scenario = ? "
-                "ORDER BY created_at DESC, id DESC LIMIT 1",
-                [task_id, scenario],
-            ).fetchone()
-        if row is None:
-            return None
-        return StoredRecommendation(Recommendation.model_validate_json(row[0]), json.loads(row[1]) if row[1] else None)
+        return self.latest_recommendations_of([task_id], scenario).get(task_id)
 
     @retrying
     def save_model_state(self, kind: str, version: str, payload: dict, *, actor: str | None = None) -> None:

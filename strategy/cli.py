@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from strategy.backtest import run_backtest
 from strategy.backup import backup, restore
 from strategy.budget import MAX_BUDGET
 from strategy.catalog import Catalog, resolve_data_path, resolve_location
@@ -28,7 +29,6 @@ from strategy.recommend import (
     portfolio,
     recommend_task,
     refit_portfolio,
-    run_backtest,
 )
 from strategy.summary import build_summary
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from strategy.calibration import MIN_HELD_OUT, MIN_TASKS
 from strategy.models import Recommendation
 
 # Letters whose spoken name starts with a vowel sound: "an RMSE", "an F1", "an MAE" but "a BLEU".
@@ -105,7 +106,8 @@ def calibration_sentence(summary: dict) -> CoverageWords:
     if not calibration.get("trusted"):
         held = calibration.get("held_out", 0)
         return CoverageWords(f"{raw:.0%}", f"Intervals are drawn as fitted: {held} held-out outcomes are too few "
-                                           "to calibrate them (30 from 3 tasks or more are needed).")
+                                           f"to calibrate them ({MIN_HELD_OUT} from {MIN_TASKS} tasks or more "
+                                           "are needed).")
     scale = calibration["scale"]
     change = "narrower" if scale < 1 else "wider"
     return CoverageWords(

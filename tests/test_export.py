@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from strategy import export as export_module
+from strategy.backtest import run_backtest
 from strategy.catalog import Catalog
 from strategy.errors import StrategyError
 from strategy.export import (
@@ -33,7 +34,7 @@ from strategy.export import (
 )
 from strategy.export import pdf as pdf_module
 from strategy.models import Task
-from strategy.recommend import run_backtest, save_task_and_recommend
+from strategy.recommend import save_task_and_recommend
 from strategy.summary import StrategySummary, SummaryBundle, build_summary, summary_schema
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import strategy.learning
+from strategy import backtest as backtesting
 from strategy import recommend
 from strategy.catalog import Catalog
 from strategy.demo import initialise
@@ -38,7 +39,7 @@ def backtest_table(demo_template, tmp_path_factory):
     shutil.copy(demo_template, path)
     with Catalog.open(path) as catalog:
         evidence = recommend.gather(catalog)
-        return recommend.backtest(catalog, evidence=evidence)
+        return backtesting.backtest(catalog, evidence=evidence)
 
 
 def stored_payloads(catalog: Catalog) -> list[dict]:
@@ -296,7 +297,7 @@ def test_a_saved_scenario_is_compared_and_adopted_in_one_audited_write(demo_cata
 def test_backtest_model_beats_both_baselines(backtest_table):
     assert len(backtest_table) == seed_counts.TASKS
     assert np.isfinite(backtest_table[["mae_model", "mae_rules", "mae_mean"]].to_numpy()).all()
-    summary = recommend.backtest_summary(backtest_table)
+    summary = backtesting.backtest_summary(backtest_table)
     assert summary["tasks"] == seed_counts.TASKS and summary["outcomes"] == seed_counts.OUTCOMES
     errors = summary["relative_error"]
     assert errors["model"] < errors["rules"]
@@ -308,7 +309,7 @@ def test_backtest_model_beats_both_baselines(backtest_table):
 def test_backtest_calibrates_the_intervals_it_measured(backtest_table):
     """The demo's outcomes are smoother than real runs, so the fitted intervals over-cover; the backtest's
     calibration narrows them, and coverage judged task by task (each by the other tasks' width) moves to 80%."""
-    summary = recommend.backtest_summary(backtest_table)
+    summary = backtesting.backtest_summary(backtest_table)
     calibration = summary["interval_calibration"]
     assert calibration["trusted"] and calibration["held_out"] == summary["outcomes"]
     assert calibration["scale"] < 1 and summary["coverage_80"] > 0.85
@@ -351,7 +352,7 @@ def test_every_path_draws_intervals_at_the_calibrated_width(demo_catalog):
 
 def test_backtest_summary_of_nothing():
     import pandas as pd
-    assert recommend.backtest_summary(pd.DataFrame()) == {"tasks": 0}
+    assert backtesting.backtest_summary(pd.DataFrame()) == {"tasks": 0}
 
 
 def test_outcomes_all_at_one_mix_say_so_and_what_to_log_next():

@@ -9,13 +9,22 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
 from strategy.catalog import Catalog
 from strategy.charts import FIT_COLOUR, SYNTHETIC_COLOUR
 from strategy.models import Task
-from tests.browser.chromium import choose, open_portfolio, require_chromium, save_screenshot, settle, title
+from tests.browser.chromium import (
+    choose,
+    metric,
+    open_portfolio,
+    require_chromium,
+    save_screenshot,
+    settle,
+    title,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -226,9 +235,8 @@ def _pixels_near(png: bytes, colour: str, *, opacity: float = 1.0, tolerance: in
     from PIL import Image
 
     target = [round(opacity * int(colour[i:i + 2], 16) + (1 - opacity) * 255) for i in (1, 3, 5)]
-    picture = Image.open(io.BytesIO(png)).convert("RGB")
-    return sum(1 for pixel in picture.getdata()
-               if max(abs(channel - wanted) for channel, wanted in zip(pixel, target, strict=True)) <= tolerance)
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    return int((np.abs(pixels - np.array(target)).max(axis=2) <= tolerance).sum())
 
 
 def test_the_evidence_chart_draws_its_fitted_strokes_and_bands(facts, page, app_url, screenshots):
@@ -246,3 +254,31 @@ def test_the_evidence_chart_draws_its_fitted_strokes_and_bands(facts, page, app_
     # A stroke is 22 × 3 px and a band 8 px wide: a few logged outcomes give hundreds of pixels of each.
     assert strokes > 150 and bands > 150, (strokes, bands)
     save_screenshot(page, screenshots, "walk-evidence-chart")
+
+
+def test_the_backtest_narrows_the_intervals_and_the_model_card_says_so(facts, page, app_url, catalog_path,
+                                                                         screenshots):
+    """The model card before and after its backtest: the demo's intervals over-cover as fitted, so the backtest
+    narrows them, the card shows the calibrated coverage and says by how much, and the task's interval on its
+    page is drawn at the new width (the portfolio is re-planned)."""
+    def interval_width() -> float:
+        page.goto(f"{app_url}/task?task={facts['task_id']}")
+        expect(title(page, "Task")).to_be_visible()
+        line = page.get_by_text(re.compile(r"80% interval for [^:]+: [\d.]+")).first.inner_text()
+        found = re.search(r"80% interval for [^:]+: (\d+\.\d+)[–-](\d+\.\d+)", line)
+        return float(found.group(2)) - float(found.group(1))
+
+    before = interval_width()
+    page.goto(f"{app_url}/model")
+    expect(title(page, "Model card")).to_be_visible()
+    expect(page.get_by_text("No backtest stored yet.")).to_be_visible()
+    page.get_by_role("button", name="Run the backtest now").click()
+    sentence = page.get_by_text(re.compile(r"now drawn ([\d.]+)× as wide"))
+    expect(sentence).to_be_visible(timeout=180_000)
+    scale = float(re.search(r"now drawn ([\d.]+)× as wide", sentence.inner_text()).group(1))
+    covered = re.search(r"they cover (\d+)%", sentence.inner_text()).group(1)
+    assert scale < 1
+    expect(metric(page, "80% intervals covered").locator('[data-testid="stMetricValue"]')).to_have_text(f"{covered}%")
+    save_screenshot(page, screenshots, "walk-model-card-calibrated")
+    after = interval_width()
+    assert after == pytest.approx(scale * before, abs=0.003), (before, after, scale)  # shown to 3 decimals

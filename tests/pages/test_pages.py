@@ -26,12 +26,13 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import literal
+from strategy.backtest import model_card
 from strategy.budget import Costs
 from strategy.catalog import Catalog
 from strategy.explain import calibration_sentence, why_lines
 from strategy.export import to_markdown
 from strategy.models import FACTORS, Recommendation, Task, utc_now
-from strategy.recommend import Scenario, current_rulebook, model_card, recommend_task, whatif
+from strategy.recommend import Scenario, current_rulebook, recommend_task, whatif
 from strategy.rules import default_rulebook
 from strategy.summary import build_summary
 from tests.seed_counts import OUTCOMES, TASKS
