@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit import config as st_config
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from strategy import export, recommend, summary
+from strategy import assessments, export, recommend, summary
 from strategy.access import (
     NEEDS,
     Identity,
@@ -31,7 +31,8 @@ from strategy.access import (
 )
 from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.ingest import upload_limit_bytes
-from strategy.quality import report as quality
+from strategy.quality import samples
+from strategy.quality.columns import Sample
 
 READ_TTL_SECONDS = 60
 
@@ -252,29 +253,29 @@ def evidence(location: str, task_id: str):
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=8, show_spinner="Reading the sample…")
 def _dataset_frame(location: str, dataset_id: str) -> tuple[str, pd.DataFrame]:
-    sample = quality.dataset_sample(quality.find_dataset(_open_catalog(location), dataset_id))
+    sample = samples.dataset_sample(assessments.find_dataset(_open_catalog(location), dataset_id))
     return sample.label, sample.frame
 
 
-def dataset_sample(location: str, dataset_id: str) -> quality.Sample:
+def dataset_sample(location: str, dataset_id: str) -> Sample:
     """The rows behind a catalog dataset, read from its location (cached: samples can be large)."""
-    return quality.Sample(*_dataset_frame(location, dataset_id))
+    return Sample(*_dataset_frame(location, dataset_id))
 
 
 @st.cache_data(max_entries=6, show_spinner="Reading the file…")
 def _uploaded_frame(data: bytes, name: str) -> tuple[str, pd.DataFrame]:
-    sample = quality.load_sample(io.BytesIO(data), label=name, limit=upload_limit_bytes())
+    sample = samples.load_sample(io.BytesIO(data), label=name, limit=upload_limit_bytes())
     return sample.label, sample.frame
 
 
-def uploaded_sample(data: bytes, name: str) -> quality.Sample:
+def uploaded_sample(data: bytes, name: str) -> Sample:
     """An uploaded sample, read once per distinct file."""
-    return quality.Sample(*_uploaded_frame(data, name))
+    return Sample(*_uploaded_frame(data, name))
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
 def quality_history(location: str, task_id: str | None = None) -> pd.DataFrame:
-    return quality.reports_with_scores(_open_catalog(location), task_id=task_id)
+    return assessments.reports_with_scores(_open_catalog(location), task_id=task_id)
 
 
 # Characters Streamlit's Markdown would turn into emphasis, code, links, HTML, colours, icons, formulas, strikes,

@@ -6,6 +6,7 @@ import streamlit as st
 import dashboard
 from strategy import charts
 from strategy.access import Permission
+from strategy.assessments import save_assessment
 from strategy.errors import StrategyError
 from strategy.quality import present
 from strategy.quality.columns import likely_text_column, plan_columns, text_columns
@@ -15,7 +16,6 @@ from strategy.quality.report import (
     assessable,
     distribution,
     is_numeric_column,
-    save_assessment,
 )
 
 

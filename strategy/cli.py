@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from strategy.assessments import save_assessment
 from strategy.backtest import run_backtest
 from strategy.backup import backup, restore
 from strategy.budget import MAX_BUDGET
@@ -22,7 +23,7 @@ from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
 from strategy.outcomes import changes_table, log_file
 from strategy.quality.report import assess as assess_samples
-from strategy.quality.report import load_sample, save_assessment
+from strategy.quality.samples import load_sample
 from strategy.recommend import (
     RefitResult,
     Scenario,

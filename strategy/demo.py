@@ -21,7 +21,8 @@ from strategy.catalog import Catalog
 from strategy.errors import ImportRejected, Problem
 from strategy.ingest import read_rows, read_tasks, validate_rows
 from strategy.models import CostTier, Dataset, Outcome, QualityReport
-from strategy.quality.report import assess, dataset_sample, report_record
+from strategy.quality.report import assess, report_record
+from strategy.quality.samples import dataset_sample
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
 DEMO_ACTOR = "demo seed"

@@ -203,20 +203,40 @@ class LearningCurve:
         prior = self.prior or Prior.default(n_h, n_s)
         lower, upper = self._bounds()
         starts = [start] if start is not None else self._starts(n_h, n_s, y, prior)
-        best = None
-        for x0 in starts:
-            x0 = np.clip(x0, lower, upper)
-            result = least_squares(self._residuals, x0, jac=self._jacobian, bounds=(lower, upper),
-                                   args=(n_h, n_s, y, prior), method="trf", x_scale="jac", max_nfev=100,
-                                   ftol=1e-7, xtol=1e-7)
-            if best is None or result.cost < best.cost:
-                best = result
-        self.params_ = CurveParams.from_vector(best.x, sign, self.form)
-        residual = curve(best.x, n_h, n_s, self.form)[0] - y
+        if self.fixed_shape is not None:
+            x = self._fit_fixed_shape(n_h, n_s, y, np.clip(starts[0], lower, upper))
+        else:
+            best = None
+            for x0 in starts:
+                x0 = np.clip(x0, lower, upper)
+                result = least_squares(self._residuals, x0, jac=self._jacobian, bounds=(lower, upper),
+                                       args=(n_h, n_s, y, prior), method="trf", x_scale="jac", max_nfev=100,
+                                       ftol=1e-7, xtol=1e-7)
+                if best is None or result.cost < best.cost:
+                    best = result
+            x = best.x
+        self.params_ = CurveParams.from_vector(x, sign, self.form)
+        residual = curve(x, n_h, n_s, self.form)[0] - y
         dof = max(len(y) - 3, 1)
         self.sigma_ = float(np.sqrt(np.sum(residual ** 2) / dof))
         self.n_ = len(y)
         return self
+
+    def _fit_fixed_shape(self, n_h, n_s, y, x0: np.ndarray) -> np.ndarray:
+        """With the shape pinned the curve is c − a·g with g known, so the least-squares ceiling and gap
+        have a closed form (the bounded iterative fit crawled against the pinned bounds and stopped at its
+        evaluation cap). The gap a stays inside its bounds, as the iterative fit keeps it."""
+        x = x0.copy()
+        x[0], x[1] = 0.0, 0.0
+        g = -curve(x, n_h, n_s, self.form)[0]  # the curve's fall-off at each outcome, gap 1 and ceiling 0
+        centred = g - g.mean()
+        spread = float(centred @ centred)
+        identified = spread > 1e-18 * max(float(g @ g), 1e-300)  # else every outcome sits at one fall-off
+        a = -float(centred @ (y - y.mean())) / spread if identified else math.exp(x0[1])
+        a = float(np.clip(a, math.exp(-20.0), math.exp(20.0)))
+        x[1] = math.log(a)
+        x[0] = float(np.mean(y + a * g))
+        return x
 
     def predict(self, n_human, n_synthetic) -> np.ndarray:
         """Expected metric in its own units (sign restored)."""

@@ -11,8 +11,9 @@ import pytest
 import vl_convert as vlc
 
 from strategy import charts
+from strategy.assessments import reports_with_scores
 from strategy.quality.columns import Sample
-from strategy.quality.report import distribution, reports_with_scores
+from strategy.quality.report import distribution
 from strategy.recommend import TaskFit, evidence_view, gather, portfolio_view
 
 
@@ -171,7 +172,7 @@ def test_evidence_chart_draws_the_fitted_value_and_band_over_the_points(demo_cat
 
 
 def _reports(stamps, datasets) -> pd.DataFrame:
-    """Stored humanness reports as strategy.quality.report.reports_with_scores returns them."""
+    """Stored humanness reports as strategy.assessments.reports_with_scores returns them."""
     count = len(stamps)
     return pd.DataFrame({"created_at": pd.to_datetime(stamps), "dataset_name": datasets,
                          "grade": ["C"] * count, "humanness": np.linspace(60, 80, count),

@@ -13,9 +13,10 @@ PACKAGE = PROJECT / "strategy"
 LAYERS = {
     "core": ["strategy.errors", "strategy.models", "strategy.access", "strategy.rules", "strategy.budget",
              "strategy.learning", "strategy.surface", "strategy.decision", "strategy.calibration", "strategy.threads", "strategy.ingest",
-             "strategy.locations", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.text"],
+             "strategy.locations", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.text",
+             "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report"],
     "store": ["strategy.catalog", "strategy.lake", "strategy.backup"],
-    "services": ["strategy.recommend", "strategy.backtest", "strategy.outcomes", "strategy.quality.report", "strategy.demo"],
+    "services": ["strategy.recommend", "strategy.backtest", "strategy.outcomes", "strategy.assessments", "strategy.demo"],
     "present": ["strategy.summary", "strategy.charts", "strategy.plots", "strategy.explain", "strategy.export",
                 "strategy.quality.present"],
     "interface": ["strategy.cli", "strategy", "strategy.quality"],

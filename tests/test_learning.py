@@ -189,3 +189,38 @@ def test_curve_jacobian_agrees_with_finite_differences(form):
             down[j] -= step
             numeric[:, j] = (curve(up, n_h, n_s, form)[0] - curve(down, n_h, n_s, form)[0]) / (2 * step)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_pinned_shape_is_fitted_to_the_least_squares_optimum(seed):
+    """With the shape pinned (the backtest's rules-only baseline), the ceiling and gap come in closed form: no
+    ceiling and gap fit the outcomes better, and a converged iterative fit finds the same ones."""
+    from scipy.optimize import least_squares
+
+    shape = (0.7, 0.3, math.log(5000.0), math.log(400.0))
+    y = simulate(truth(), seed, noise=0.01)
+    fitted = LearningCurve(form="saturating", fixed_shape=shape).fit(N_H, N_S, y)
+    x = fitted.params_.vector()
+    assert (x[2], x[3], x[4], x[6]) == pytest.approx(shape)
+
+    def residuals(ceiling_and_gap):
+        vector = x.copy()
+        vector[0], vector[1] = ceiling_and_gap
+        return curve(vector, N_H, N_S, "saturating")[0] - y
+
+    converged = least_squares(residuals, [float(y.max()), 0.0], xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=10_000)
+    assert (x[0], x[1]) == pytest.approx(tuple(converged.x), rel=1e-6, abs=1e-9)
+    assert np.sum(residuals(x[:2]) ** 2) <= 2 * converged.cost + 1e-15
+    for nudge in ([1e-4, 0], [-1e-4, 0], [0, 1e-3], [0, -1e-3]):  # no nearby ceiling and gap do better
+        assert np.sum(residuals(x[:2] + nudge) ** 2) > np.sum(residuals(x[:2]) ** 2)
+
+
+def test_a_pinned_shape_whose_outcomes_fall_as_the_samples_grow_keeps_the_gap_inside_its_bounds():
+    """Outcomes that fall as samples grow (a higher-is-better metric) ask for a negative gap; the gap stays at
+    its lower bound, as the bounded fit keeps it, and the ceiling is the best level for that gap."""
+    shape = (0.7, 0.3, math.log(5000.0), math.log(400.0))
+    y = 0.5 + 1e-5 * (N_H + N_S) / 1000.0  # rises slowly, never saturating
+    falling = -y
+    fitted = LearningCurve(form="saturating", fixed_shape=shape).fit(N_H, N_S, falling)
+    assert fitted.params_.log_a == pytest.approx(-20.0)
+    assert fitted.params_.c == pytest.approx(float(np.mean(falling)), abs=1e-6)

@@ -16,7 +16,8 @@ from scipy.stats import ks_2samp
 from strategy.errors import AssessmentRejected
 from strategy.quality import assess, frame_sample, read_sample, read_texts
 from strategy.quality.columns import plan_columns
-from strategy.quality.report import GAP_GRADES, SCORE_GRADES, grade, load_sample, weighted_score
+from strategy.quality.report import GAP_GRADES, SCORE_GRADES, grade, weighted_score
+from strategy.quality.samples import load_sample
 from strategy.quality.tabular import (
     balls_containing,
     column_pairs,

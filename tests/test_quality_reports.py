@@ -1,5 +1,5 @@
 """Humanness reports in the catalog: stored by the demo, saved from an assessment, read back for trends, and
-fed to the pooled model as a feature (strategy/quality/report.py with strategy/catalog and strategy/recommend)."""
+fed to the pooled model as a feature (strategy/quality/report.py measures, strategy/assessments.py stores and recomputes)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from strategy.assessments import find_dataset, reports_with_scores, save_assessment
 from strategy.catalog import LATEST_VERSION, MIGRATIONS, Catalog
 from strategy.demo import SEED_DIR
 from strategy.errors import StrategyError
 from strategy.learning import PooledPrior
 from strategy.models import Dataset, QualityReport, Task, utc_now
 from strategy.quality import assess, frame_sample, present
-from strategy.quality.report import (
-    Assessment,
-    dataset_sample,
-    distribution,
-    find_dataset,
-    reports_with_scores,
-    save_assessment,
-)
+from strategy.quality.report import Assessment, distribution
+from strategy.quality.samples import dataset_sample
 from strategy.quality.tabular import privacy_flags
 from strategy.recommend import FEATURE_COUNT, POOLED_KIND, gather, load_pooled, refit_portfolio
 

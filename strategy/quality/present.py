@@ -12,7 +12,8 @@ import math
 
 import pandas as pd
 
-from strategy.quality.report import GAP_GRADES, METRIC_LABELS, TEXT_WEIGHTS, Assessment
+import strategy.quality.metrics as registry
+from strategy.quality.report import GAP_GRADES, Assessment
 from strategy.quality.tabular import privacy_flags
 
 SCORE = "Score (0–100)"
@@ -189,7 +190,7 @@ def segments_frame(report: Assessment) -> pd.DataFrame:
              SYNTHETIC_ROWS: _integers([row.get("synthetic_rows") for row in rows])}
     for name in ("shapes", "pairs", "detection"):
         if any(name in row for row in rows):
-            frame[f"{METRIC_LABELS[name]} (0–100)"] = _scores(row.get(name) for row in rows)
+            frame[f"{registry.label('tabular', name)} (0–100)"] = _scores(row.get(name) for row in rows)
     if any("humanness" in row for row in rows):  # already on 0–100
         frame["Humanness (0–100)"] = pd.Series([None if _missing(row.get("humanness")) else
                                                 round(float(row["humanness"]), 1) for row in rows], dtype="float64")
@@ -417,18 +418,26 @@ def _text_details(name: str, found: dict) -> str:
     return "; ".join(part for part in parts if part)
 
 
+def _found(modality: str, name: str, result) -> str:
+    """What a metric found, in one line: its own description when it registered one."""
+    metric = registry.metric(modality, name)
+    if metric is not None and metric.describe is not None and result is not None:
+        return metric.describe(result)
+    return _text_details(name, result)
+
+
 def text_frame(report: Assessment) -> pd.DataFrame:
     """One row per text metric: score and floor on 0–100 and one line of what it found."""
     section = report.data["modalities"].get("text")
     if not section:
         return pd.DataFrame()
     metrics, floors = section.get("metrics") or {}, section.get("floor_scores") or {}
-    names = list(TEXT_WEIGHTS)
-    frame = {"Metric": [METRIC_LABELS[name] for name in names],
+    names = list((report.data.get("weights") or {}).get("text") or registry.weights("text"))
+    frame = {"Metric": [registry.label("text", name) for name in names],
              SCORE: _scores((section.get("scores") or {}).get(name) for name in names)}
     if floors:
         frame[FLOOR] = _scores(floors.get(name) for name in names)
-    frame["What it found"] = [_text_details(name, metrics.get(name)) for name in names]
+    frame["What it found"] = [_found("text", name, metrics.get(name)) for name in names]
     return pd.DataFrame(frame)
 
 

@@ -8,23 +8,16 @@ score is read against it, and the grade is the gap between the two.
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import os
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import IO
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from strategy.catalog import Catalog
-from strategy.errors import AssessmentRejected, ImportRejected, Problem, StrategyError
-from strategy.ingest import read_bytes
-from strategy.locations import read_location
+import strategy.quality.metrics as registry
+from strategy.errors import StrategyError
 from strategy.models import QualityReport
 from strategy.quality.columns import (
     ColumnPlan,
@@ -33,35 +26,16 @@ from strategy.quality.columns import (
     as_labels,
     as_numbers,
     plan_columns,
-    read_sample,
-    read_texts,
     sample_rows,
     split_halves,
 )
-from strategy.quality.tabular import (
-    DETECTION_ROWS,
-    NEIGHBOUR_ROWS,
-    column_pairs,
-    column_shapes,
-    coverage,
-    detection,
-    fidelity_diversity,
-    privacy,
-    privacy_flags,
-)
-from strategy.quality.text import TEXT_METRICS, clean_texts, text_report
-from strategy.recommend import recommend_task
+from strategy.quality.metrics import ComparedSamples
+from strategy.quality.tabular import column_pairs, column_shapes, detection, privacy, privacy_flags
+from strategy.quality.text import clean_texts, equal_samples
 
 SCHEMA = "strategy.humanness/1"
-# Documented in the README. Privacy is reported beside the score, never inside it: a copy of the human
-# data is perfectly human-like and still unusable.
-TABULAR_WEIGHTS = {"shapes": 0.30, "pairs": 0.20, "detection": 0.20, "coverage": 0.10, "fidelity": 0.20}
-TEXT_WEIGHTS = {"structure": 0.20, "lexical": 0.20, "repetition": 0.10, "detection": 0.25, "fidelity": 0.25}
-METRIC_LABELS = {
-    "shapes": "Column shapes", "pairs": "Column-pair trends", "detection": "Detection", "coverage": "Coverage",
-    "fidelity": "Fidelity and diversity (k-NN)", "structure": "Length and structure", "lexical": "Lexical diversity",
-    "repetition": "Repetition",
-}
+# Privacy is reported beside the score, never inside it: a copy of the human data is perfectly human-like and
+# still unusable. The metrics and their weights are registered in strategy.quality.metrics.
 # Grades on the gap to the noise floor, in points: within sampling noise of human data is an A.
 GAP_GRADES = ((2.5, "A"), (7.5, "B"), (15.0, "C"), (25.0, "D"))
 # Without a floor (too few human rows to halve), grades on the score itself.
@@ -97,47 +71,34 @@ def grade(humanness: float | None, floor: float | None) -> str:
     return next((letter for limit, letter in SCORE_GRADES if humanness >= limit), "F")
 
 
-# ----------------------------------------------------------------------------- the tabular metrics
-def _tabular_metrics(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, *, seed: int,
-                     progress: Progress | None, span: tuple[float, float], label: str) -> dict:
-    encoder = Encoder(plan).fit(human)
-    steps = [
-        ("shapes", lambda: column_shapes(human, synthetic, plan)),
-        ("pairs", lambda: column_pairs(human, synthetic, plan)),
-        ("coverage", lambda: coverage(human, synthetic, plan)),
-        ("detection", lambda: detection(encoder.transform(sample_rows(human, DETECTION_ROWS, seed)),
-                                        encoder.transform(sample_rows(synthetic, DETECTION_ROWS, seed + 1)),
-                                        seed=seed)),
-        ("fidelity", lambda: fidelity_diversity(encoder.transform(sample_rows(human, NEIGHBOUR_ROWS, seed + 2)),
-                                                encoder.transform(sample_rows(synthetic, NEIGHBOUR_ROWS, seed + 3)))),
-    ]
+# ----------------------------------------------------------------------------- the metrics
+def _computed(modality: str, samples: ComparedSamples, *, progress: Progress | None, span: tuple[float, float],
+              label: str) -> dict:
+    """Every registered metric of the modality on one pair of samples: name → its result."""
+    chosen = registry.metrics(modality)
     out = {}
-    for position, (name, step) in enumerate(steps):
+    for position, metric in enumerate(chosen):
         if progress:
-            progress(span[0] + (span[1] - span[0]) * position / len(steps), f"{label}: {METRIC_LABELS[name]}")
-        out[name] = step()
+            progress(span[0] + (span[1] - span[0]) * position / len(chosen), f"{label}: {metric.label}")
+        out[metric.name] = metric.compute(samples)
     return out
 
 
-def _tabular_scores(metrics: dict) -> dict[str, float | None]:
-    return {
-        "shapes": _mean(row["score"] for row in metrics["shapes"]),
-        "pairs": _mean(row["score"] for row in metrics["pairs"]),
-        "coverage": _mean(row["score"] for row in metrics["coverage"]),
-        "detection": metrics["detection"]["score"],
-        "fidelity": metrics["fidelity"]["score"],
-    }
+def _scores(modality: str, results: dict) -> dict[str, float | None]:
+    return {metric.name: metric.score(results[metric.name]) for metric in registry.metrics(modality)
+            if metric.name in results}
 
 
-def _text_scores(metrics: dict) -> dict[str, float | None]:
-    return {name: metrics[name]["score"] for name in TEXT_METRICS}
+def _text_samples(human: pd.Series, synthetic: pd.Series, seed: int) -> tuple[ComparedSamples, list[int]]:
+    h, s = equal_samples(human, synthetic, seed=seed)
+    return ComparedSamples(h, s, seed), [len(h), len(s)]
 
 
 def segments(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, column: str, *, seed: int) -> dict:
     """Scores within each value of one column (the most frequent values with enough rows on both sides):
     shapes, pair trends and a logistic detector, weighted as in the overall score."""
     inner = ColumnPlan(kinds={k: v for k, v in plan.kinds.items() if k != column and v != "text"})
-    weights = {k: TABULAR_WEIGHTS[k] for k in ("shapes", "pairs", "detection")}
+    weights = {k: w for k, w in registry.weights("tabular").items() if k in ("shapes", "pairs", "detection")}
     key_h, key_s = as_labels(human[column]), as_labels(synthetic[column])
     counts_h, counts_s = key_h.value_counts(), key_s.value_counts()
     rows, left_out = [], []
@@ -189,13 +150,15 @@ class Assessment:
     def metrics_table(self) -> pd.DataFrame:
         """One row per scored metric: score and floor on 0–100, weight, and what it measures."""
         rows = []
+        stored = self.data.get("weights") or {}
         for modality, section in self.data["modalities"].items():
-            weights = TABULAR_WEIGHTS if modality == "tabular" else TEXT_WEIGHTS
+            # A report keeps the weights it was scored with; the registry's are for one that predates them.
+            weights = stored.get(modality) or registry.weights(modality)
             for name, weight in weights.items():
                 score = section["scores"].get(name)
                 floor = (section.get("floor_scores") or {}).get(name)
-                rows.append({"modality": modality, "metric": METRIC_LABELS[name], "key": name, "weight": weight,
-                             "score": None if score is None else 100 * score,
+                rows.append({"modality": modality, "metric": registry.label(modality, name), "key": name,
+                             "weight": weight, "score": None if score is None else 100 * score,
                              "floor": None if floor is None else 100 * floor})
         return pd.DataFrame(rows, columns=["modality", "metric", "key", "weight", "score", "floor"])
 
@@ -305,28 +268,30 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
     modalities: dict[str, dict] = {}
     if plan.tabular:
         section = {"columns": {n: plan.kinds[n] for n in plan.tabular},
-                   "metrics": _tabular_metrics(h_frame, s_frame, plan, seed=seed, progress=progress,
-                                               span=(0.0, 0.45), label="tables")}
-        section["scores"] = _tabular_scores(section["metrics"])
+                   "metrics": _computed("tabular", ComparedSamples(h_frame, s_frame, seed, plan), progress=progress,
+                                        span=(0.0, 0.45), label="tables")}
+        section["scores"] = _scores("tabular", section["metrics"])
         if can_halve:
             half_a, half_b = split_halves(h_frame, seed)
-            section["floor_metrics"] = _tabular_metrics(half_a, half_b, plan, seed=seed, progress=progress,
-                                                        span=(0.45, 0.75), label="noise floor")
-            section["floor_scores"] = _tabular_scores(section["floor_metrics"])
+            section["floor_metrics"] = _computed("tabular", ComparedSamples(half_a, half_b, seed, plan),
+                                                 progress=progress, span=(0.45, 0.75), label="noise floor")
+            section["floor_scores"] = _scores("tabular", section["floor_metrics"])
         modalities["tabular"] = section
     if plan.text_column:
         h_text, s_text = clean_texts(h_frame[plan.text_column]), clean_texts(s_frame[plan.text_column])
+        compared, per_side = _text_samples(h_text, s_text, seed)
         section = {"column": plan.text_column, "texts": [len(h_text), len(s_text)],
-                   "metrics": text_report(h_text, s_text, seed=seed,
-                                          progress=_scaled(progress, 0.75, 0.87, "text"))}
-        section["scores"] = _text_scores(section["metrics"])
+                   "metrics": {"texts_per_side": per_side} | _computed("text", compared, progress=progress,
+                                                                       span=(0.75, 0.87), label="text")}
+        section["scores"] = _scores("text", section["metrics"])
         if len(h_text) >= FLOOR_MIN_ROWS:
             order = np.random.default_rng(seed).permutation(len(h_text))
             half = len(h_text) // 2
-            section["floor_metrics"] = text_report(h_text.iloc[order[:half]].reset_index(drop=True),
-                                                   h_text.iloc[order[half:]].reset_index(drop=True), seed=seed,
-                                                   progress=_scaled(progress, 0.87, 0.94, "noise floor"))
-            section["floor_scores"] = _text_scores(section["floor_metrics"])
+            compared, per_side = _text_samples(h_text.iloc[order[:half]].reset_index(drop=True),
+                                               h_text.iloc[order[half:]].reset_index(drop=True), seed)
+            section["floor_metrics"] = {"texts_per_side": per_side} | _computed(
+                "text", compared, progress=progress, span=(0.87, 0.94), label="noise floor")
+            section["floor_scores"] = _scores("text", section["floor_metrics"])
         modalities["text"] = section
     if progress:
         progress(0.95, "privacy")
@@ -335,7 +300,7 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
                             holdout=None if holdout is None else holdout.frame.reset_index(drop=True))
     found_privacy["flags"] = privacy_flags(found_privacy)
     for name, section in modalities.items():
-        weights = TABULAR_WEIGHTS if name == "tabular" else TEXT_WEIGHTS
+        weights = registry.weights(name)
         section["humanness"] = weighted_score(section["scores"], weights)
         section["floor"] = weighted_score(section["floor_scores"], weights) if "floor_scores" in section else None
         section["grade"] = grade(section["humanness"], section["floor"])
@@ -348,7 +313,7 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
         "synthetic": {"label": synthetic.label, "rows": len(s_frame)},
         "holdout": None if holdout is None else {"label": holdout.label, "rows": len(holdout.frame)},
         "skipped": plan.skipped, "seed": seed, "modalities": modalities, "privacy": found_privacy,
-        "weights": {"tabular": TABULAR_WEIGHTS, "text": TEXT_WEIGHTS},
+        "weights": {modality: registry.weights(modality) for modality in registry.MODALITIES},
         "floor_note": None if floor is not None else
         f"no noise floor: the human sample needs at least {FLOOR_MIN_ROWS} rows to be halved",
     }
@@ -361,13 +326,7 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
     return Assessment(_clean(data))
 
 
-def _scaled(progress: Progress | None, start: float, stop: float, label: str) -> Progress | None:
-    if progress is None:
-        return None
-    return lambda fraction, message: progress(start + (stop - start) * fraction, f"{label}: {message}")
-
-
-# ----------------------------------------------------------------------------- catalog
+# ----------------------------------------------------------------------------- the catalog's record
 def report_record(assessment: Assessment, *, dataset_id: str, task_id: str | None,
                   reference_dataset_id: str | None = None) -> QualityReport:
     """The catalog row for an assessment of a synthetic dataset."""
@@ -376,93 +335,6 @@ def report_record(assessment: Assessment, *, dataset_id: str, task_id: str | Non
     return QualityReport(dataset_id=dataset_id, reference_dataset_id=reference_dataset_id, task_id=task_id,
                          modality=assessment.modality, humanness=round(assessment.humanness, 4),
                          grade=assessment.grade, metrics_json=assessment.to_json())
-
-
-def save_assessment(catalog: Catalog, assessment: Assessment, *, dataset_id: str,
-                    reference_dataset_id: str | None = None, actor: str | None = None,
-                    recompute: bool = True) -> QualityReport:
-    """Store a report against the synthetic dataset it measured (id or name) and that dataset's task, then
-    recompute the task's recommendation: the pooled model reads the humanness of a task's synthetic data."""
-    dataset = find_dataset(catalog, dataset_id)
-    if reference_dataset_id is not None:
-        reference_dataset_id = find_dataset(catalog, reference_dataset_id)["id"]
-    task_id = None if pd.isna(dataset["task_id"]) else str(dataset["task_id"])
-    actor = actor or catalog.actor
-    report = report_record(assessment, dataset_id=dataset["id"], task_id=task_id,
-                           reference_dataset_id=reference_dataset_id)
-    catalog.add_records("quality_reports", [report], actor=actor, action="assess")
-    if task_id is not None and recompute:
-        recommend_task(catalog, task_id, actor=actor)
-    return report
-
-
-def find_dataset(catalog: Catalog, reference: str) -> dict:
-    """A catalog dataset by id or by name (case-insensitive)."""
-    datasets = catalog.datasets()
-    match = datasets[(datasets["id"] == reference)
-                     | (datasets["name"].str.strip().str.lower() == str(reference).strip().lower())]
-    if match.empty:
-        raise StrategyError(f"Unknown dataset {reference!r}: no dataset has that id or name (register it in "
-                            "Catalog › Datasets).")
-    return match.iloc[0].to_dict()
-
-
-def load_sample(source: str | Path | IO[bytes], *, label: str | None = None, limit: int | None = None,
-                text: bool | None = None) -> Sample:
-    """A sample from a file or byte stream: one text per line for .txt (or ``text=True``), else a CSV, Parquet
-    or JSON-lines table. Given a ``limit`` in bytes, more is never read, for .txt as for tables."""
-    name = str(label or getattr(source, "name", None) or source)
-    if text is None:
-        text = name.lower().endswith(".txt")
-    try:
-        if not text:
-            return read_sample(source, label=label, limit=limit)
-        if limit is not None:  # never more than the limit read, as for a table
-            source = io.BytesIO(read_bytes(source, name, limit=limit)[1])
-        return read_texts(source, label=label or name)
-    except ImportRejected as error:
-        raise AssessmentRejected(error.problems) from None
-
-
-# What a reader says about a file it cannot read may quote the file (a parser's excerpt, a value, a column name);
-# for a dataset's location, read by the app for every viewer, only the kind of failure is shown.
-_QUOTES_FROM_HERE = re.compile(r"\s*[:('\"]")
-_NOT_SHOWN = " (the file's details are not shown for a catalog location)"
-
-
-def _without_content(problem: Problem, label: str) -> Problem:
-    reason = _QUOTES_FROM_HERE.split(problem.reason, maxsplit=1)[0].rstrip(" ;,")
-    if reason != problem.reason:
-        reason += _NOT_SHOWN
-    field = problem.field if problem.field in ("file", "record") else "column"
-    return Problem(label, problem.row, field, reason)
-
-
-def dataset_sample(dataset: dict, *, roots: Sequence[str | os.PathLike] | None = None) -> Sample:
-    """The rows of a catalog dataset, read from its location: only inside the allowed folders
-    (strategy.locations), only a regular file of a sample format, never beyond the upload limit; a file that
-    cannot be parsed is refused without quoting it."""
-    location = dataset.get("location")
-    if not isinstance(location, str) or not location.strip():
-        raise StrategyError(f"Dataset {dataset['name']!r} has no location: set where a sample of its rows lives "
-                            "(a CSV, Parquet or JSON-lines file) in Catalog › Datasets, or upload the file.")
-    sample, data = read_location(location.strip(), str(dataset["name"]), roots=roots)
-    label = f"{dataset['name']} ({sample.path.name})"
-    try:
-        if sample.is_text:
-            return load_sample(io.BytesIO(data), label=label, text=True)
-        # The file's own name tells the reader its format; messages name the dataset.
-        return replace(read_sample(io.BytesIO(data), label=sample.path.name, limit=len(data)), label=label)
-    except ImportRejected as error:
-        raise AssessmentRejected([_without_content(p, label) for p in error.problems]) from None
-
-
-def reports_with_scores(catalog: Catalog, *, task_id: str | None = None, dataset_id: str | None = None
-                        ) -> pd.DataFrame:
-    """Stored reports with their floor, for trend charts: one row per report, oldest first."""
-    frame = catalog.quality_reports(task_id=task_id, dataset_id=dataset_id, with_metrics=True)
-    floors = [json.loads(text).get("floor") for text in frame["metrics_json"]]
-    return frame.drop(columns=["metrics_json"]).assign(floor=floors)
 
 
 def distribution(human: Sample, synthetic: Sample, column: str, *, bins: int = 30, top: int = 20) -> pd.DataFrame:

@@ -173,20 +173,9 @@ def text_fidelity(human: pd.Series, synthetic: pd.Series, *, seed: int) -> dict:
     return result
 
 
-TEXT_METRICS = ("structure", "lexical", "repetition", "detection", "fidelity")
-
-
-def text_report(human: pd.Series, synthetic: pd.Series, *, seed: int, progress=None) -> dict:
-    """Every text metric on equal-size samples (at most TEXT_ROWS texts per side)."""
+def equal_samples(human: pd.Series, synthetic: pd.Series, *, seed: int) -> tuple[pd.Series, pd.Series]:
+    """Equal-size samples of the two sides (at most TEXT_ROWS texts each), which every text metric compares."""
     size = min(len(human), len(synthetic), TEXT_ROWS)
     h = human.sample(n=size, random_state=seed).reset_index(drop=True) if len(human) > size else human
     s = synthetic.sample(n=size, random_state=seed + 1).reset_index(drop=True) if len(synthetic) > size else synthetic
-    steps = {"structure": lambda: structure(h, s), "lexical": lambda: lexical(h, s),
-             "repetition": lambda: repetition(h, s), "detection": lambda: text_detection(h, s, seed=seed),
-             "fidelity": lambda: text_fidelity(h, s, seed=seed)}
-    out = {"texts_per_side": [len(h), len(s)]}
-    for position, (name, step) in enumerate(steps.items()):
-        if progress:
-            progress(position / len(steps), f"text: {name}")
-        out[name] = step()
-    return out
+    return h, s

@@ -27,7 +27,7 @@ from strategy.cli import BUDGET, TARGET, main
 from strategy.errors import AssessmentRejected, StrategyError
 from strategy.export import inert, json_inert, render
 from strategy.locations import DEFAULT_ROOTS, SAMPLE_ROOTS_ENV, SAMPLES_DIR, LocationRefused, allowed_roots
-from strategy.quality.report import dataset_sample
+from strategy.quality.samples import dataset_sample
 from strategy.recommend import save_task_and_recommend
 from strategy.summary import build_summary
 
@@ -245,7 +245,7 @@ def test_the_default_roots_hold_the_demo_samples_and_refuse_the_rest(monkeypatch
 
 
 def test_reading_a_refused_location_from_the_catalog_writes_nothing(demo_path, root):
-    from strategy.quality.report import find_dataset
+    from strategy.assessments import find_dataset
     with Catalog.open(demo_path) as catalog:
         row = catalog.datasets().set_index("name").loc["Confirmed fraud cases"]
         before = catalog.counts()
@@ -721,7 +721,7 @@ def test_with_the_noto_fonts_the_pdf_shows_cjk_and_emoji(hostile_template, tmp_p
 
 
 def test_an_uploaded_text_sample_over_the_limit_is_refused_unread():
-    from strategy.quality.report import load_sample
+    from strategy.quality.samples import load_sample
 
     class Stream(io.BytesIO):
         def __init__(self, data: bytes):

@@ -15,9 +15,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from strategy.assessments import find_dataset
 from strategy.catalog import Catalog
 from strategy.quality import assess, present
-from strategy.quality.report import dataset_sample, find_dataset, load_sample
+from strategy.quality.samples import dataset_sample, load_sample
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "app_pages/data_quality.py"
