@@ -31,9 +31,12 @@ from pydantic import BaseModel, ValidationError, field_validator
 
 from strategy import __version__
 from strategy.access import Permission
-from strategy.catalog import _AUDIT_RENAMES, MIGRATIONS, TABLES, Catalog, _duplicate_names, is_out_of_space
+from strategy.catalog import MIGRATIONS, TABLES, Catalog
 from strategy.errors import CatalogError, ImportRejected, Problem
 from strategy.models import Name, Recommendation, Record, ShortText, describe_errors, new_id, utc_now
+from strategy.store.mechanism import is_out_of_space
+from strategy.store.schema import AUDIT_RENAMES
+from strategy.store.tasks import duplicate_names
 
 MANIFEST = "manifest.json"
 FORMAT = "strategy.backup/1"
@@ -233,14 +236,14 @@ def restore(catalog: Catalog, folder: str | os.PathLike) -> dict[str, int]:
             listed = ", ".join(f"{rows} {table}" for table, rows in occupied.items())
             raise CatalogError(f"{catalog.label} is not empty ({listed}); restore only into an empty catalog. "
                                "Nothing was restored.")
-        catalog._lock_task_names(cur)
+        catalog.lock_task_names(cur)
         for table, data in loaded.items():
             if data.num_rows:
-                catalog._append_frame(cur, table, data)
+                catalog.append_frame(cur, table, data)
         found = {table: cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
         if found != expected:
             raise CatalogError(f"The restored row counts {found} differ from the manifest. Nothing was restored.")
-        catalog._audit(cur, actor, "restore", "catalog", [new_id()],
+        catalog.audit(cur, actor, "restore", "catalog", [new_id()],
                        {"from": str(source), "rows": found, "backup_created_at": manifest["created_at"]})
     return found
 
@@ -364,12 +367,12 @@ def _check_rows(catalog: Catalog, scratch) -> list[Problem]:
     # unique ignoring case, task references known (against the backup's own tasks, in the scratch catalog).
     with catalog.cursor() as target:
         for table, listed in records.items():
-            problems += _relabel(_refused(catalog._check_new_ids, target, table, listed), table)
-        problems += _relabel(_duplicate_names(records["tasks"], "tasks"), "tasks")
-        problems += _relabel(_refused(catalog._check_new_names, target, records["tasks"]), "tasks")
+            problems += _relabel(_refused(catalog.check_new_ids, target, table, listed), table)
+        problems += _relabel(duplicate_names(records["tasks"], "tasks"), "tasks")
+        problems += _relabel(_refused(catalog.check_new_names, target, records["tasks"]), "tasks")
     for table, listed in records.items():
         if table != "tasks":
-            problems += _relabel(_refused(catalog._check_task_ids, scratch, table, listed), table)
+            problems += _relabel(_refused(catalog.check_task_ids, scratch, table, listed), table)
     return problems
 
 
@@ -402,7 +405,7 @@ def _validator(model: type[BaseModel], table: str):
     field's default (as the rows written before it have); any other NULL goes to the model, which refuses it
     unless the field may be empty."""
     label = f"{table}.parquet"
-    renames = {column: field for field, column in _AUDIT_RENAMES.items()} if table == "audit_log" else {}
+    renames = {column: field for field, column in AUDIT_RENAMES.items()} if table == "audit_log" else {}
     back = {field: column for column, field in renames.items()}
     defaulted = {column for added_to, column in _added_later() if added_to == table}
 

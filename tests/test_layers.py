@@ -15,7 +15,7 @@ LAYERS = {
              "strategy.learning", "strategy.surface", "strategy.decision", "strategy.calibration", "strategy.threads", "strategy.ingest",
              "strategy.locations", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.text",
              "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report"],
-    "store": ["strategy.catalog", "strategy.lake", "strategy.backup"],
+    "store": ["strategy.catalog", "strategy.store", "strategy.lake", "strategy.backup"],
     "services": ["strategy.recommend", "strategy.backtest", "strategy.outcomes", "strategy.assessments", "strategy.demo"],
     "present": ["strategy.summary", "strategy.charts", "strategy.plots", "strategy.explain", "strategy.export",
                 "strategy.quality.present"],

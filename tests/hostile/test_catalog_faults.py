@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from strategy.access import Identity
-from strategy.catalog import LATEST_VERSION, TABLES, Catalog, _explain_open_failure
+from strategy.catalog import LATEST_VERSION, TABLES, Catalog
 from strategy.cli import main
 from strategy.errors import CatalogError
+from strategy.store.mechanism import explain_open_failure
 from tests.hostile.verdicts import refused, rows_in
 
 ADMIN = {"STRATEGY_ROLE": "admin", "STRATEGY_USER": "ops"}
@@ -144,7 +145,7 @@ OPEN_FAILURES = [
 
 @pytest.mark.parametrize(("message", "expected"), OPEN_FAILURES)
 def test_an_open_failure_is_explained_by_duckdbs_actual_words(message, expected):
-    explained = _explain_open_failure("x.duckdb", duckdb.IOException(message))
+    explained = explain_open_failure("x.duckdb", duckdb.IOException(message))
     assert expected in explained
     if expected != "in use by another process":
         assert "in use by another process" not in explained
