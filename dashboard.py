@@ -31,6 +31,7 @@ from strategy.access import (
 )
 from strategy.catalog import Catalog, resolve_data_path, resolve_location
 from strategy.ingest import upload_limit_bytes
+from strategy.outcomes import changes_table
 from strategy.quality import samples
 from strategy.quality.columns import Sample
 
@@ -316,3 +317,15 @@ def summary_file_name(location: str, fmt: str, bundle_args: dict) -> str:
         name = _open_catalog(location).task(bundle_args["task_ids"][0]).name
         return export.file_name_for("task" if len(bundle_args["task_ids"]) == 1 else "selection", name, fmt)
     return export.file_name_for("selection" if bundle_args.get("filters") else "portfolio", "", fmt)
+
+
+def show_changes(changes, heading: str = "What the evidence changed") -> None:
+    """Before → after for every task a write recomputed, with a link to each task that has an answer."""
+    if not changes:
+        return
+    st.markdown(f"**{heading}**")
+    st.dataframe(changes_table(changes), hide_index=True, width="stretch")
+    for change in changes:
+        if change.after is not None:
+            st.page_link("app_pages/task.py", label=f"Open {change.task_name}", icon=":material/open_in_new:",
+                         query_params={"task": change.task_id})

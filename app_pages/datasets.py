@@ -6,9 +6,10 @@ from pydantic import ValidationError
 import dashboard
 from strategy import charts
 from strategy.access import Permission
-from strategy.errors import ImportRejected
-from strategy.locations import LocationRefused, check_location
-from strategy.models import MODALITIES, SOURCE_KINDS, Dataset, describe_errors
+from strategy.datasets import save_dataset
+from strategy.errors import StrategyError
+from strategy.locations import LocationRefused
+from strategy.models import MODALITIES, SOURCE_KINDS, describe_errors
 
 location = dashboard.catalog_location()
 datasets = dashboard.datasets(location)
@@ -81,22 +82,19 @@ if submitted:
                   cost_per_sample=cost, provenance=provenance, licence=licence, cost_source=cost_source,
                   location=sample_location.strip())
     try:
-        if fields["location"]:  # only a sample file inside the allowed folders (strategy/locations.py)
-            check_location(fields["location"], name.strip() or "new dataset")
-        if existing:
-            record = Dataset(**fields, id=existing["id"], source=existing["source"],
-                             created_by=existing["created_by"], created_at=existing["created_at"])
-            dashboard.catalog().replace_records("datasets", [record])
-        else:
-            dashboard.catalog().add_records("datasets", [Dataset(**fields)])
+        saved = save_dataset(dashboard.catalog(), fields, dataset_id=None if existing is None else existing["id"])
     except ValidationError as error:
         for field, reason in describe_errors(error):
             st.error(f"{field}: {reason}", icon=":material/error:")
-    except ImportRejected as error:
-        st.error(str(error), icon=":material/error:")
     except LocationRefused as error:
         st.error(dashboard.literal(error), icon=":material/error:")
+    except StrategyError as error:  # a clash (an unknown task, a dataset removed meanwhile): nothing was written
+        st.error(str(error), icon=":material/error:")
     else:
         dashboard.clear_reads()
-        st.success(f"Saved '{dashboard.literal(name)}'. Run a refit (or edit the task) for its price to reach the recommendation.",
-                   icon=":material/check:")
+        recomputed = [change.task_name for change in saved.changes]
+        plan = "plans" if len(recomputed) == 1 else "plan"
+        reach = (f" {dashboard.literal(' and '.join(recomputed))} now {plan} with its price, recomputed just now."
+                 if recomputed else "")
+        st.success(f"Saved '{dashboard.literal(name)}'.{reach}", icon=":material/check:")
+        dashboard.show_changes(saved.changes, "What the new price changed")

@@ -9,10 +9,8 @@ from strategy.errors import ImportRejected, StrategyError
 from strategy.models import REGIMES
 from strategy.outcomes import (
     COLUMNS,
-    changes_table,
-    commit,
+    log_checked,
     read_outcome_file,
-    recompute,
     template_csv,
     upload_limit_bytes,
     validate,
@@ -29,16 +27,6 @@ if tasks.empty:
     st.stop()
 if not dashboard.needs(Permission.LOG_OUTCOMES):
     st.stop()
-
-
-def show_changes(changes) -> None:
-    """Before → after for every task the write touched, and the next experiment worth running."""
-    st.markdown("**What the evidence changed**")
-    st.dataframe(changes_table(changes), hide_index=True, width="stretch")
-    for change in changes:
-        if change.after is not None:
-            st.page_link("app_pages/task.py", label=f"Open {change.task_name}", icon=":material/open_in_new:",
-                         query_params={"task": change.task_id})
 
 
 one, many = st.tabs(["One outcome", "From a file"])
@@ -114,11 +102,10 @@ with one:
         if checked.count == 0:
             st.info("This run is already logged; nothing was added.", icon=":material/info:")
         else:
-            commit(dashboard.catalog(), checked, label="form")
-            changes = recompute(dashboard.catalog(), checked.tasks)
+            logged = log_checked(dashboard.catalog(), checked, label="form")
             dashboard.clear_reads()
             st.success("Outcome logged.", icon=":material/check:")
-            show_changes(changes)
+            dashboard.show_changes(logged.changes)
     if errors:
         st.error("Fix the fields marked in red; nothing was saved.", icon=":material/error:")
 
@@ -154,10 +141,9 @@ with many:
                 st.success(f"All {table.num_rows:,} rows are valid: {checked.count:,} new, {checked.skipped:,} "
                            f"already logged (they will be skipped){repeated}.", icon=":material/task_alt:")
                 if st.button(f"Import {checked.count:,} outcomes", type="primary", disabled=checked.count == 0):
-                    written = commit(dashboard.catalog(), checked, label=label)
-                    with st.spinner("Recomputing the affected tasks…"):
-                        changes = recompute(dashboard.catalog(), checked.tasks)
+                    with st.spinner("Importing, then recomputing the affected tasks…"):
+                        logged = log_checked(dashboard.catalog(), checked, label=label)
                     dashboard.clear_reads()
-                    st.success(f"Imported {written:,} outcomes; skipped {checked.skipped:,} already logged.",
+                    st.success(f"Imported {logged.written:,} outcomes; skipped {checked.skipped:,} already logged.",
                                icon=":material/check:")
-                    show_changes(changes)
+                    dashboard.show_changes(logged.changes)

@@ -461,14 +461,21 @@ def recompute(catalog: Catalog, task_ids: list[str], *, actor: str | None = None
     return changes
 
 
+def log_checked(catalog: Catalog, checked: Checked, *, label: str = "", actor: str | None = None,
+                recompute_after: bool = True, progress=None) -> LogResult:
+    """Write rows that ``validate`` passed (all or nothing) and recompute the tasks they touched: the one write
+    path of every way in (the form, a file, the CLI, ``log_outcome``), so each recomputes alike."""
+    written = commit(catalog, checked, actor=actor, label=label)
+    changes = recompute(catalog, checked.tasks, actor=actor, progress=progress) if recompute_after and written else []
+    return LogResult(written, checked.skipped, changes, checked.duplicates)
+
+
 def log_file(catalog: Catalog, source, *, label: str | None = None, actor: str | None = None,
              recompute_after: bool = True, progress=None) -> LogResult:
     """Read, check, write (all or nothing) and recompute: the whole bulk path."""
     label, frame = read_outcome_file(source, label=label)
-    checked = validate(catalog, frame, label)
-    written = commit(catalog, checked, actor=actor, label=label)
-    changes = recompute(catalog, checked.tasks, actor=actor, progress=progress) if recompute_after and written else []
-    return LogResult(written, checked.skipped, changes, checked.duplicates)
+    return log_checked(catalog, validate(catalog, frame, label), label=label, actor=actor,
+                       recompute_after=recompute_after, progress=progress)
 
 
 def log_outcome(task: str, n_human: int, n_synthetic: int, metric: str, value: float, *,
@@ -491,10 +498,7 @@ def log_outcome(task: str, n_human: int, n_synthetic: int, metric: str, value: f
     owned = not isinstance(catalog, Catalog)
     opened = Catalog.open(catalog) if owned else catalog
     try:
-        checked = validate(opened, frame, "log_outcome")
-        written = commit(opened, checked, actor=actor)
-        changes = recompute(opened, checked.tasks, actor=actor) if written else []
-        return LogResult(written, checked.skipped, changes)
+        return log_checked(opened, validate(opened, frame, "log_outcome"), actor=actor)
     finally:
         if owned:
             opened.close()

@@ -43,8 +43,12 @@ def facts(catalog_path) -> dict:
                            actor="browser test")
         task = catalog.task(TASK)
         recommendation, _ = catalog.latest_recommendation(task.id)
+        datasets = catalog.datasets()
+        human = datasets[(datasets["task_id"] == task.id) & (datasets["source_kind"] == "human")
+                         & (datasets["cost_per_sample"] > 0)]
         return {"task_id": task.id, "eval_size": recommendation.eval_set.size,
-                "eval_tier": recommendation.eval_set.tier, "budget": recommendation.budget}
+                "eval_tier": recommendation.eval_set.tier, "budget": recommendation.budget,
+                "human_prices": human["cost_per_sample"].tolist()}
 
 
 def sidebar_outcomes(page: Page) -> int:
@@ -282,3 +286,27 @@ def test_the_backtest_narrows_the_intervals_and_the_model_card_says_so(facts, pa
     save_screenshot(page, screenshots, "walk-model-card-calibrated")
     after = interval_width()
     assert after == pytest.approx(scale * before, abs=0.003), (before, after, scale)  # shown to 3 decimals
+
+
+def test_a_price_saved_on_the_datasets_page_reaches_the_task_at_once(facts, page, app_url, screenshots):
+    """Issue 19: the Datasets page stored a dataset's price and asked for a refit before the recommendation would
+    use it. Saving now recomputes the task, the page says so and shows before → after, and the task page plans
+    with the new price (the mean of the task's priced human datasets)."""
+    price = 0.12
+    expected = float(np.mean([*facts["human_prices"], price]))
+    page.goto(f"{app_url}/datasets")
+    expect(title(page, "Datasets")).to_be_visible()
+    settle(page)
+    page.get_by_role("textbox", name="Name").fill("Second-pass review labels")
+    choose(page, "Task", TASK)
+    page.get_by_role("spinbutton", name="Samples").fill("5000")
+    page.get_by_role("spinbutton", name="Cost per sample (USD)").fill(f"{price}")
+    page.get_by_role("spinbutton", name="Cost per sample (USD)").press("Tab")
+    page.get_by_role("button", name="Register dataset").click()
+    expect(page.get_by_text(f"{TASK} now plans with its price, recomputed just now.")).to_be_visible()
+    expect(page.get_by_text("What the new price changed")).to_be_visible()
+    settle(page)
+    save_screenshot(page, screenshots, "walk-dataset-price")
+    page.goto(f"{app_url}/task?task={facts['task_id']}")
+    expect(title(page, "Task")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Human data price")).to_have_value(f"this task's price (${expected:,.4g})")

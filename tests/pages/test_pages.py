@@ -1080,13 +1080,20 @@ def test_datasets_page_registers_a_dataset(demo_app, expected, demo_path):
     assert_fine(at)
     assert not at.error
     assert len(at.success) == 1 and at.success[0].value.startswith("Saved 'Radiologist second reads'.")
+    # The price reached the task at once: it is recomputed and the page shows before → after.
+    assert f"{CHEST} now plans with its price, recomputed just now." in at.success[0].value
+    assert "What the new price changed" in [m.value.strip("*") for m in at.markdown]
+    assert at.dataframe[-1].value["task"].tolist() == [CHEST]
 
     with Catalog.open(demo_path) as catalog:
         datasets = catalog.datasets()
+        latest = catalog.latest_recommendation(chest).recommendation
     assert len(datasets) == len(expected.datasets) + 1
     row = datasets[datasets["name"] == "Radiologist second reads"].iloc[0]
     assert (row["task_id"], row["source_kind"], row["modality"], row["samples"], row["cost_per_sample"],
             row["licence"]) == (chest, "human", "image", 1200, 4.5, "internal")
+    priced = datasets[(datasets["task_id"] == chest) & (datasets["source_kind"] == "human")]["cost_per_sample"]
+    assert latest.cost_per_sample["human"] == pytest.approx(float(priced[priced > 0].mean()))
 
     at.run()  # the table above the form is drawn before the save; the next run lists the new row
     assert_fine(at)
