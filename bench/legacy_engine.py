@@ -18,7 +18,7 @@ def legacy_policy(pilot: pd.DataFrame, budget: float, prices) -> tuple[int, int]
     """(n_human, n_synthetic) the pre-issue-17 engine would buy for training with ``budget``."""
     rows = pilot.sort_values(["n_human", "n_synthetic"], kind="stable", ignore_index=True)
     fitted = LearningCurve().fit(rows["n_human"].to_numpy(float), rows["n_synthetic"].to_numpy(float),
-                                 rows["value"].to_numpy(float), higher_is_better=True)
+                                 rows["value"].to_numpy(float))
     params = fitted.params_.vector()
 
     def predict(n_h, n_s):

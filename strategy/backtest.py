@@ -13,7 +13,7 @@ import pandas as pd
 
 from strategy.calibration import IntervalCalibration, miss_ratio
 from strategy.catalog import Catalog
-from strategy.learning import MIN_OUTCOMES_FOR_MODEL, LearningCurve, PooledPrior, Prior, shape_of
+from strategy.learning import MIN_OUTCOMES_FOR_MODEL, LearningCurve, PooledPrior, Prior, Shape, shape_of
 from strategy.recommend import (
     BACKTEST_KIND,
     CALIBRATION_KIND,
@@ -39,7 +39,7 @@ def _rules_shape(item: TaskEvidence, rulebook: Rulebook) -> tuple[float, float, 
     sample is worth. Only the level (ceiling and gap) is then fitted to outcomes."""
     share = rulebook.evaluate(item.task.profile()).prior_human_share
     default = Prior.default(item.n_human, item.n_synthetic)
-    return (0.8, float(np.clip(1.2 * (1 - share), 0.02, 1.0)), default.mean[2], default.mean[4])
+    return (0.8, float(np.clip(1.2 * (1 - share), 0.02, 1.0)), default.mean[Shape.LOG_S], default.mean[Shape.LOG_N0])
 
 
 def _held_out_prediction(form: str, prior: Prior | None, n_h, n_s, y, at, higher_is_better: bool, seed: int,
@@ -47,19 +47,19 @@ def _held_out_prediction(form: str, prior: Prior | None, n_h, n_s, y, at, higher
     """The model's prediction of one held-out outcome, with its 80% interval (NaN for the single-curve
     forms, which carry no interval of their own)."""
     if form == SURFACE_FORM:
-        posterior = SurfacePosterior(prior=prior, random_state=seed).fit(n_h, n_s, y, higher_is_better=higher_is_better)
+        posterior = SurfacePosterior(prior=prior, random_state=seed, higher_is_better=higher_is_better).fit(n_h, n_s, y)
         fit = TaskFit(posterior=posterior, prior={}, model_version="backtest")
         low, high = fit.band(*at)
         return float(fit.predict(*at)[0]), float(low[0]), float(high[0])
-    model = LearningCurve(form=form, prior=prior).fit(n_h, n_s, y, higher_is_better=higher_is_better)
+    model = LearningCurve(form=form, prior=prior, higher_is_better=higher_is_better).fit(n_h, n_s, y)
     return float(model.predict(*at)[0]), float("nan"), float("nan")
 
 
 def _shape_for_pool(item: TaskEvidence, form: str) -> np.ndarray:
     if form == SURFACE_FORM:
         return independent_shape(item)[1]
-    fitted = LearningCurve(form=form).fit(item.n_human, item.n_synthetic, item.values,
-                                          higher_is_better=item.task.higher_is_better)
+    fitted = LearningCurve(form=form, higher_is_better=item.task.higher_is_better).fit(
+        item.n_human, item.n_synthetic, item.values)
     return shape_of(fitted.params_, fitted.spread_)
 
 
@@ -98,8 +98,8 @@ def backtest(catalog: Catalog, *, form: str = SURFACE_FORM, evidence: list[TaskE
             at = (item.n_human[held:held + 1], item.n_synthetic[held:held + 1])
             predicted, low, high = _held_out_prediction(form, prior, n_h, n_s, y, at, item.task.higher_is_better,
                                                         task_seed(item.task.id) + held)
-            rules_only = LearningCurve(form="saturating", fixed_shape=_rules_shape(item, rulebook)).fit(
-                n_h, n_s, y, higher_is_better=item.task.higher_is_better)
+            rules_only = LearningCurve(form="saturating", fixed_shape=_rules_shape(item, rulebook),
+                                       higher_is_better=item.task.higher_is_better).fit(n_h, n_s, y)
             errors["model"].append(abs(predicted - truth))
             errors["rules"].append(abs(rules_only.predict(*at)[0] - truth))
             errors["mean"].append(abs(float(np.mean(y)) - truth))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -35,6 +36,34 @@ FORMS = ("linear", "saturating", "penalised")
 DEFAULT_FORM = "penalised"
 # Shape parameters that the prior (pooled or default) speaks about, in fit coordinates.
 SHAPE = ("alpha", "w", "log_s", "lam", "log_n0")
+
+
+class Param(IntEnum):
+    """Where each parameter sits in a curve's parameter vector (CurveParams.vector(), the fit's x)."""
+
+    C = 0  # the ceiling
+    LOG_A = 1  # log of the gap between the ceiling and what no data gives
+    ALPHA = 2
+    W = 3  # what one synthetic sample is worth in human samples
+    LOG_S = 4  # log of where synthetic data saturates
+    LAM = 5  # the penalty on the synthetic share
+    LOG_N0 = 6
+
+
+class Shape(IntEnum):
+    """Where each shape parameter sits in a prior's mean and sd (SHAPE's order)."""
+
+    ALPHA = 0
+    W = 1
+    LOG_S = 2
+    LAM = 3  # relative to the task's metric spread
+    LOG_N0 = 4
+
+
+# The curve parameter behind each shape parameter, in SHAPE's order.
+SHAPE_PARAMS = (Param.ALPHA, Param.W, Param.LOG_S, Param.LAM, Param.LOG_N0)
+# What LearningCurve(fixed_shape=(α, w, log S, log n0)) pins, in that order.
+PINNED_SHAPE = (Param.ALPHA, Param.W, Param.LOG_S, Param.LOG_N0)
 MIN_OUTCOMES_FOR_MODEL = 3
 W_MAX = 1.5
 
@@ -85,7 +114,7 @@ class CurveParams:
 def curve(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
     """Sign-adjusted metric (higher is better) at sample counts; ``x`` may be one vector or a stack (k, 7)."""
     x = np.atleast_2d(x)
-    c, log_a, alpha, w, log_s, lam, log_n0 = (x[:, i:i + 1] for i in range(7))
+    c, log_a, alpha, w, log_s, lam, log_n0 = (x[:, i:i + 1] for i in Param)
     n_h = np.asarray(n_h, dtype=float)[None, ...].reshape(1, -1)
     n_s = np.asarray(n_s, dtype=float)[None, ...].reshape(1, -1)
     s = np.exp(log_s)
@@ -115,17 +144,17 @@ def curve_jacobian(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
     power = u ** (-alpha)
     d_eff = a * alpha * power / u / n0
     jac = np.empty((len(n_h), 7))
-    jac[:, 0] = 1.0
-    jac[:, 1] = -a * power
-    jac[:, 2] = a * power * np.log(u)
-    jac[:, 3] = d_eff * synthetic
-    jac[:, 4] = d_eff * d_eff_log_s
-    jac[:, 5] = 0.0
-    jac[:, 6] = -d_eff * n_eff
+    jac[:, Param.C] = 1.0
+    jac[:, Param.LOG_A] = -a * power
+    jac[:, Param.ALPHA] = a * power * np.log(u)
+    jac[:, Param.W] = d_eff * synthetic
+    jac[:, Param.LOG_S] = d_eff * d_eff_log_s
+    jac[:, Param.LAM] = 0.0
+    jac[:, Param.LOG_N0] = -d_eff * n_eff
     if form == "penalised":
         total = n_h + n_s
         share = np.divide(n_s, total, out=np.zeros_like(total), where=total > 0)
-        jac[:, 5] = -share
+        jac[:, Param.LAM] = -share
     return jac
 
 
@@ -133,13 +162,15 @@ def curve_jacobian(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
 class LearningCurve:
     """Fit one task's learning curve by bounded least squares with a prior on its shape.
 
-    Deterministic: the starting points are fixed, and bootstrap refits draw from
-    ``random_state``.
+    Settings in the constructor, ``fit`` on the outcomes only; fitted attributes end in ``_``. Deterministic:
+    the starting points are fixed.
     """
 
     form: str = DEFAULT_FORM
     prior: Prior | None = None
     prior_weight: float = 1.0
+    # Lower-is-better metrics (an error rate) are fitted with their sign flipped and predicted in their own units.
+    higher_is_better: bool = True
     # Pin the shape (α, w, log S, log n0) instead of fitting it: only ceiling and gap are learned.
     fixed_shape: tuple[float, float, float, float] | None = None
     params_: CurveParams | None = field(default=None, init=False)
@@ -151,9 +182,9 @@ class LearningCurve:
         lower = [-np.inf, -20.0, 0.05, 0.0, math.log(1.0), 0.0, math.log(0.1)]
         upper = [np.inf, 20.0, 3.0, W_MAX, math.log(1e9), np.inf, math.log(1e8)]
         if self.form != "penalised":
-            upper[5] = 1e-12  # λ pinned at 0: this form has no penalty
+            upper[Param.LAM] = 1e-12  # λ pinned at 0: this form has no penalty
         if self.fixed_shape is not None:
-            for index, value in zip((2, 3, 4, 6), self.fixed_shape, strict=True):
+            for index, value in zip(PINNED_SHAPE, self.fixed_shape, strict=True):
                 lower[index], upper[index] = value - 1e-9, value + 1e-9
         return np.array(lower), np.array(upper)
 
@@ -161,26 +192,26 @@ class LearningCurve:
         fit = curve(x, n_h, n_s, self.form)[0] - y
         # The prior counts as one outcome per shape parameter, in the metric's own units.
         scale = self.prior_weight * max(self.spread_ * 0.05, 1e-9)
-        shape = np.array([x[2], x[3], x[4], x[5] / self.spread_, x[6]])
+        shape = x[list(SHAPE_PARAMS)] / np.array([1.0, 1.0, 1.0, self.spread_, 1.0])
         pull = scale * (shape - np.array(prior.mean)) / np.array(prior.sd)
         if self.fixed_shape is not None:
             pull[:] = 0.0
         if self.form == "linear":
-            pull[2] = 0.0
+            pull[Shape.LOG_S] = 0.0
         if self.form != "penalised":
-            pull[3] = 0.0
+            pull[Shape.LAM] = 0.0
         return np.concatenate([fit, pull])
 
     def _jacobian(self, x, n_h, n_s, y, prior: Prior):
         fit = curve_jacobian(x, n_h, n_s, self.form)
         scale = self.prior_weight * max(self.spread_ * 0.05, 1e-9)
         pull = np.zeros((5, 7))
-        for row, (column, divisor) in enumerate(((2, 1.0), (3, 1.0), (4, 1.0), (5, self.spread_), (6, 1.0))):
-            pull[row, column] = scale / prior.sd[row] / divisor
+        for row, column in enumerate(SHAPE_PARAMS):
+            pull[row, column] = scale / prior.sd[row] / (self.spread_ if column == Param.LAM else 1.0)
         if self.form == "linear":
-            pull[2] = 0.0
+            pull[Shape.LOG_S] = 0.0
         if self.form != "penalised":
-            pull[3] = 0.0
+            pull[Shape.LAM] = 0.0
         if self.fixed_shape is not None:
             pull[:] = 0.0
         return np.vstack([fit, pull])
@@ -188,21 +219,21 @@ class LearningCurve:
     def _starts(self, n_h, n_s, y, prior: Prior):
         top = float(y.max()) + 0.2 * self.spread_
         log_a = math.log(max(top - float(y.min()), 1e-6) * 1.5)
-        alpha = float(np.clip(prior.mean[0], 0.1, 2.0))
-        return [np.array([top, log_a, alpha, float(np.clip(w, 0.01, 1.0)), prior.mean[2], 0.0, prior.mean[4]])
-                for w in (prior.mean[1], 0.05)]
+        alpha = float(np.clip(prior.mean[Shape.ALPHA], 0.1, 2.0))
+        return [np.array([top, log_a, alpha, float(np.clip(w, 0.01, 1.0)), prior.mean[Shape.LOG_S], 0.0,
+                          prior.mean[Shape.LOG_N0]]) for w in (prior.mean[Shape.W], 0.05)]
 
-    def fit(self, n_human, n_synthetic, values, *, higher_is_better: bool = True, start=None) -> LearningCurve:
+    def fit(self, n_human, n_synthetic, values) -> LearningCurve:
         n_h = np.asarray(n_human, dtype=float)
         n_s = np.asarray(n_synthetic, dtype=float)
-        sign = 1.0 if higher_is_better else -1.0
+        sign = 1.0 if self.higher_is_better else -1.0
         y = sign * np.asarray(values, dtype=float)
         if len(y) < 2:
             raise ValueError("a learning curve needs at least two outcomes")
         self.spread_ = max(float(np.ptp(y)), 1e-3 * max(abs(float(np.mean(y))), 1.0))
         prior = self.prior or Prior.default(n_h, n_s)
         lower, upper = self._bounds()
-        starts = [start] if start is not None else self._starts(n_h, n_s, y, prior)
+        starts = self._starts(n_h, n_s, y, prior)
         if self.fixed_shape is not None:
             x = self._fit_fixed_shape(n_h, n_s, y, np.clip(starts[0], lower, upper))
         else:
@@ -227,15 +258,15 @@ class LearningCurve:
         have a closed form (the bounded iterative fit crawled against the pinned bounds and stopped at its
         evaluation cap). The gap a stays inside its bounds, as the iterative fit keeps it."""
         x = x0.copy()
-        x[0], x[1] = 0.0, 0.0
+        x[Param.C], x[Param.LOG_A] = 0.0, 0.0
         g = -curve(x, n_h, n_s, self.form)[0]  # the curve's fall-off at each outcome, gap 1 and ceiling 0
         centred = g - g.mean()
         spread = float(centred @ centred)
         identified = spread > 1e-18 * max(float(g @ g), 1e-300)  # else every outcome sits at one fall-off
-        a = -float(centred @ (y - y.mean())) / spread if identified else math.exp(x0[1])
+        a = -float(centred @ (y - y.mean())) / spread if identified else math.exp(x0[Param.LOG_A])
         a = float(np.clip(a, math.exp(-20.0), math.exp(20.0)))
-        x[1] = math.log(a)
-        x[0] = float(np.mean(y + a * g))
+        x[Param.LOG_A] = math.log(a)
+        x[Param.C] = float(np.mean(y + a * g))
         return x
 
     def predict(self, n_human, n_synthetic) -> np.ndarray:
@@ -243,22 +274,6 @@ class LearningCurve:
         if self.params_ is None:
             raise RuntimeError("fit the curve first")
         return self.params_.sign * curve(self.params_.vector(), n_human, n_synthetic, self.form)[0]
-
-    def bootstrap(self, n_human, n_synthetic, values, *, higher_is_better: bool, n_refits: int,
-                  random_state: int) -> np.ndarray:
-        """Parameter vectors of refits on resampled outcomes (warm-started), shape (n_refits, 7)."""
-        rng = np.random.default_rng(random_state)
-        n_h, n_s, y = (np.asarray(a, dtype=float) for a in (n_human, n_synthetic, values))
-        refits = []
-        for _ in range(n_refits):
-            pick = rng.integers(0, len(y), len(y))
-            if len(np.unique(pick)) < 2:
-                pick = np.arange(len(y))
-            refit = LearningCurve(form=self.form, prior=self.prior, prior_weight=self.prior_weight)
-            refit.fit(n_h[pick], n_s[pick], y[pick], higher_is_better=higher_is_better,
-                      start=self.params_.vector())
-            refits.append(refit.params_.vector())
-        return np.array(refits)
 
 
 def shape_of(params: CurveParams, spread: float) -> np.ndarray:
@@ -302,9 +317,9 @@ class PooledPrior:
 
     def predict(self, features: np.ndarray) -> Prior:
         mean = self.model_.predict(self._filled(np.asarray(features, float).reshape(1, -1)))[0]
-        mean[0] = float(np.clip(mean[0], 0.05, 2.5))
-        mean[1] = float(np.clip(mean[1], 0.0, W_MAX))
-        mean[3] = float(max(mean[3], 0.0))
+        mean[Shape.ALPHA] = float(np.clip(mean[Shape.ALPHA], 0.05, 2.5))
+        mean[Shape.W] = float(np.clip(mean[Shape.W], 0.0, W_MAX))
+        mean[Shape.LAM] = float(max(mean[Shape.LAM], 0.0))
         return Prior(mean=tuple(float(v) for v in mean), sd=tuple(float(v) for v in self.sd_),
                      source=f"pooled over {self.n_tasks_} tasks")
 

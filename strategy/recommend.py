@@ -254,8 +254,9 @@ def fit_task(evidence: TaskEvidence, *, pooled: PooledPrior | None = None, poole
     task = evidence.task
     prior = pooled.predict(evidence.features()) if pooled is not None else None
     prior_used = prior or default_prior(evidence.n_human, evidence.n_synthetic)
-    posterior = SurfacePosterior(prior=prior_used, random_state=task_seed(task.id)).fit(
-        evidence.n_human, evidence.n_synthetic, evidence.values, higher_is_better=task.higher_is_better)
+    posterior = SurfacePosterior(prior=prior_used, random_state=task_seed(task.id),
+                                 higher_is_better=task.higher_is_better).fit(
+        evidence.n_human, evidence.n_synthetic, evidence.values)
     return TaskFit(posterior=posterior,
                    prior={"mean": list(prior_used.mean), "sd": list(prior_used.sd), "source": prior_used.source},
                    model_version=ENGINE_VERSION + (f"+pooled:{pooled_version}" if pooled is not None
@@ -524,8 +525,8 @@ def adopt_scenario(catalog: Catalog, task_id: str, name: str, *, actor: str | No
 # ------------------------------------------------------------------------------ pooling
 def independent_shape(item: TaskEvidence) -> tuple[np.ndarray, np.ndarray]:
     """A task's own posterior mean shape (default prior): what the pooled model learns to predict."""
-    posterior = SurfacePosterior(random_state=task_seed(item.task.id)).fit(
-        item.n_human, item.n_synthetic, item.values, higher_is_better=item.task.higher_is_better)
+    posterior = SurfacePosterior(random_state=task_seed(item.task.id), higher_is_better=item.task.higher_is_better
+                                 ).fit(item.n_human, item.n_synthetic, item.values)
     return item.features(), posterior.shape_summary()
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import gammaln, stdtr
 
-from strategy.learning import Prior
+from strategy.learning import Param, Prior, Shape
 
 FORM = "surface"
 # The shape grid. α: how fast returns diminish; n0: the pre-learned data size of a rectified power law
@@ -86,7 +86,7 @@ def _shape_log_density(prior: Prior) -> np.ndarray:
     """Independent normal log densities of the grid shapes under ``prior`` (α, w, log S, log n0)."""
     mean, sd = np.array(prior.mean), np.array(prior.sd)
     log_density = np.zeros(len(SHAPES))
-    for column, index in ((0, 0), (2, 1), (3, 2), (1, 4)):  # (SHAPES column, Prior index)
+    for column, index in ((0, Shape.ALPHA), (2, Shape.W), (3, Shape.LOG_S), (1, Shape.LOG_N0)):  # SHAPES column
         deviation = (SHAPES[:, column] - mean[index]) / sd[index]
         if column == 3:  # S means nothing when synthetic data is worth nothing
             deviation = np.where(SHAPES[:, 2] == 0, 0.0, deviation)
@@ -106,6 +106,8 @@ class SurfacePosterior:
     prior: Prior | None = None
     n_draws: int = N_DRAWS
     random_state: int = 0
+    # Lower-is-better metrics are fitted with their sign flipped and predicted in their own units.
+    higher_is_better: bool = True
     # Normal–inverse-gamma prior in standardised metric units: a noise sd of about a sixth of the
     # outcomes' spread is expected (b0 / a0), and coefficients may be several spreads large.
     # The noise prior is empirical: centred on the residual variance of a plain three-term fit in log
@@ -130,10 +132,10 @@ class SurfacePosterior:
     n_: int = field(default=0, init=False)
     _draws: np.ndarray | None = field(default=None, init=False, repr=False)
 
-    def fit(self, n_human, n_synthetic, values, *, higher_is_better: bool = True) -> SurfacePosterior:
+    def fit(self, n_human, n_synthetic, values) -> SurfacePosterior:
         n_h = np.asarray(n_human, dtype=float)
         n_s = np.asarray(n_synthetic, dtype=float)
-        self.sign_ = 1.0 if higher_is_better else -1.0
+        self.sign_ = 1.0 if self.higher_is_better else -1.0
         y = self.sign_ * np.asarray(values, dtype=float)
         if len(y) < 2:
             raise ValueError("a surface needs at least two outcomes")
@@ -270,8 +272,9 @@ class SurfacePosterior:
     def shape_summary(self) -> np.ndarray:
         """Posterior mean shape in the pooled prior's coordinates (α, w, log S, λ/spread, log n0)."""
         params, _ = self.draws()
-        lam = float(np.mean(params[:, 5])) / self.scale_
-        return np.array([params[:, 2].mean(), params[:, 3].mean(), params[:, 4].mean(), lam, params[:, 6].mean()])
+        lam = float(np.mean(params[:, Param.LAM])) / self.scale_
+        return np.array([params[:, Param.ALPHA].mean(), params[:, Param.W].mean(), params[:, Param.LOG_S].mean(), lam,
+                         params[:, Param.LOG_N0].mean()])
 
     # ---------------------------------------------------------------------------- persistence
     def to_dict(self) -> dict:
@@ -284,7 +287,7 @@ class SurfacePosterior:
     @classmethod
     def from_dict(cls, data: dict) -> SurfacePosterior:
         posterior = cls(n_draws=int(data["n_draws"]), random_state=int(data["random_state"]),
-                        noise_power=float(data["noise_power"]))
+                        noise_power=float(data["noise_power"]), higher_is_better=float(data["sign"]) > 0)
         posterior.size_ref_ = float(data["size_ref"])
         posterior.shapes_ = np.array(data["shapes"], dtype=float)
         posterior.weights_ = np.array(data["weights"], dtype=float)

@@ -105,7 +105,7 @@ def test_form_can_say_synthetic_data_hurts_when_human_data_is_plentiful(seed):
 def test_lower_is_better_metric_is_fitted_with_its_sign_flipped():
     x = truth()
     error = -simulate(x, seed=3)  # e.g. an error rate: lower is better
-    fitted = LearningCurve().fit(N_H, N_S, error, higher_is_better=False)
+    fitted = LearningCurve(higher_is_better=False).fit(N_H, N_S, error)
     assert fitted.params_.sign == -1.0
     assert fitted.params_.w == pytest.approx(0.4, abs=0.15)
     np.testing.assert_allclose(fitted.predict(N_H, N_S), -curve(x, N_H, N_S, "penalised")[0], atol=0.02)
@@ -224,3 +224,29 @@ def test_a_pinned_shape_whose_outcomes_fall_as_the_samples_grow_keeps_the_gap_in
     fitted = LearningCurve(form="saturating", fixed_shape=shape).fit(N_H, N_S, falling)
     assert fitted.params_.log_a == pytest.approx(-20.0)
     assert fitted.params_.c == pytest.approx(float(np.mean(falling)), abs=1e-6)
+
+
+def test_the_named_positions_are_the_parameters_own_fields():
+    """Param names each place of a curve's parameter vector and Shape each place of a prior's: a reordering of
+    the fields, or of SHAPE, must move the names with it."""
+    from dataclasses import fields
+
+    from strategy.learning import SHAPE, SHAPE_PARAMS, CurveParams, Param, Shape
+
+    params = CurveParams(c=0.9, log_a=-0.5, alpha=0.7, w=0.3, log_s=8.0, lam=0.02, log_n0=5.5)
+    vector = params.vector()
+    assert [f.name for f in fields(CurveParams)][:len(Param)] == [p.name.lower() for p in Param]
+    for p in Param:
+        assert vector[p] == getattr(params, p.name.lower())
+    assert [s.name.lower() for s in Shape] == list(SHAPE)
+    assert [p.name for p in SHAPE_PARAMS] == [s.name for s in Shape]
+
+
+def test_the_metric_direction_is_a_setting_and_fit_takes_the_outcomes_only():
+    import inspect
+
+    assert list(inspect.signature(LearningCurve.fit).parameters) == ["self", "n_human", "n_synthetic", "values"]
+    y = simulate(truth(), 0)
+    up = LearningCurve().fit(N_H, N_S, y)
+    down = LearningCurve(higher_is_better=False).fit(N_H, N_S, -y)
+    assert down.predict(N_H, N_S) == pytest.approx(-up.predict(N_H, N_S), abs=1e-9)

@@ -36,7 +36,7 @@ def test_uncertainty_grows_away_from_the_evidence():
 
 def test_a_lower_is_better_metric_is_fitted_with_its_sign_flipped():
     up = SurfacePosterior().fit(N_H, N_S, observed())
-    down = SurfacePosterior().fit(N_H, N_S, -observed(), higher_is_better=False)
+    down = SurfacePosterior(higher_is_better=False).fit(N_H, N_S, -observed())
     assert down.sign_ == -1.0
     np.testing.assert_allclose(down.draws()[0], up.draws()[0])
 
