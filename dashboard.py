@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit import config as st_config
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from strategy import assessments, export, recommend, summary
+from strategy import assessments, export, recommend, summary, views
 from strategy.access import (
     NEEDS,
     Identity,
@@ -196,7 +196,7 @@ def clear_reads() -> None:
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=16, show_spinner=False)
 def portfolio_view(location: str) -> pd.DataFrame:
-    return recommend.portfolio_view(_open_catalog(location))
+    return views.portfolio_view(_open_catalog(location))
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, max_entries=64, show_spinner=False)

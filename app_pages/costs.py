@@ -4,8 +4,8 @@ import streamlit as st
 
 import dashboard
 from strategy.access import Permission
+from strategy.costs import save_cost_tiers
 from strategy.errors import ImportRejected
-from strategy.recommend import save_cost_tiers
 
 location = dashboard.catalog_location()
 tiers = dashboard.cost_tiers(location)

@@ -6,14 +6,8 @@ import dashboard
 from strategy import charts
 from strategy.access import Permission
 from strategy.demo import load_demo
-from strategy.recommend import (
-    SORTS,
-    dominant_task,
-    filter_portfolio,
-    portfolio_table,
-    portfolio_totals,
-    refit_portfolio,
-)
+from strategy.recommend import refit_portfolio
+from strategy.views import SORTS, dominant_task, filter_portfolio, portfolio_table, portfolio_totals
 
 location = dashboard.catalog_location()
 view = dashboard.portfolio_view(location)

@@ -6,7 +6,8 @@ import streamlit as st
 import dashboard
 from strategy.access import Permission
 from strategy.errors import StrategyError
-from strategy.recommend import current_rulebook, set_rule_weights
+from strategy.recommend import current_rulebook
+from strategy.rule_weights import set_rule_weights
 
 rulebook = current_rulebook(dashboard.catalog())
 

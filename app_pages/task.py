@@ -11,19 +11,9 @@ from strategy.errors import StrategyError
 from strategy.explain import class_reason, why_lines, with_article
 from strategy.export import to_csv
 from strategy.models import FACTORS
-from strategy.recommend import (
-    Scenario,
-    TaskFit,
-    adopt_scenario,
-    budget_frontier,
-    compare_plans,
-    evidence_view,
-    mix_curve,
-    recommend_task,
-    save_scenario,
-    saved_scenarios,
-    whatif,
-)
+from strategy.recommend import Scenario, TaskFit, recommend_task
+from strategy.scenarios import adopt_scenario, compare_plans, save_scenario, saved_scenarios, whatif
+from strategy.views import budget_frontier, evidence_view, mix_curve
 
 location = dashboard.catalog_location()
 tasks = dashboard.tasks(location)

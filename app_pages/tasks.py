@@ -7,7 +7,7 @@ import dashboard
 from strategy.access import Permission
 from strategy.errors import ImportRejected, StrategyError
 from strategy.models import FACTORS, MODALITIES, Task, describe_errors
-from strategy.recommend import save_task_and_recommend
+from strategy.tasks import save_task_and_recommend
 
 location = dashboard.catalog_location()
 tasks = dashboard.tasks(location, include_archived=True)

@@ -32,8 +32,8 @@ from strategy.recommend import (  # noqa: E402
     portfolio,
     recommend_task,
     refit_portfolio,
-    whatif,
 )
+from strategy.scenarios import whatif  # noqa: E402
 
 
 def simulated_tasks(n_tasks: int, per_task: int, seed: int, penalty: bool = True) -> list[tuple[Task, np.ndarray]]:

@@ -59,7 +59,7 @@ def frontier_rows(bundle) -> None:
     """Seconds per task of the budget frontier the second chart draws: the full candidate grid the planner
     uses against the chart's tenth of it (plus the recommended plan), side by side, and the largest gap."""
     from strategy import budget as budgeting
-    from strategy.recommend import budget_frontier
+    from strategy.views import budget_frontier
 
     tasks = [t for t in bundle.summary.tasks if bundle.fits.get(t.task_id) and t.recommendation]
     timed, frames = {}, {}

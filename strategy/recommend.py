@@ -18,14 +18,13 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from strategy import budget as budgeting
 from strategy import decision
 from strategy.budget import Costs, Plan, sourcing_class
 from strategy.calibration import IntervalCalibration
 from strategy.catalog import RULE_WEIGHTS_KIND, Catalog, task_from_row
-from strategy.errors import ImportRejected, Problem, StrategyError
+from strategy.errors import StrategyError
 from strategy.learning import (
     MIN_OUTCOMES_FOR_MODEL,
     PooledPrior,
@@ -33,7 +32,6 @@ from strategy.learning import (
 )
 from strategy.models import (
     FACTOR_NAMES,
-    CostTier,
     EvalSet,
     ExpectedMetric,
     NextExperiment,
@@ -42,9 +40,6 @@ from strategy.models import (
     RuleEffect,
     SourceGains,
     Task,
-    describe_errors,
-    new_id,
-    utc_now,
 )
 from strategy.rules import Rulebook, Verdict, default_rulebook
 from strategy.surface import FORM as SURFACE_FORM
@@ -455,73 +450,6 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def whatif(catalog: Catalog, reference: str, scenario: Scenario, *, actor: str | None = None,
-           ) -> tuple[Recommendation, TaskFit | None]:
-    """Re-plan a task for another budget, price, ownership or target from its stored fit: no fitting.
-
-    Falls back to fitting only when the task has never been fitted. Nothing is stored
-    (see :func:`save_scenario`).
-    """
-    with catalog.reading() as view:
-        task = view.task(reference)
-        evidence = gather(view, [task.id])[0]
-        stored = view.latest_recommendation(task.id)
-        context = decision_context(view)
-    fit = TaskFit.from_dict(stored.fit) if stored is not None and stored.fit else None
-    fit = fit.calibrated(context.interval_scale) if fit is not None else None
-    if fit is None and evidence.enough_for_model():  # never fitted, or fitted by an earlier engine
-        fit = fit_task(evidence, pooled=context.pooled, pooled_version=context.pooled_version,
-                       interval_scale=context.interval_scale)
-    planned = plan(evidence, fit, scenario, actor=actor or catalog.actor, rulebook=context.rulebook)
-    return planned.model_copy(update={"snapshot": view.pinned_snapshot}), fit
-
-
-def save_scenario(catalog: Catalog, recommendation: Recommendation, fit: TaskFit | None, name: str, *,
-                  actor: str | None = None) -> Recommendation:
-    """Store a what-if answer as a named scenario recommendation of its task."""
-    saved = recommendation.model_copy(update={"scenario": name.strip() or "what-if",
-                                              "created_by": actor or catalog.actor})
-    catalog.save_recommendations([saved], [fit.to_dict() if fit else None], actor=actor)
-    return saved
-
-
-def saved_scenarios(history: pd.DataFrame) -> list[str]:
-    """Names of the saved scenarios in a task's recommendation history, newest first."""
-    named = history[history["scenario"] != ""].sort_values("created_at", ascending=False)
-    return list(dict.fromkeys(named["scenario"]))
-
-
-def compare_plans(current: Recommendation, other: Recommendation, *, labels=("current", "scenario")) -> pd.DataFrame:
-    """Two recommendations side by side, one row per figure a product lead compares."""
-    def figures(r: Recommendation) -> dict[str, str]:
-        metric = r.expected_metric
-        expected = ("—" if metric.value is None else
-                    f"{metric.value:.3f}" + (f" ({metric.low:.3f}–{metric.high:.3f})" if metric.low is not None else ""))
-        return {"Recommended": r.sourcing, "Budget": f"${r.budget:,.0f}",
-                "Human samples": f"{r.n_human:,} (${r.spend_human:,.0f})",
-                "Synthetic samples": f"{r.n_synthetic:,} (${r.spend_synthetic:,.0f})",
-                "Human share of spend": f"{r.human_share_spend:.0%}",
-                "Human share of samples": f"{r.human_share_samples:.0%}",
-                f"Expected {metric.name} (80% interval)": expected, "Confidence": f"{r.confidence:.0%}",
-                "Evaluation set": f"{r.eval_set.size:,} {r.eval_set.tier} (${r.eval_set.cost:,.0f})",
-                "Computed": f"{r.created_at:%Y-%m-%d %H:%M} UTC"}
-    left, right = figures(current), figures(other)
-    return pd.DataFrame({"figure": list(left), labels[0]: list(left.values()), labels[1]: list(right.values())})
-
-
-def adopt_scenario(catalog: Catalog, task_id: str, name: str, *, actor: str | None = None) -> Recommendation:
-    """Make a saved scenario the task's plan: the task takes its budget and its answer becomes the task's
-    current recommendation, in one audited write."""
-    stored = catalog.latest_recommendation(task_id, scenario=name)
-    if stored is None:
-        raise StrategyError(f"The task has no saved scenario called {name!r}.")
-    scenario, fit = stored
-    adopted = scenario.model_copy(update={"id": new_id(), "scenario": "", "created_at": utc_now(),
-                                          "created_by": actor or catalog.actor})
-    catalog.adopt_scenario(adopted, fit, scenario=name, actor=actor)
-    return adopted
-
-
 # ------------------------------------------------------------------------------ pooling
 def independent_shape(item: TaskEvidence) -> tuple[np.ndarray, np.ndarray]:
     """A task's own posterior mean shape (default prior): what the pooled model learns to predict."""
@@ -549,19 +477,6 @@ def current_rulebook(catalog: Catalog) -> Rulebook:
     stored = catalog.latest_model_state(RULE_WEIGHTS_KIND)
     base = default_rulebook()
     return base.with_weights(stored.payload["weights"], stored.version) if stored else base
-
-
-def set_rule_weights(catalog: Catalog, weights: dict[str, float], *, actor: str | None = None) -> Rulebook:
-    """Store new rule weights under a bumped rulebook version, then recompute every task with them."""
-    current = current_rulebook(catalog)
-    merged = {rule.id: rule.weight for rule in current.rules} | {k: float(v) for k, v in weights.items()}
-    base = default_rulebook()
-    edits = current.version.split("+w")[1] if "+w" in current.version else "0"
-    version = f"{base.version}+w{int(edits) + 1}"
-    updated = base.with_weights(merged, version)
-    catalog.save_model_state(RULE_WEIGHTS_KIND, version, {"weights": merged}, actor=actor)
-    replan_portfolio(catalog, actor=actor)
-    return updated
 
 
 def replan_portfolio(catalog: Catalog, *, actor: str | None = None) -> RefitResult:
@@ -692,182 +607,3 @@ def portfolio(catalog: Catalog) -> pd.DataFrame:
     return catalog.latest_recommendations()
 
 
-# ------------------------------------------------------------------------- views for pages
-SORTS = {
-    "lowest confidence first": (["confidence", "task_name"], [True, True]),
-    "task name": (["task_name"], [True]),
-    "largest budget first": (["budget", "task_name"], [False, True]),
-    "most human first": (["human_share_spend", "task_name"], [False, True]),
-    "fewest outcomes first": (["evidence_count", "task_name"], [True, True]),
-    "latest change first": (["created_at", "task_name"], [False, True]),
-}
-
-
-def portfolio_view(catalog: Catalog) -> pd.DataFrame:
-    """Every active task with its stored recommendation (NaN columns where none is stored yet)."""
-    tasks = catalog.tasks()[["id", "name", "domain", "modality", "metric", "higher_is_better", "outcomes"]]
-    stored = catalog.latest_recommendations().drop(columns=["task_name", "domain", "modality", "metric"])
-    view = tasks.rename(columns={"id": "task_id", "name": "task_name"}).merge(
-        stored.rename(columns={"id": "recommendation_id"}), on="task_id", how="left")
-    view["computed"] = view["recommendation_id"].notna()
-    view["evidence_count"] = view["outcomes"]
-    return view
-
-
-def filter_portfolio(view: pd.DataFrame, *, domains=(), modalities=(), classes=(), low_confidence_only=False,
-                     sort_by: str = "lowest confidence first") -> pd.DataFrame:
-    """The rows a product lead asked for, in the order asked for (unknown sorts fall back to the first)."""
-    keep = pd.Series(True, index=view.index)
-    if domains:
-        keep &= view["domain"].isin(domains)
-    if modalities:
-        keep &= view["modality"].isin(modalities)
-    if classes:
-        keep &= view["sourcing"].isin(classes)
-    if low_confidence_only:
-        keep &= view["low_confidence"].fillna(True).astype(bool)
-    columns, ascending = SORTS.get(sort_by, next(iter(SORTS.values())))
-    return view[keep].sort_values(columns, ascending=ascending, na_position="first", ignore_index=True)
-
-
-DOMINANT_SHARE = 0.5  # a task holding this share of the budget shown is flagged on the portfolio
-
-
-def _gain(value) -> str:
-    if value is None or value != value:
-        return "—"
-    return "0.000" if round(value, 3) == 0 else f"{value:+.3f}"  # never "-0.000"
-
-
-def portfolio_table(view: pd.DataFrame) -> pd.DataFrame:
-    """The portfolio's rows as the page shows them: texts for the split, the interval, what each source adds
-    and the budget; the task's id stays beside them (not shown) for opening its page."""
-    computed = view["computed"].astype(bool)
-    return view.assign(
-        split=[f"${h:,.0f} human · ${s:,.0f} synthetic" if c else "not computed yet"
-               for h, s, c in zip(view["spend_human"], view["spend_synthetic"], computed, strict=True)],
-        expected=[f"{v:.3f} ({lo:.3f}–{hi:.3f})" if v == v else "no evidence yet"
-                  for v, lo, hi in zip(view["expected_value"], view["expected_low"], view["expected_high"],
-                                       strict=True)],
-        synthetic_adds=[_gain(v) for v in view.get("synthetic_adds", pd.Series(np.nan, index=view.index))],
-        human_adds=[_gain(v) for v in view.get("human_adds", pd.Series(np.nan, index=view.index))],
-        budget_text=[f"${b:,.0f}" if b == b else "—" for b in view["budget"]],
-        # A task with no stored answer yet shows words, never an empty value the grid would print as "None".
-        sourcing=view["sourcing"].where(computed, "not computed"),
-        basis=view["basis"].where(computed & view["basis"].notna(), "—"),
-    )
-
-
-def dominant_task(view: pd.DataFrame, share: float = DOMINANT_SHARE) -> dict | None:
-    """The task holding at least ``share`` of the budget shown (with two or more tasks shown), or None."""
-    budgets = view["budget"].fillna(0.0)
-    total = float(budgets.sum())
-    if len(view) < 2 or total <= 0:
-        return None
-    top = int(budgets.to_numpy().argmax())
-    held = float(budgets.iloc[top]) / total
-    if held < share:
-        return None
-    return {"task_name": view["task_name"].iloc[top], "budget": float(budgets.iloc[top]), "share": held}
-
-
-def portfolio_totals(view: pd.DataFrame) -> dict[str, float]:
-    """Budget and spend by source over a set of tasks (tasks without a recommendation count as zero)."""
-    spend_human = float(view["spend_human"].fillna(0).sum())
-    spend_synthetic = float(view["spend_synthetic"].fillna(0).sum())
-    budget = float(view["budget"].fillna(0).sum())
-    return {"tasks": int(len(view)), "budget": budget, "spend_human": spend_human,
-            "spend_synthetic": spend_synthetic, "evaluation": max(budget - spend_human - spend_synthetic, 0.0),
-            "human_share_spend": spend_human / (spend_human + spend_synthetic) if spend_human + spend_synthetic else 0.0}
-
-
-def mix_curve(fit: TaskFit, recommendation: Recommendation, points: int = 101) -> pd.DataFrame:
-    """Expected metric (with band) against the human share of the training spend, at this budget."""
-    training = recommendation.budget - recommendation.eval_set.cost
-    costs = recommendation.cost_per_sample
-    share = np.linspace(0.0, 1.0, points)
-    n_h = np.floor(share * training / costs["human"]) + recommendation.owned["human"]
-    n_s = np.floor((1 - share) * training / costs["synthetic"]) + recommendation.owned["synthetic"]
-    expected, low, high = fit.predict_with_band(n_h, n_s)
-    return pd.DataFrame({"human_share_spend": share, "n_human": n_h, "n_synthetic": n_s,
-                         "expected": expected, "low": low, "high": high,
-                         "allowed": share >= recommendation.human_floor - 1e-9})
-
-
-def budget_frontier(fit: TaskFit, recommendation: Recommendation, factors=(0.125, 0.25, 0.5, 1, 2, 4, 8),
-                    ) -> pd.DataFrame:
-    """Expected metric against total budget for human only, synthetic-led (at the floor) and the best allowed mix."""
-    costs = Costs(**recommendation.cost_per_sample)
-    budgets = [recommendation.budget * f - recommendation.eval_set.cost for f in factors]
-    budgets = np.array([b for b in budgets if b > 0])
-
-    chosen = budgeting.Plan(recommendation.n_human, recommendation.n_synthetic, recommendation.spend_human,
-                            recommendation.spend_synthetic)
-    rows = budgeting.frontier(fit.values, budgets, costs, floor=recommendation.human_floor,
-                              owned=(recommendation.owned["human"], recommendation.owned["synthetic"]),
-                              grid=budgeting.FRONTIER_GRID, also=[chosen])
-    frame = pd.DataFrame(rows)
-    frame["expected"] *= fit.sign
-    frame["budget"] += recommendation.eval_set.cost
-    return frame
-
-
-def evidence_view(evidence: TaskEvidence, fit: TaskFit | None) -> pd.DataFrame:
-    """Each usable outcome beside what the fitted curve expects at its mix (with the 80% band)."""
-    total = evidence.n_human + evidence.n_synthetic
-    frame = pd.DataFrame({"n_human": evidence.n_human, "n_synthetic": evidence.n_synthetic,
-                          "total": total, "human_share": np.divide(evidence.n_human, total),
-                          "observed": evidence.values})
-    if fit is not None and len(frame):
-        frame["fitted"] = fit.predict(evidence.n_human, evidence.n_synthetic)
-        frame["low"], frame["high"] = fit.band(evidence.n_human, evidence.n_synthetic)
-    return frame
-
-
-def save_task_and_recommend(catalog: Catalog, task: Task, *, create: bool = False,
-                            actor: str | None = None) -> Recommendation:
-    """Create or update a task from the form and store its new recommendation.
-
-    The recommendation is computed first, so a task whose budget cannot work (say, it does not cover the
-    evaluation set the rules require) is refused before anything is written. ``create`` refuses a name
-    already taken instead of updating that task.
-    """
-    actor = actor or catalog.actor
-    with catalog.reading() as view:
-        existing = view.tasks(include_archived=True)
-        taken = existing[existing["name"].str.strip().str.lower() == task.name.strip().lower()]
-        if create and not taken.empty:
-            raise ImportRejected([Problem("task form", None, "name",
-                                          f"another task is already called {task.name!r}")])
-        if task.id in set(existing["id"]):
-            evidence = dataclasses.replace(gather(view, [task.id])[0], task=task)
-        else:
-            empty = np.array([], dtype=float)
-            evidence = TaskEvidence(task=task, n_human=empty, n_synthetic=empty, values=empty,
-                                    tier_costs=tier_prices(view))
-        context = decision_context(view)
-    recommendation, fit = decide(evidence, context=context, actor=actor)
-    recommendation = recommendation.model_copy(update={"snapshot": view.pinned_snapshot})
-    catalog.save_tasks([task], actor=actor, source_label="task form")
-    catalog.save_recommendations([recommendation], [fit], actor=actor)
-    return recommendation
-def save_cost_tiers(catalog: Catalog, stored: pd.DataFrame, edited: pd.DataFrame, *,
-                    actor: str | None = None) -> tuple[int, RefitResult | None]:
-    """Store the cost tiers an admin edited (price, description, source) and re-plan every task from its
-    stored fit. All edited rows are checked first; one bad row and nothing is saved."""
-    before = stored.set_index("id")
-    changed = [row for row in edited.to_dict(orient="records")
-               if any(row[c] != before.loc[row["id"], c] for c in ("cost_per_sample", "description", "cost_source"))]
-    records, problems = [], []
-    for row in changed:
-        try:
-            records.append(CostTier(**{k: ("" if pd.isna(v) else v) for k, v in row.items()}))
-        except ValidationError as error:
-            problems += [Problem(f"cost tier {row['name']!r}", None, field, reason)
-                         for field, reason in describe_errors(error)]
-    if problems:
-        raise ImportRejected(problems)
-    if not records:
-        return 0, None
-    catalog.replace_records("cost_tiers", records, actor=actor)
-    return len(records), replan_portfolio(catalog, actor=actor)

@@ -25,15 +25,8 @@ from strategy.catalog import Catalog
 from strategy.errors import StrategyError, UnknownTask
 from strategy.models import CostTier, Recommendation, Record, utc_now
 from strategy.plots import LinePlot, StackedBars
-from strategy.recommend import (
-    BACKTEST_KIND,
-    TaskFit,
-    budget_frontier,
-    filter_portfolio,
-    mix_curve,
-    portfolio_totals,
-    portfolio_view,
-)
+from strategy.recommend import BACKTEST_KIND, TaskFit
+from strategy.views import budget_frontier, filter_portfolio, mix_curve, portfolio_totals, portfolio_view
 
 SCHEMA = "strategy.summary/1"
 # Charts in documents: wide and short enough for two on a page.

@@ -12,7 +12,8 @@ from strategy.cli import main
 from strategy.errors import PermissionDenied, StrategyError
 from strategy.models import CostTier, Dataset, Outcome, Task
 from strategy.outcomes import log_outcome
-from strategy.recommend import recommend_task, set_rule_weights
+from strategy.recommend import recommend_task
+from strategy.rule_weights import set_rule_weights
 
 TASK = "Card fraud detection"
 VIEWER = Identity("vera@lab.org", "viewer", signed_in=True)

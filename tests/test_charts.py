@@ -14,7 +14,8 @@ from strategy import charts
 from strategy.assessments import reports_with_scores
 from strategy.quality.columns import Sample
 from strategy.quality.report import distribution
-from strategy.recommend import TaskFit, evidence_view, gather, portfolio_view
+from strategy.recommend import TaskFit, gather
+from strategy.views import evidence_view, portfolio_view
 
 
 def _encodings(spec: dict) -> dict:

@@ -34,8 +34,8 @@ from strategy.export import (
 )
 from strategy.export import pdf as pdf_module
 from strategy.models import Task
-from strategy.recommend import save_task_and_recommend
 from strategy.summary import StrategySummary, SummaryBundle, build_summary, summary_schema
+from strategy.tasks import save_task_and_recommend
 
 
 def test_formula_like_text_is_neutralised():

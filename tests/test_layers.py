@@ -17,8 +17,8 @@ LAYERS = {
              "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report"],
     "store": ["strategy.catalog", "strategy.store", "strategy.lake", "strategy.backup"],
     "services": ["strategy.recommend", "strategy.backtest", "strategy.outcomes", "strategy.assessments", "strategy.datasets",
-                 "strategy.demo"],
-    "present": ["strategy.summary", "strategy.charts", "strategy.plots", "strategy.explain", "strategy.export",
+                 "strategy.scenarios", "strategy.tasks", "strategy.costs", "strategy.rule_weights", "strategy.demo"],
+    "present": ["strategy.views", "strategy.summary", "strategy.charts", "strategy.plots", "strategy.explain", "strategy.export",
                 "strategy.quality.present"],
     "interface": ["strategy.cli", "strategy", "strategy.quality"],
 }

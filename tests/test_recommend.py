@@ -10,7 +10,7 @@ import pytest
 
 import strategy.learning
 from strategy import backtest as backtesting
-from strategy import recommend
+from strategy import recommend, scenarios
 from strategy.catalog import Catalog
 from strategy.demo import initialise
 from strategy.errors import UnknownTask
@@ -265,8 +265,8 @@ def test_a_what_if_price_tier_prices_the_evaluation_set_too(refitted):
     """Issue 18 #8: picking a human price tier in a what-if left the evaluation set at the task's own price."""
     catalog, _ = refitted
     task = catalog.tasks().iloc[0]
-    base = recommend.whatif(catalog, task["id"], Scenario(budget=1e7))[0]
-    tiered = recommend.whatif(catalog, task["id"], Scenario(budget=1e7, eval_price=150.0))[0]
+    base = scenarios.whatif(catalog, task["id"], Scenario(budget=1e7))[0]
+    tiered = scenarios.whatif(catalog, task["id"], Scenario(budget=1e7, eval_price=150.0))[0]
     assert tiered.eval_set.size == base.eval_set.size > 0
     assert tiered.eval_set.cost == pytest.approx(150.0 * base.eval_set.size)
     assert tiered.eval_set.cost != base.eval_set.cost
@@ -275,15 +275,15 @@ def test_a_what_if_price_tier_prices_the_evaluation_set_too(refitted):
 def test_a_saved_scenario_is_compared_and_adopted_in_one_audited_write(demo_catalog):
     task = demo_catalog.task("Product review sentiment")
     current, _ = demo_catalog.latest_recommendation(task.id)
-    answer, fit = recommend.whatif(demo_catalog, task.id, Scenario(budget=3 * current.budget))
-    recommend.save_scenario(demo_catalog, answer, fit, "triple")
-    assert recommend.saved_scenarios(demo_catalog.recommendation_history(task.id)) == ["triple"]
-    table = recommend.compare_plans(current, answer, labels=("current plan", "triple"))
+    answer, fit = scenarios.whatif(demo_catalog, task.id, Scenario(budget=3 * current.budget))
+    scenarios.save_scenario(demo_catalog, answer, fit, "triple")
+    assert scenarios.saved_scenarios(demo_catalog.recommendation_history(task.id)) == ["triple"]
+    table = scenarios.compare_plans(current, answer, labels=("current plan", "triple"))
     assert list(table.columns) == ["figure", "current plan", "triple"]
     budget_row = table.set_index("figure").loc["Budget"]
     assert budget_row["current plan"] == f"${current.budget:,.0f}" and budget_row["triple"] == f"${answer.budget:,.0f}"
 
-    adopted = recommend.adopt_scenario(demo_catalog, task.id, "triple", actor="lead@example.com")
+    adopted = scenarios.adopt_scenario(demo_catalog, task.id, "triple", actor="lead@example.com")
     assert demo_catalog.task(task.id).budget == pytest.approx(answer.budget)
     now, _ = demo_catalog.latest_recommendation(task.id)
     assert now.id == adopted.id and now.scenario == "" and (now.n_human, now.n_synthetic) == (answer.n_human,
@@ -291,7 +291,7 @@ def test_a_saved_scenario_is_compared_and_adopted_in_one_audited_write(demo_cata
     audit = demo_catalog.audit_log(actions=["adopt scenario"])
     assert len(audit) == 1 and audit.iloc[0]["entity_id"] == adopted.id and "triple" in audit.iloc[0]["details"]
     with pytest.raises(recommend.StrategyError, match="no saved scenario called 'missing'"):
-        recommend.adopt_scenario(demo_catalog, task.id, "missing")
+        scenarios.adopt_scenario(demo_catalog, task.id, "missing")
 
 
 def test_backtest_model_beats_both_baselines(backtest_table):
@@ -327,7 +327,7 @@ def test_every_path_draws_intervals_at_the_calibrated_width(demo_catalog):
     one, other = tasks["Product review sentiment"], tasks["Legal contract clause review"]
     before = recommend.recommend_task(demo_catalog, one)
     stored_other = demo_catalog.latest_recommendation(other).recommendation
-    whatif_before = recommend.whatif(demo_catalog, one, Scenario(budget=2 * before.budget))[0]
+    whatif_before = scenarios.whatif(demo_catalog, one, Scenario(budget=2 * before.budget))[0]
     assert recommend.interval_scale(demo_catalog) == 1.0
 
     demo_catalog.save_model_state(recommend.CALIBRATION_KIND, "surface",
@@ -337,7 +337,7 @@ def test_every_path_draws_intervals_at_the_calibrated_width(demo_catalog):
     assert width(after) == pytest.approx(0.5 * width(before), rel=1e-6)
     assert after.expected_metric.value == pytest.approx(before.expected_metric.value)
     assert demo_catalog.latest_recommendation(one).fit["interval_scale"] == 0.5
-    whatif_after = recommend.whatif(demo_catalog, one, Scenario(budget=2 * before.budget))[0]
+    whatif_after = scenarios.whatif(demo_catalog, one, Scenario(budget=2 * before.budget))[0]
     assert width(whatif_after) == pytest.approx(0.5 * width(whatif_before), rel=1e-6)
     recommend.replan_portfolio(demo_catalog)
     replanned = demo_catalog.latest_recommendation(other)

@@ -28,8 +28,8 @@ from strategy.errors import AssessmentRejected, StrategyError
 from strategy.export import inert, json_inert, render
 from strategy.locations import DEFAULT_ROOTS, SAMPLE_ROOTS_ENV, SAMPLES_DIR, LocationRefused, allowed_roots
 from strategy.quality.samples import dataset_sample
-from strategy.recommend import save_task_and_recommend
 from strategy.summary import build_summary
+from strategy.tasks import save_task_and_recommend
 
 SECRET = "hunter2-do-not-show"
 DATASET = "Hostile sample"

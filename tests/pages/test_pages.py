@@ -32,8 +32,9 @@ from strategy.catalog import Catalog
 from strategy.explain import calibration_sentence, why_lines
 from strategy.export import to_markdown
 from strategy.models import FACTORS, Recommendation, Task, utc_now
-from strategy.recommend import Scenario, current_rulebook, recommend_task, whatif
+from strategy.recommend import Scenario, current_rulebook, recommend_task
 from strategy.rules import default_rulebook
+from strategy.scenarios import whatif
 from strategy.summary import build_summary
 from tests.seed_counts import OUTCOMES, TASKS
 
