@@ -145,3 +145,32 @@ def test_the_export_page_offers_a_registered_format(monkeypatch, demo_path, plai
     made = dashboard.summary_file(str(demo_path), "plain", "A4", args)()
     assert made.decode("utf-8").splitlines()[1].endswith((": human", ": mixed", ": synthetic"))
     assert dashboard.summary_file_name(str(demo_path), "plain", args).endswith(".txt")
+
+
+def _readme_format_blocks() -> list[str]:
+    import re
+
+    text = (APP.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Adding an export format"):text.index("## Measuring humanness")]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_the_readme_format_and_its_test_run_as_written(demo_catalog):
+    """The README's worked example (strategy/export/text.py and its test) runs as it is printed there: the
+    format registers itself on import, and its own test's assertions hold."""
+    module_code, test_code = _readme_format_blocks()
+    namespace: dict = {"__name__": "strategy.export.text"}
+    try:
+        exec(compile(module_code, "README.md (strategy/export/text.py)", "exec"), namespace)
+        assert "txt" in export.FORMATS and renderer("txt").label == "Plain text"
+        checks: dict = {}
+        exec(compile(test_code, "README.md (tests/test_export_text.py)", "exec"), checks)
+        (test,) = [value for key, value in checks.items() if key.startswith("test_")]
+        test(demo_catalog)
+        result = CliRunner().invoke(main, ["--catalog", demo_catalog.location, "export", "--help"])
+        # The choices follow the registry; the help's sentence about each format is written when the CLI is
+        # built, which a module in the package precedes (here the format registers after it).
+        assert "[md|html|pdf|csv|json|txt]" in result.output
+    finally:
+        export.unregister("txt")
+    assert "txt" not in export.FORMATS
