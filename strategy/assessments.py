@@ -9,7 +9,7 @@ import json
 import pandas as pd
 
 from strategy.catalog import Catalog
-from strategy.errors import StrategyError
+from strategy.datasets import find_dataset
 from strategy.models import QualityReport
 from strategy.quality.report import Assessment, report_record
 from strategy.recommend import recommend_task
@@ -31,17 +31,6 @@ def save_assessment(catalog: Catalog, assessment: Assessment, *, dataset_id: str
     if task_id is not None and recompute:
         recommend_task(catalog, task_id, actor=actor)
     return report
-
-
-def find_dataset(catalog: Catalog, reference: str) -> dict:
-    """A catalog dataset by id or by name (case-insensitive)."""
-    datasets = catalog.datasets()
-    match = datasets[(datasets["id"] == reference)
-                     | (datasets["name"].str.strip().str.lower() == str(reference).strip().lower())]
-    if match.empty:
-        raise StrategyError(f"Unknown dataset {reference!r}: no dataset has that id or name (register it in "
-                            "Catalog › Datasets).")
-    return match.iloc[0].to_dict()
 
 
 def reports_with_scores(catalog: Catalog, *, task_id: str | None = None, dataset_id: str | None = None

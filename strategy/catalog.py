@@ -288,7 +288,7 @@ class Catalog(TaskStore, RecordStore, OutcomeStore, RecommendationStore, ReportS
                 )
         return [m[0] for m in pending]
 
-    def append_records(self, cur: duckdb.DuckDBPyConnection, table: str, records: Sequence[BaseModel]) -> None:
+    def _append(self, cur: duckdb.DuckDBPyConnection, table: str, records: Sequence[BaseModel]) -> None:
         if records:
             self.append_frame(cur, table, record_frame(records, table))
 

@@ -28,13 +28,21 @@ class DatasetSaved:
     changes: list[Change]
 
 
-def _stored(catalog: Catalog, dataset_id: str) -> dict:
+def find_dataset(catalog: Catalog, reference: str) -> dict:
+    """A catalog dataset by id or by name (case-insensitive)."""
     datasets = catalog.datasets()
-    match = datasets[datasets["id"] == dataset_id]
+    match = datasets[(datasets["id"] == reference)
+                     | (datasets["name"].str.strip().str.lower() == str(reference).strip().lower())]
     if match.empty:
-        raise StrategyError(f"Unknown dataset {dataset_id!r}: no dataset has that id; nothing was saved.")
-    return {key: (None if not isinstance(value, (list, dict)) and pd.isna(value) else value)
-            for key, value in match.iloc[0].to_dict().items()}
+        raise StrategyError(f"Unknown dataset {reference!r}: no dataset has that id or name (register it in "
+                            "Catalog › Datasets).")
+    return match.iloc[0].to_dict()
+
+
+def _stored(catalog: Catalog, dataset_id: str) -> dict:
+    """The stored row of one dataset, its missing values as None."""
+    row = find_dataset(catalog, dataset_id)
+    return {key: (None if not isinstance(value, (list, dict)) and pd.isna(value) else value) for key, value in row.items()}
 
 
 def _priced_tasks(before: dict | None, after: Dataset) -> list[str]:

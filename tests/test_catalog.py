@@ -244,7 +244,7 @@ def test_two_writers_giving_a_new_task_the_same_name_at_once_make_one_task(empty
     goes on alone once the rendezvous times out."""
     rendezvous = threading.Barrier(2, timeout=2)
     arrived = threading.local()
-    append = Catalog.append_records
+    append = Catalog._append
 
     def append_after_rendezvous(self, cur, table, records):
         if table == "tasks" and not getattr(arrived, "once", False):
@@ -253,7 +253,7 @@ def test_two_writers_giving_a_new_task_the_same_name_at_once_make_one_task(empty
                 rendezvous.wait()
         return append(self, cur, table, records)
 
-    monkeypatch.setattr(Catalog, "append_records", append_after_rendezvous)
+    monkeypatch.setattr(Catalog, "_append", append_after_rendezvous)
     writers = [Catalog.open(empty_location), Catalog.open(empty_location)]
     results: dict[int, str] = {}
 

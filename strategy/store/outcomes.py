@@ -92,7 +92,7 @@ class OutcomeStore:
                 raise ImportRejected([Problem("outcomes", None, "id", f"no outcome has id {outcome.id!r}")])
             self.check_task_ids(cur, "outcomes", [outcome])
             cur.execute("DELETE FROM outcomes WHERE id = ?", [outcome.id])
-            self.append_records(cur, "outcomes", [outcome])
+            self._append(cur, "outcomes", [outcome])
             self.audit(cur, actor, "update", ENTITY["outcomes"], [outcome.id])
 
     def outcome(self, outcome_id: str) -> Outcome:

@@ -51,7 +51,7 @@ class RecordStore:
                 self.check_new_ids(cur, table, records)
                 if table == "tasks":
                     self.check_new_names(cur, records)
-                self.append_records(cur, table, records)
+                self._append(cur, table, records)
                 self.audit(cur, actor, action, ENTITY[table], [r.id for r in records])
             for table, records in stamped.items():
                 if table != "tasks":
@@ -106,7 +106,7 @@ class RecordStore:
             if table == "datasets":
                 self.check_task_ids(cur, table, stamped)
             cur.execute(f"DELETE FROM {table} WHERE list_contains(?, id)", [ids])
-            self.append_records(cur, table, stamped)
+            self._append(cur, table, stamped)
             self.audit(cur, actor, "update", ENTITY[table], ids)
         return len(stamped)
 

@@ -70,7 +70,7 @@ class TaskStore:
                 raise ImportRejected(problems)
             if updated:
                 cur.execute("DELETE FROM tasks WHERE list_contains(?, id)", [updated])
-            self.append_records(cur, "tasks", prepared)
+            self._append(cur, "tasks", prepared)
             self.audit(cur, actor, "create", ENTITY["tasks"], created)
             self.audit(cur, actor, "update", ENTITY["tasks"], updated)
         return len(created), len(updated)
