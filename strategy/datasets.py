@@ -1,8 +1,8 @@
 """Registering and editing datasets: the one service that writes a dataset and recomputes the tasks whose
 prices it moves. A task plans with the mean per-sample cost of its registered datasets of each source
 (strategy.recommend.gather), so a new price, a dataset moved to another task or a changed source kind changes
-what those tasks should buy; the page, the CLI and the API all save through here, so none of them leaves a
-stale recommendation behind."""
+what those tasks should buy. Every edit of a dataset (today the Datasets page's) saves through here, so none
+leaves a stale recommendation behind; copies and restores carry whole catalogs, recommendations included."""
 
 from __future__ import annotations
 
