@@ -12,7 +12,7 @@ PACKAGE = PROJECT / "strategy"
 # Module (or package prefix) → layer; the README's "Architecture" section says what each layer holds.
 LAYERS = {
     "core": ["strategy.errors", "strategy.models", "strategy.access", "strategy.rules", "strategy.budget",
-             "strategy.learning", "strategy.surface", "strategy.decision", "strategy.calibration", "strategy.threads", "strategy.ingest",
+             "strategy.learning", "strategy.surface", "strategy.decision", "strategy.engine", "strategy.calibration", "strategy.threads", "strategy.ingest",
              "strategy.locations", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.text",
              "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report"],
     "store": ["strategy.catalog", "strategy.store", "strategy.lake", "strategy.backup"],
