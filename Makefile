@@ -8,11 +8,11 @@ PORT ?= 8501
 
 .PHONY: run test lint bench
 
-# Reinstall whenever pyproject.toml changes; the project is installed editable with its test and lake extras.
+# Reinstall whenever pyproject.toml changes; the project is installed editable with its test, lake and trackers extras.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lake]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lake,trackers]'
 	touch $(STAMP)
 
 # Creates and seeds the catalog only when the file is missing; an existing catalog keeps its data

@@ -14,6 +14,7 @@ pages = {
     ],
     "Evidence": [
         st.Page("app_pages/log_outcomes.py", title="Log outcomes", icon=":material/add_chart:", url_path="log"),
+        st.Page("app_pages/import_runs.py", title="Import runs", icon=":material/cloud_download:", url_path="import"),
         st.Page("app_pages/outcomes.py", title="Outcomes", icon=":material/science:", url_path="outcomes"),
         st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/compare:", url_path="quality"),
         st.Page("app_pages/model_card.py", title="Model card", icon=":material/fact_check:", url_path="model"),

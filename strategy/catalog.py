@@ -33,6 +33,7 @@ from strategy import lake
 from strategy.access import Identity, Permission, local_identity
 from strategy.errors import CatalogError
 from strategy.models import new_id, utc_now
+from strategy.store.mappings import MappingStore
 from strategy.store.mechanism import (
     CATALOG_ENV,
     DEFAULT_LOCATION,
@@ -58,7 +59,7 @@ __all__ = ["CATALOG_ENV", "DEFAULT_LOCATION", "LATEST_VERSION", "MIGRATIONS", "R
            "WRITE_PERMISSION", "Catalog", "resolve_data_path", "resolve_location", "retrying", "task_from_row"]
 
 
-class Catalog(TaskStore, RecordStore, OutcomeStore, RecommendationStore, ReportStore):
+class Catalog(TaskStore, RecordStore, OutcomeStore, RecommendationStore, ReportStore, MappingStore):
     """An open catalog. Use :meth:`open`; close with :meth:`close` or a ``with`` block."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, location: str, *, snapshot: int | None = None):

@@ -495,5 +495,10 @@ def backtest_command(ctx: click.Context, as_json: bool, form: str) -> None:
         say(f"Re-planned {result['replanned']} tasks from their stored fits, so their intervals use the new width.")
 
 
+# The import commands live in their own module (strategy.cli_import), which reads say and _open from here.
+from strategy.cli_import import import_group  # noqa: E402
+
+main.add_command(import_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -59,3 +59,8 @@ class AssessmentRejected(ImportRejected):
 
 class PermissionDenied(StrategyError):
     """A write the acting person's role does not allow: nothing was written."""
+
+
+class TrackerError(StrategyError):
+    """Runs that cannot be read from an experiment tracker (an unknown experiment, an unreachable server, a
+    damaged run file): the message names the source and the reason. Nothing was written."""

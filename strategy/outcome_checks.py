@@ -41,6 +41,8 @@ class Checked:
     skipped: int = 0
     tasks: list[str] = field(default_factory=list)
     duplicates: int = 0  # repeats of an earlier row of the same file, written once
+    new_rows: list[int] = field(default_factory=list)  # the file's row (from 1) of each row to write
+    logged_rows: list[int] = field(default_factory=list)  # rows skipped as identical to a logged outcome
 
     @property
     def count(self) -> int:
@@ -196,7 +198,7 @@ _FRESH = """
 _CLEAN = f"""
     WITH {_FRESH},
     logged AS (SELECT DISTINCT key FROM stored_keys)
-    SELECT task_id, run_id, CAST(n_human AS BIGINT) AS n_human, CAST(n_synthetic AS BIGINT) AS n_synthetic,
+    SELECT row AS source_row, task_id, run_id, CAST(n_human AS BIGINT) AS n_human, CAST(n_synthetic AS BIGINT) AS n_synthetic,
            {_REGIME} AS regime, metric, value, higher AS higher_is_better,
            coalesce(human_eval_flag, true) AS human_eval, coalesce(cost, 0.0) AS cost, dataset_ids_text, notes,
            fresh.fingerprint,
@@ -346,10 +348,13 @@ def validate(catalog: Catalog, frame: pa.Table | pd.DataFrame, label: str, *,
             cur.execute("DROP TABLE IF EXISTS checked_rows")
             cur.execute("DROP TABLE IF EXISTS failed_rows")
     new = pc.and_(is_first, pc.invert(is_logged))
-    rows = clean.filter(new).drop_columns(["is_first", "is_logged"])
+    rows = clean.filter(new)
+    new_rows = rows.column("source_row").to_pylist()
+    rows = rows.drop_columns(["source_row", "is_first", "is_logged"])
     tasks = sorted(set(clean.column("task_id").unique().to_pylist()))
     skipped = pc.sum(is_logged.cast(pa.int64())).as_py() or 0
-    return Checked(rows, [], skipped=skipped, tasks=tasks, duplicates=clean.num_rows - rows.num_rows - skipped)
+    return Checked(rows, [], skipped=skipped, tasks=tasks, duplicates=clean.num_rows - rows.num_rows - skipped,
+                   new_rows=new_rows, logged_rows=clean.filter(is_logged).column("source_row").to_pylist())
 
 
 def _listed(cur, source: str, label: str, listed: int, *, query: bool = False) -> list[Problem]:

@@ -89,12 +89,14 @@ class LogResult:
 
 
 def commit(catalog: Catalog, checked: Checked, *, actor: str | None = None, source: str = "measured",
-           label: str = "") -> int:
-    """Write checked rows in one transaction, or raise ImportRejected with every problem and write nothing."""
+           label: str = "", details: dict | None = None) -> int:
+    """Write checked rows in one transaction, or raise ImportRejected with every problem and write nothing.
+    ``details`` (where the rows came from, the mapping used) go into the import's audit entry."""
     if checked.problems:
         raise ImportRejected(checked.problems)
     actor = actor or catalog.actor
-    return catalog.append_outcomes(checked.rows, actor=actor, source=source, created_at=utc_now(), label=label)
+    return catalog.append_outcomes(checked.rows, actor=actor, source=source, created_at=utc_now(), label=label,
+                                   details=details)
 
 
 def recompute(catalog: Catalog, task_ids: list[str], *, actor: str | None = None, progress=None) -> list[Change]:
@@ -114,10 +116,11 @@ def recompute(catalog: Catalog, task_ids: list[str], *, actor: str | None = None
 
 
 def log_checked(catalog: Catalog, checked: Checked, *, label: str = "", actor: str | None = None,
-                recompute_after: bool = True, progress=None) -> LogResult:
+                recompute_after: bool = True, progress=None, details: dict | None = None) -> LogResult:
     """Write rows that ``validate`` passed (all or nothing) and recompute the tasks they touched: the one write
-    path of every way in (the form, a file, the CLI, ``log_outcome``), so each recomputes alike."""
-    written = commit(catalog, checked, actor=actor, label=label)
+    path of every way in (the form, a file, the CLI, ``log_outcome``, a tracker import), so each recomputes
+    alike."""
+    written = commit(catalog, checked, actor=actor, label=label, details=details)
     changes = recompute(catalog, checked.tasks, actor=actor, progress=progress) if recompute_after and written else []
     return LogResult(written, checked.skipped, changes, checked.duplicates)
 

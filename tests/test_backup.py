@@ -76,6 +76,9 @@ def test_a_backup_from_an_older_schema_is_brought_up_to_date_as_it_is_restored(d
     tasks.loc[0, "name"], tasks.loc[0, "description"] = "Old\x07name\t", "kept\ttab\x1b"
     pq.write_table(pa.Table.from_pandas(tasks, preserve_index=False), tasks_file)
     manifest = json.loads(manifest_file.read_text())
+    # A version-3 backup has no table that a later version added (run_mappings, version 6).
+    manifest["rows"].pop("run_mappings")
+    (tmp_path / "b" / "run_mappings.parquet").unlink()
     manifest_file.write_text(json.dumps(manifest | {"schema_version": 3}))
     with Catalog.open(empty_path) as target:
         restore(target, tmp_path / "b")

@@ -40,7 +40,8 @@ class OutcomeStore:
                 cur.unregister("wanted_fingerprints")
 
     @retrying
-    def append_outcomes(self, rows, *, actor: str, source: str, created_at, label: str = "") -> int:
+    def append_outcomes(self, rows, *, actor: str, source: str, created_at, label: str = "",
+                        details: dict | None = None) -> int:
         """Bulk-append outcome rows already checked in one pass (see strategy.outcomes.validate).
 
         ``rows`` is an Arrow table or DataFrame. Ids are made in SQL; tasks are checked inside the
@@ -68,7 +69,7 @@ class OutcomeStore:
                 cur.unregister("incoming_outcomes")
             batch = new_id()
             self.audit(cur, actor, "import", "outcome import", [batch],
-                        {"rows": len(rows), "file": label, "created_at": created_at})
+                        {"rows": len(rows), "file": label, "created_at": created_at, **(details or {})})
         return len(rows)
 
     @retrying

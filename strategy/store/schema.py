@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from strategy.access import Permission
 from strategy.models import FACTOR_NAMES, AuditEntry, CostTier, Dataset, Outcome, QualityReport, Task
+from strategy.trackers.runs import SavedMapping
 
 STAMP = "created_by VARCHAR, created_at TIMESTAMP"
 FACTOR_COLUMNS = ", ".join(f"{name} TINYINT" for name in FACTOR_NAMES)
@@ -109,13 +110,20 @@ MIGRATIONS.append(
         "INSERT INTO task_name_lock SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM task_name_lock)",
     ]),
 )
+MIGRATIONS.append(
+    (6, "run mappings: which tracker key gives each outcome field, kept per source and experiment", [
+        f"""CREATE TABLE IF NOT EXISTS run_mappings (
+            id VARCHAR, source VARCHAR, name VARCHAR, mapping_json VARCHAR, {STAMP})""",
+    ]),
+)
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
 # Which permission writing to each table needs (strategy.access.NEEDS says which role has it).
 WRITE_PERMISSION = {"tasks": Permission.EDIT_TASKS, "datasets": Permission.EDIT_DATASETS, "outcomes": Permission.LOG_OUTCOMES,
                     "quality_reports": Permission.ASSESS_DATASETS, "recommendations": Permission.RECOMPUTE_RECOMMENDATIONS,
-                    "model_state": Permission.RECOMPUTE_RECOMMENDATIONS, "cost_tiers": Permission.EDIT_COSTS}
+                    "model_state": Permission.RECOMPUTE_RECOMMENDATIONS, "cost_tiers": Permission.EDIT_COSTS,
+                    "run_mappings": Permission.LOG_OUTCOMES}
 # The model state that holds the admins' rule weights (the rest is fitted).
 RULE_WEIGHTS_KIND = "rule_weights"
 
@@ -130,8 +138,9 @@ TABLES: dict[str, type[BaseModel] | None] = {
     "recommendations": None,
     "model_state": None,
     "cost_tiers": CostTier,
+    "run_mappings": SavedMapping,
     "audit_log": AuditEntry,
 }
 AUDIT_RENAMES = {"at": "changed_at"}
 ENTITY = {"tasks": "task", "datasets": "dataset", "outcomes": "outcome", "quality_reports": "quality report",
-           "recommendations": "recommendation", "cost_tiers": "cost tier"}
+           "recommendations": "recommendation", "cost_tiers": "cost tier", "run_mappings": "run mapping"}

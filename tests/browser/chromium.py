@@ -5,7 +5,6 @@ and helpers that read the page as a user does (see test_app_in_chromium.py for h
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.processes import free_port, stop  # noqa: F401 (the browser fixtures import them from here)
 
 PROJECT = Path(__file__).resolve().parents[2]
 APP = PROJECT / "app.py"
@@ -34,6 +35,7 @@ PAGES = [
     ("", "Portfolio", '[data-testid="stDataFrame"]'),
     ("task", "Task", '[data-testid="stMetric"]'),
     ("log", "Log outcomes", '[data-testid="stForm"]'),
+    ("import", "Import runs", '[data-testid="stForm"]'),
     ("outcomes", "Outcomes", '[data-testid="stDataFrame"]'),
     ("quality", "Data quality", '[data-testid="stVegaLiteChart"]'),
     ("model", "Model card", '[data-testid="stMetric"]'),
@@ -59,12 +61,6 @@ def require_chromium(path: Path = CHROMIUM, environ=os.environ) -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until_healthy(process: subprocess.Popen, url: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
@@ -78,17 +74,6 @@ def wait_until_healthy(process: subprocess.Popen, url: str, log: Path) -> None:
             pass
         time.sleep(0.25)
     pytest.fail(f"streamlit did not answer {url} within {STARTUP_SECONDS} s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -310,3 +310,47 @@ def test_a_price_saved_on_the_datasets_page_reaches_the_task_at_once(facts, page
     page.goto(f"{app_url}/task?task={facts['task_id']}")
     expect(title(page, "Task")).to_be_visible()
     expect(page.get_by_role("combobox", name="Human data price")).to_have_value(f"this task's price (${expected:,.4g})")
+
+
+@pytest.fixture(scope="module")
+def mlflow_url(tmp_path_factory):
+    """A real `mlflow server` holding an experiment of runs for TASK, logged with MLflow's own client."""
+    pytest.importorskip("mlflow", reason="the trackers extra (mlflow) is not installed; `make test` installs it")
+    from tests.trackers.mlflow_store import LoggedRun, log_runs, mlflow_server, sqlite_uri
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = sqlite_uri(folder / "mlflow.db")
+    log_runs(uri, "sentiment", [LoggedRun("base", 900, 0, history=(0.80,), task=TASK, metric="accuracy"),
+                                LoggedRun("mix", 900, 9000, history=(0.78, 0.83), task=TASK, metric="accuracy"),
+                                LoggedRun("still running", 90, 90, task=TASK, metric="accuracy", finish=False)])
+    with mlflow_server(uri, folder / "server.log") as url:
+        yield url
+
+
+def test_runs_on_an_mlflow_server_are_previewed_and_imported_and_move_the_task(mlflow_url, page, app_url,
+                                                                               screenshots):
+    """Issue 20: a researcher points the app at the team's MLflow tracking server and sees which runs would come
+    in, imports them, and sees the task's recommendation move; reading again finds them already logged."""
+    page.goto(f"{app_url}/import")
+    expect(title(page, "Import runs")).to_be_visible()
+    settle(page)
+    before = sidebar_outcomes(page)
+    page.get_by_role("textbox", name="Tracking URI").fill(mlflow_url)
+    page.get_by_role("textbox", name="Experiment").fill("sentiment")
+    page.get_by_role("button", name="Read runs").click()
+    expect(metric(page, "To import")).to_contain_text("2")
+    expect(metric(page, "Left out by filters")).to_contain_text("1")
+    settle(page)
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_contain_text("still running")
+    save_screenshot(page, screenshots, "walk-import-preview")
+    page.get_by_role("button", name="Import 2 runs").click()
+    expect(page.get_by_text("Imported 2 runs; 0 were already logged.")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("What the evidence changed")).to_be_visible()
+    settle(page)
+    expect(page.locator('[data-testid="stDataFrame"]').last).to_contain_text(TASK)
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"{before + 2} outcomes", exact=False)).to_be_visible()
+    save_screenshot(page, screenshots, "walk-import-done")
+    page.get_by_role("button", name="Read runs").click()
+    expect(metric(page, "Already logged")).to_contain_text("2")
+    expect(metric(page, "To import")).to_contain_text("0")
+    expect(page.get_by_role("button", name="Import 0 runs")).to_be_disabled()

@@ -49,6 +49,7 @@ PAGES = [
     # The first task of the demo has no humanness report, so its quality tab says how to get one.
     ("app_pages/task.py", "Task", ["**Next experiment:**", "No humanness report for this task"], ["No tasks yet"]),
     ("app_pages/log_outcomes.py", "Log outcomes", [], ["Create a task first"]),
+    ("app_pages/import_runs.py", "Import runs", [], ["Create a task first"]),
     ("app_pages/outcomes.py", "Outcomes", [], ["No outcomes logged yet"]),
     ("app_pages/data_quality.py", "Data quality", [], ["Upload a human and a synthetic sample"]),
     ("app_pages/model_card.py", "Model card", ["No backtest stored yet."], ["No backtest stored yet."]),

@@ -1,0 +1,129 @@
+"""Reading MLflow runs through MLflow's own client: its SQLite store, a real `mlflow server` over HTTP, and the
+ways a store can be wrong (missing, not MLflow's, unreachable), none of which may change anything on disk."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+
+import pytest
+
+from strategy.errors import TrackerError
+from strategy.trackers import RunMapping
+from strategy.trackers.mlflow_runs import local_store_path, read_mlflow_runs
+from tests.trackers.mlflow_store import LoggedRun, log_runs, mlflow_server, sqlite_uri
+
+pytest.importorskip("mlflow", reason="the trackers extra (mlflow) is not installed; `make test` installs it")
+
+RUNS = [LoggedRun("small", 50, 0, history=(0.61, 0.66, 0.64)),
+        LoggedRun("mixed", 50, 500, history=(0.70, 0.74)),
+        LoggedRun("large", 400, 400, history=(0.80,), tags={"stage": "final"}),
+        LoggedRun("crashed", 10, 10, finish=False),
+        LoggedRun("extra", 20, 20, extra={"lr": "0.001"})]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = sqlite_uri(folder / "mlflow.db")
+    ids = log_runs(uri, "xray", RUNS)
+    return uri, ids, folder
+
+
+def test_every_run_of_the_experiment_is_read_page_by_page(store):
+    uri, ids, _ = store
+    runs = read_mlflow_runs(uri, "xray", page_size=2)
+    assert sorted(r.run_id for r in runs) == sorted(ids.values())
+    by_name = {r.name: r for r in runs}
+    assert by_name["mixed"].params["n_synthetic"] == "500" and by_name["mixed"].experiment == "xray"
+    assert by_name["large"].tags["stage"] == "final"
+    assert by_name["crashed"].state == "RUNNING" and by_name["small"].state == "FINISHED"
+    # The latest value comes with the run; the history is only fetched when the mapping reads best or a step.
+    assert by_name["small"].metrics["AUROC"] == [(0, 0.64)]
+
+
+def test_the_history_is_read_when_the_mapping_reads_the_best_or_a_step(store):
+    uri, _, _ = store
+    runs = {r.name: r for r in read_mlflow_runs(uri, "xray", RunMapping(step="best"))}
+    assert runs["small"].metrics["AUROC"] == [(0, 0.61), (1, 0.66), (2, 0.64)]
+
+
+def test_a_watching_sync_reads_only_runs_that_ended_since(store):
+    uri, ids, _ = store
+    assert read_mlflow_runs(uri, "xray", ended_after=time.time() + 3600) == []
+    ended = read_mlflow_runs(uri, "xray", ended_after=0)
+    assert sorted(r.name for r in ended) == sorted(name for name in ids if name != "crashed")  # never ended
+
+
+def test_an_experiment_is_found_by_id_too(store):
+    uri, ids, _ = store
+    from mlflow.tracking import MlflowClient
+    experiment_id = MlflowClient(tracking_uri=uri).get_experiment_by_name("xray").experiment_id
+    assert len(read_mlflow_runs(uri, experiment_id)) == len(ids)
+
+
+def test_an_unknown_experiment_is_named(store):
+    uri, _, _ = store
+    with pytest.raises(TrackerError, match="has no experiment named 'nope'"):
+        read_mlflow_runs(uri, "nope")
+
+
+def test_a_missing_store_is_refused_and_not_created(tmp_path):
+    missing = tmp_path / "absent" / "mlflow.db"
+    with pytest.raises(TrackerError, match="does not exist"):
+        read_mlflow_runs(sqlite_uri(missing), "xray")
+    assert not missing.exists() and not missing.parent.exists()
+    with pytest.raises(TrackerError, match="folder does not exist"):
+        read_mlflow_runs(str(tmp_path / "mlruns"), "xray")
+
+
+def test_a_database_that_is_not_mlflow_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+    before = path.read_bytes()
+    with pytest.raises(TrackerError, match="is not an MLflow store"):
+        read_mlflow_runs(sqlite_uri(path), "xray")
+    assert path.read_bytes() == before
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(TrackerError, match="not a SQLite database"):
+        read_mlflow_runs(sqlite_uri(garbage), "xray")
+
+
+def test_a_server_that_does_not_answer_fails_with_a_message_not_a_hang(monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with socket.socket() as silent:  # accepts connections and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        with pytest.raises(TrackerError, match="did not answer"):
+            read_mlflow_runs(f"http://127.0.0.1:{port}", "xray")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(TrackerError, match="did not answer"):
+        read_mlflow_runs(f"http://127.0.0.1:{port}", "xray")
+    assert time.monotonic() - started < 60  # a refused connection is not retried for minutes
+
+
+def test_a_tracking_server_over_http_gives_the_same_runs(store):
+    uri, ids, folder = store
+    with mlflow_server(uri, folder / "server.log") as url:
+        over_http = read_mlflow_runs(url, "xray", RunMapping(step="best"), page_size=2)
+        with pytest.raises(TrackerError, match="has no experiment named 'nope'"):
+            read_mlflow_runs(url, "nope")
+    local = read_mlflow_runs(uri, "xray", RunMapping(step="best"))
+    key = lambda runs: sorted((r.run_id, r.state, dict(r.params), dict(r.metrics)) for r in runs)  # noqa: E731
+    assert key(over_http) == key(local) and len(over_http) == len(ids)
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("sqlite:////srv/mlflow.db", "/srv/mlflow.db"), ("sqlite:///mlflow.db", "mlflow.db"),
+    ("file:///srv/mlruns", "/srv/mlruns"), ("mlruns", "mlruns"), ("http://host:5000", None), ("databricks", "databricks")])
+def test_local_store_paths(uri, expected):
+    found = local_store_path(uri)
+    assert (str(found) if found is not None else None) == expected
