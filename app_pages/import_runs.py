@@ -137,7 +137,8 @@ if save.button("Save this mapping", icon=":material/save:",
     catalog.save_run_mapping(source, state["name"], mapping)
     dashboard.clear_reads()
     st.success(f"Mapping saved: {dashboard.literal(mapping.described())}.", icon=":material/check:")
-if write.button(f"Import {counts['import']:,} runs", type="primary", icon=":material/upload:",
+if write.button(f"Import {counts['import']:,} {'run' if counts['import'] == 1 else 'runs'}", type="primary",
+                icon=":material/upload:",
                 disabled=bool(preview.refused) or counts["import"] == 0):
     try:
         with st.spinner("Importing, then recomputing the affected tasks…"):
@@ -146,6 +147,7 @@ if write.button(f"Import {counts['import']:,} runs", type="primary", icon=":mate
         st.error(dashboard.literal(str(error)), icon=":material/error:")
     else:
         dashboard.clear_reads()
-        st.success(f"Imported {result.logged.written:,} runs; {counts['skip']:,} were already logged.",
-                   icon=":material/check:")
+        written = result.logged.written
+        st.success(f"Imported {written:,} {'run' if written == 1 else 'runs'}; {counts['skip']:,} were already "
+                   "logged.", icon=":material/check:")
         dashboard.show_changes(result.logged.changes)

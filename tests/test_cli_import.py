@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +12,7 @@ from strategy.catalog import Catalog
 from strategy.cli import main
 from tests.trackers.mlflow_store import XRAY, LoggedRun, log_runs, sqlite_uri
 from tests.trackers.test_table_runs import WANDB_EXPORT
+from tests.trackers.wandb_store import make_offline_runs
 
 pytest.importorskip("mlflow", reason="the trackers extra (mlflow) is not installed; `make test` installs it")
 
@@ -120,26 +122,31 @@ def test_a_run_table_and_the_wandb_csv_export(demo_path, tmp_path):
     assert imported.exit_code == 0 and "1 outcome written." in imported.output, imported.output
 
 
-def test_wandb_offline_runs_made_by_wandb_itself(demo_path, tmp_path, monkeypatch):
-    wandb = pytest.importorskip("wandb", reason="the trackers extra (wandb) is not installed; `make test` installs it")
-    for name, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true",
-                        "WANDB_DIR": str(tmp_path), "WANDB_CONFIG_DIR": str(tmp_path / "settings"),
-                        "WANDB_CACHE_DIR": str(tmp_path / "settings"), "WANDB_DATA_DIR": str(tmp_path / "settings")}.items():
-        monkeypatch.setenv(name, value)
-    try:
-        for n_synthetic, values in ((0, (0.8, 0.82)), (4000, (0.84, 0.86))):
-            run = wandb.init(project="xray", dir=tmp_path, settings=wandb.Settings(console="off"),
-                             config={"n_human": 300, "n_synthetic": n_synthetic, "task": XRAY})
-            for value in values:
-                run.log({"AUROC": value})
-            run.finish()
-    finally:
-        wandb.teardown()
+def test_wandb_offline_runs_made_by_wandb_itself(demo_path, tmp_path):
+    folder = make_offline_runs(tmp_path, [({"n_human": 300, "n_synthetic": 0, "task": XRAY}, [{"AUROC": 0.8},
+                                                                                            {"AUROC": 0.82}]),
+                                          ({"n_human": 300, "n_synthetic": 4000, "task": XRAY}, [{"AUROC": 0.84},
+                                                                                               {"AUROC": 0.86}])])
     before = xray_count(demo_path)
-    result = invoke(demo_path, "wandb", str(tmp_path / "wandb"), "--json")
+    result = invoke(demo_path, "wandb", str(folder), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["written"] == 2 and xray_count(demo_path) == before + 2
     assert sorted(float(r["value"]) for r in report["runs"]) == [0.82, 0.86]  # the last step's value
     again = json.loads(invoke(demo_path, "wandb", str(tmp_path), "--json").output)
     assert again["written"] == 0 and again["counts"]["skip"] == 2
+
+
+def test_dvc_experiments_from_a_file_and_from_standard_input(demo_path):
+    """The JSON was captured from a real `dvc exp show --json` (DVC 3.67.1, scripts/capture_dvc_experiments.sh):
+    DVC is not a project dependency, so the tests do not run it."""
+    captured = Path(__file__).parent / "trackers" / "data" / "dvc_exp_show.json"
+    before = xray_count(demo_path)
+    result = invoke(demo_path, "dvc", str(captured))
+    assert result.exit_code == 0, result.output
+    assert "8 runs read from dvc experiments 'dvc_exp_show.json': 6 to import" in result.output
+    assert "2 left out by the filters" in result.output and "6 outcomes written." in result.output
+    assert xray_count(demo_path) == before + 6
+    piped = CliRunner().invoke(main, ["--catalog", str(demo_path), "import", "dvc", "-", "--dry-run"],
+                               input=captured.read_bytes(), catch_exceptions=False)
+    assert piped.exit_code == 0 and "6 already logged" in piped.output, piped.output

@@ -13,6 +13,7 @@ from strategy.catalog import Catalog
 from tests.seed_counts import OUTCOMES_PER_TASK
 from tests.trackers.mlflow_store import XRAY, LoggedRun, log_runs, sqlite_uri
 from tests.trackers.test_table_runs import WANDB_EXPORT
+from tests.trackers.wandb_store import make_offline_runs, zipped
 
 pytest.importorskip("mlflow", reason="the trackers extra (mlflow) is not installed; `make test` installs it")
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -121,3 +122,25 @@ def test_an_unknown_experiment_and_a_missing_store_are_said_plainly(page, store,
     assert "has no experiment named 'nope'" in page.error[0].value and not page.exception
     read_mlflow(page, sqlite_uri(tmp_path / "allowed" / "absent.db"))
     assert "does not exist" in page.error[0].value and not (tmp_path / "allowed" / "absent.db").exists()
+
+
+def test_an_archive_of_wandb_offline_runs_is_imported(page, demo_path, tmp_path):
+    folder = make_offline_runs(tmp_path / "runs", [({"n_human": 120, "n_synthetic": 1200, "task": XRAY},
+                                                    [{"AUROC": 0.75}, {"AUROC": 0.8}])])
+    page.segmented_control(key="import_source").set_value("wandb").run()
+    page.file_uploader[0].set_value(("wandb.zip", zipped(folder), "application/zip")).run()
+    assert not page.exception and not page.error, [e.value for e in page.error]
+    assert metric(page, "To import") == "1"
+    assert page.dataframe[0].value["value"].tolist() == ["0.8"]
+    before = xray_outcomes(demo_path)
+    next(b for b in page.button if b.label == "Import 1 run").click().run()
+    assert [s.value for s in page.success] == ["Imported 1 run; 0 were already logged."]
+    assert xray_outcomes(demo_path) == before + 1
+
+
+def test_a_file_that_is_no_archive_is_refused_in_words(page):
+    page.segmented_control(key="import_source").set_value("wandb").run()
+    page.file_uploader[0].set_value(("runs.zip", b"not a zip at all", "application/zip")).run()
+    assert not page.exception
+    assert page.error[0].value.startswith("runs.zip is not a zip or tar archive that can be read")
+    assert not page.metric

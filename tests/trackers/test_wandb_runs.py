@@ -18,8 +18,9 @@ from strategy.errors import TrackerError
 from strategy.trackers import wandb_runs
 from strategy.trackers.runs import FINISHED
 from strategy.trackers.wandb_runs import read_wandb_archive, read_wandb_runs
+from tests.trackers.wandb_store import offline_wandb
 
-wandb = pytest.importorskip("wandb")
+wandb = pytest.importorskip("wandb", reason="the trackers extra (wandb) is not installed; `make test` installs it")
 
 ALPHA_AUROC = [0.5, 0.6, 0.65, 0.7, 0.72]
 BETA_AUROC = [0.4, 0.55, 0.61]
@@ -54,35 +55,27 @@ def runs_home(tmp_path_factory) -> Path:
     """A folder holding ``wandb/`` with five offline runs made by wandb, plus one run folder in the older
     config.yaml + wandb-summary.json layout written by hand."""
     home = tmp_path_factory.mktemp("wandb_home")
-    settings = tmp_path_factory.mktemp("wandb_settings")
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_GIT": "true",
-                            "WANDB_DIR": str(home), "WANDB_CONFIG_DIR": str(settings),
-                            "WANDB_CACHE_DIR": str(settings), "WANDB_DATA_DIR": str(settings)}.items():
-            env.setenv(name, value)
-        try:
-            run = _run("mixing", dir=home, name="alpha", tags=["baseline", "v1"],
-                       config={"n_human": 100, "n_synthetic": 0, "task": "sentiment", "flag": True,
-                               "optim": {"lr": 0.5, "name": "adam"}})
-            for value in ALPHA_AUROC:
-                run.log({"AUROC": value, "val": {"loss": 1 - value}, "note": "text is not a metric"})
-            run.config.update({"late": 7})
-            run.summary["best_epoch"] = 3
-            run.finish()
-            run = _run("mixing", dir=home, name="beta", config={"n_human": 50, "n_synthetic": 50, "task": "sentiment"})
-            for i, value in enumerate(BETA_AUROC):
-                run.log({"AUROC": value}, step=10 * i)
-            run.finish()
-            run = _run("mixing", dir=home, name="failed", config={"n_human": 10, "n_synthetic": 90})
-            run.log({"AUROC": 0.1})
-            run.finish(exit_code=1)
-            run = _run("mixing", dir=home, name="long", config={"n_human": 1, "n_synthetic": 1})
-            for step in range(LONG_STEPS):
-                run.log({"loss": step / 1000})
-            run.log({"loss": 9.0, "blob": "x" * 70_000})  # one record of ~70 KB: pieces in three blocks at least
-            run.finish()
-        finally:
-            wandb.teardown()
+    with offline_wandb(home, tmp_path_factory.mktemp("wandb_settings")):
+        run = _run("mixing", dir=home, name="alpha", tags=["baseline", "v1"],
+                   config={"n_human": 100, "n_synthetic": 0, "task": "sentiment", "flag": True,
+                           "optim": {"lr": 0.5, "name": "adam"}})
+        for value in ALPHA_AUROC:
+            run.log({"AUROC": value, "val": {"loss": 1 - value}, "note": "text is not a metric"})
+        run.config.update({"late": 7})
+        run.summary["best_epoch"] = 3
+        run.finish()
+        run = _run("mixing", dir=home, name="beta", config={"n_human": 50, "n_synthetic": 50, "task": "sentiment"})
+        for i, value in enumerate(BETA_AUROC):
+            run.log({"AUROC": value}, step=10 * i)
+        run.finish()
+        run = _run("mixing", dir=home, name="failed", config={"n_human": 10, "n_synthetic": 90})
+        run.log({"AUROC": 0.1})
+        run.finish(exit_code=1)
+        run = _run("mixing", dir=home, name="long", config={"n_human": 1, "n_synthetic": 1})
+        for step in range(LONG_STEPS):
+            run.log({"loss": step / 1000})
+        run.log({"loss": 9.0, "blob": "x" * 70_000})  # one record of ~70 KB: pieces in three blocks at least
+        run.finish()
     old = home / "wandb" / "run-20240101_000000-abc123" / "files"
     old.mkdir(parents=True)
     (old / "config.yaml").write_text(OLD_CONFIG)
