@@ -146,11 +146,12 @@ def import_group() -> None:
     """Import outcomes from MLflow, Weights & Biases, DVC or a run table (each run once, all or nothing).
 
     A run's id becomes the outcome's run id, so importing again adds only new runs; a run whose values
-    changed since it was logged is reported, not written. To sync on a schedule, use --watch SECONDS, or a
-    cron line such as (hourly):
+    changed since it was logged is reported, not written. To sync on a schedule, use --watch SECONDS, or cron
+    lines such as these (hourly, reading the runs that ended since the last hour; nightly, reading them all):
 
     \b
-    0 * * * *  strategy import mlflow --tracking-uri URI --experiment NAME
+    0 * * * *  strategy import mlflow --tracking-uri URI --experiment NAME --ended-within 70
+    30 2 * * *  strategy import mlflow --tracking-uri URI --experiment NAME
     """
 
 
@@ -158,16 +159,24 @@ def import_group() -> None:
 @click.option("--tracking-uri", required=True, metavar="URI",
               help="MLflow tracking URI: sqlite:///mlflow.db, a folder of runs, http://host:5000, databricks…")
 @click.option("--experiment", required=True, help="Experiment name (or id).")
+@click.option("--ended-within", type=click.FloatRange(min=1), metavar="MINUTES",
+              help="Read only runs that ended in the last MINUTES (for a frequent cron line: a little more than its "
+                   "interval); without it every run is read, which also finds runs changed after they ended.")
 @mapping_options
 @click.pass_context
-def import_mlflow(ctx: click.Context, tracking_uri: str, experiment: str, **options) -> None:
+def import_mlflow(ctx: click.Context, tracking_uri: str, experiment: str, ended_within: float | None,
+                  **options) -> None:
     """Import the runs of one MLflow experiment, read through MLflow's own client."""
     from strategy.trackers.mlflow_runs import read_mlflow_runs
 
-    run_import(ctx, source="mlflow", name=experiment, label=f"mlflow experiment {inert(experiment)!r}",
-               notes=f"mlflow run {{name}} in experiment {experiment}",
-               read=lambda mapping, since: read_mlflow_runs(tracking_uri, experiment, mapping, ended_after=since),
-               **options)
+    def read(mapping, since):
+        if ended_within is not None:
+            since = max(since or 0.0, time.time() - 60 * ended_within)
+        return read_mlflow_runs(tracking_uri, experiment, mapping, ended_after=since)
+    label = f"mlflow experiment {inert(experiment)!r}"
+    run_import(ctx, source="mlflow", name=experiment,
+               label=label + (f" (runs ended in the last {ended_within:g} minutes)" if ended_within else ""),
+               notes=f"mlflow run {{name}} in experiment {experiment}", read=read, **options)
 
 
 @import_group.command("wandb")

@@ -39,7 +39,8 @@ def test_every_import_command_has_help():
         result = CliRunner().invoke(main, ["import", command, "--help"])
         assert result.exit_code == 0 and "--dry-run" in result.output and "--map" in result.output
     overview = CliRunner().invoke(main, ["import", "--help"])
-    assert "0 * * * *  strategy import mlflow" in overview.output  # the cron line, unwrapped
+    assert "0 * * * *  strategy import mlflow --tracking-uri URI --experiment NAME --ended-within 70" in \
+        overview.output  # the cron lines, unwrapped
 
 
 def test_a_dry_run_previews_and_writes_nothing(demo_path, mlflow_uri):
@@ -150,3 +151,11 @@ def test_dvc_experiments_from_a_file_and_from_standard_input(demo_path):
     piped = CliRunner().invoke(main, ["--catalog", str(demo_path), "import", "dvc", "-", "--dry-run"],
                                input=captured.read_bytes(), catch_exceptions=False)
     assert piped.exit_code == 0 and "6 already logged" in piped.output, piped.output
+
+
+def test_a_frequent_cron_line_reads_only_the_runs_that_ended_lately(demo_path, mlflow_uri):
+    recent = invoke(demo_path, "mlflow", "--tracking-uri", mlflow_uri, "--experiment", "xray", "--ended-within", "70")
+    assert recent.exit_code == 0, recent.output
+    assert "2 runs read from mlflow experiment 'xray' (runs ended in the last 70 minutes): 2 to import" in recent.output
+    # The running run has not ended, so it is not read at all (a full read lists it as left out).
+    assert "left out" in recent.output and "0 left out" in recent.output

@@ -32,6 +32,7 @@ from strategy.quality.columns import (
 from strategy.quality.metrics import ComparedSamples
 from strategy.quality.tabular import column_pairs, column_shapes, detection, privacy, privacy_flags
 from strategy.quality.text import clean_texts, equal_samples
+from strategy.threads import bounded
 
 SCHEMA = "strategy.humanness/1"
 # Privacy is reported beside the score, never inside it: a copy of the human data is perfectly human-like and
@@ -253,6 +254,7 @@ def _clean(value):
     return value
 
 
+@bounded  # a busy server is never idle: scikit-learn's OpenMP and BLAS threads spin while waiting for a core
 def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, columns: list[str] | None = None,
            text_column: str | None = None, segment_column: str | None = None, ignore: list[str] | None = None,
            seed: int = 0, progress: Progress | None = None) -> Assessment:

@@ -68,6 +68,24 @@ def edit_manifest(change: Callable[[dict], object]) -> Callable[[Path], None]:
     return edit
 
 
+# Tables a later schema version added, and the version that added each: a backup of an older catalog has none.
+ADDED_IN = {"run_mappings": 6}
+
+
+def at_version(version: int) -> Callable[[Path], None]:
+    """The backup as a catalog of that schema version would have written it: that version in the manifest, and
+    no file or row count of a table added later."""
+    def edit(folder: Path) -> None:
+        manifest = manifest_of(folder)
+        manifest["schema_version"] = version
+        for table, added in ADDED_IN.items():
+            if version < added:
+                manifest["rows"].pop(table, None)
+                (folder / f"{table}.parquet").unlink(missing_ok=True)
+        write_manifest(folder, manifest)
+    return edit
+
+
 def replace_manifest(make: Callable[[dict], object]) -> Callable[[Path], None]:
     def edit(folder: Path) -> None:
         write_manifest(folder, make(manifest_of(folder)))
@@ -328,7 +346,7 @@ def test_a_backup_with_a_damaged_file_restores_nothing(damage, expected, folder,
 
 # ---------------------------------------------------------------------------------- older schema versions
 def test_a_version_1_backup_must_not_carry_columns_that_came_later(folder, empty_path):
-    edit_manifest(lambda m: m.update(schema_version=1))(folder)
+    at_version(1)(folder)
     output = refused(run_restore(empty_path, folder))
     assert "datasets.parquet, field 'location': is not a column of the datasets table at schema version 1" in output
     assert "recommendations.parquet, field 'snapshot_id'" in output
@@ -338,14 +356,14 @@ def test_a_version_1_backup_must_not_carry_columns_that_came_later(folder, empty
 def test_a_genuine_version_1_backup_restores_into_the_current_schema(folder, empty_path):
     columns("datasets", lambda d: d.drop_columns(["location"]))(folder)
     columns("recommendations", lambda d: d.drop_columns(["snapshot_id"]))(folder)
-    edit_manifest(lambda m: m.update(schema_version=1))(folder)
+    at_version(1)(folder)
     result = run_restore(empty_path, folder)
     assert result.exit_code == 0, result.output
     expected = manifest_of(folder)["rows"]
     with Catalog.open(empty_path) as catalog:
         found = catalog.counts()
         assert set(catalog.datasets()["location"].fillna("")) == {""}
-    assert found == expected | {"audit_log": expected["audit_log"] + 1}
+    assert found == expected | {"audit_log": expected["audit_log"] + 1, "run_mappings": 0}
 
 
 def test_nulls_left_by_a_migration_restore_as_they_were(folder, empty_path):
@@ -361,7 +379,7 @@ def test_an_old_backup_is_checked_after_its_rows_are_brought_up_to_date(folder, 
     """Version 4 replaces control characters in names, so a version-3 backup holding one restores (cleaned);
     a NaN no later version fixes is still refused."""
     cells("tasks", "name", {2: "Tab\tname"})(folder)
-    edit_manifest(lambda m: m.update(schema_version=3))(folder)
+    at_version(3)(folder)
     damaged = folder.parent / "damaged"
     shutil.copytree(folder, damaged)
     cells("outcomes", "value", {4: float("nan")})(damaged)

@@ -1,0 +1,60 @@
+"""Thread bounds where the numeric work runs: a humanness assessment and a task's refit run with scikit-learn's
+OpenMP and BLAS pools at STRATEGY_THREADS threads (default 1), whatever the process's own settings, because
+on a busy server threads that spin while they wait for a core make the work many times slower."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import strategy.quality.metrics as registry
+from strategy.quality import assess, frame_sample
+from strategy.quality.metrics import HumannessMetric
+from strategy.threads import bounded, thread_limit
+
+
+@pytest.fixture
+def seen_threads():
+    """A metric that records, while the assessment runs, how many threads each loaded pool may use."""
+    seen: list[dict[str, int]] = []
+
+    def record(samples):
+        seen.append({pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()})
+        return {"score": 1.0}
+    registry.register(HumannessMetric("thread_probe", "Thread probe", "tabular", 0.0, record))
+    try:
+        yield seen
+    finally:
+        registry.unregister("tabular", "thread_probe")
+
+
+def samples():
+    frame = pd.DataFrame({"a": [float(i % 7) for i in range(60)], "b": [str(i % 3) for i in range(60)]})
+    return frame_sample(frame, "human"), frame_sample(frame.sample(frac=1, random_state=1), "synthetic")
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("", 1), ("2", 2), ("zero", 1)])
+def test_an_assessment_runs_with_the_set_number_of_threads(monkeypatch, seen_threads, setting, expected):
+    monkeypatch.setenv("STRATEGY_THREADS", setting)
+    assert thread_limit() == expected
+    with threadpool_limits(limits=4):  # the process's own pools are wider, as OpenMP's default is one per core
+        assess(*samples())
+        after = {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+    # Every time the metric ran (for the report and for the noise floor's human-against-human comparisons).
+    assert seen_threads and all(during and set(during.values()) == {expected} for during in seen_threads), seen_threads
+    assert set(after.values()) == {4}  # the process's own limits are back once the assessment is over
+
+
+def test_a_bounded_call_inside_another_keeps_the_outer_limit(monkeypatch):
+    monkeypatch.setenv("STRATEGY_THREADS", "1")
+
+    @bounded
+    def inner():
+        return {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+
+    @bounded
+    def outer():
+        monkeypatch.setenv("STRATEGY_THREADS", "3")  # read once, by the outermost call
+        return inner()
+    assert set(outer().values()) == {1}
