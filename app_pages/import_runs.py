@@ -55,6 +55,11 @@ if source == "mlflow":
         except StrategyError as error:
             state.clear()
             st.error(dashboard.literal(str(error)), icon=":material/error:")
+        except Exception as error:  # a tracker's own failure we have not met yet: said in words, not a traceback
+            state.clear()
+            st.error(dashboard.literal(f"MLflow could not be read at {uri.strip()!r}: {type(error).__name__}: "
+                                       f"{str(error).splitlines()[0] if str(error) else ''}"),
+                     icon=":material/error:")
 else:
     upload = st.file_uploader(f"{SOURCES[source]} file", type=UPLOAD_TYPES[source], key=f"import_file_{source}")
     if upload is not None and state.get("upload") != (source, upload.file_id):

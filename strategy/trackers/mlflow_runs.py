@@ -25,6 +25,8 @@ from strategy.trackers.runs import RunMapping, TrackedRun
 TIMEOUT_ENV = "STRATEGY_TRACKER_TIMEOUT"
 PAGE_SIZE = 1_000  # runs per search request; MLflow's server caps a page at 50,000
 MAX_RUNS = 1_000_000  # bounded before the runs are materialised, like a file's rows
+# Tracking URIs that name a remote store without a scheme (MLflow's own spellings), not a local folder.
+REMOTE_WORDS = ("databricks", "databricks-uc", "uc")
 
 
 def _client(tracking_uri: str):
@@ -52,6 +54,8 @@ def local_store_path(tracking_uri: str) -> Path | None:
         return Path(path) if path not in ("", ":memory:") else None
     if parsed.scheme == "file":
         return Path(unquote(parsed.path))
+    if tracking_uri.strip() in REMOTE_WORDS:
+        return None
     if parsed.scheme == "" or (len(parsed.scheme) == 1 and tracking_uri[1:3] in (":\\", ":/")):
         return Path(tracking_uri)
     return None
@@ -78,7 +82,13 @@ def _check_local_store(tracking_uri: str) -> None:
 
 
 def _failed(tracking_uri: str, error: Exception) -> TrackerError:
-    first = inert(str(error).splitlines()[0] if str(error) else type(error).__name__)
+    first = inert(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+    if isinstance(error, ImportError):
+        return TrackerError(f"MLflow cannot open {inert(tracking_uri)!r}: the database driver it needs is not "
+                            f"installed ({first}).")
+    if "unsupported URI" in first:
+        return TrackerError(f"{inert(tracking_uri)!r} is not a tracking URI MLflow knows: give a tracking server "
+                            "(http://host:5000), a database (sqlite:///mlflow.db, postgresql://…) or databricks.")
     if "Max retries" in first or "Connection" in first or "timed out" in first.lower():
         return TrackerError(f"The MLflow tracking server at {inert(tracking_uri)!r} did not answer (after "
                             f"{os.environ.get(TIMEOUT_ENV, '10')} s and one retry): check the URI and that the "
@@ -96,11 +106,29 @@ def read_mlflow_runs(tracking_uri: str, experiment: str, mapping: RunMapping | N
     ``ended_after`` (seconds since the epoch) only runs that ended since then are read: a watching sync asks the
     store for what finished since its last look instead of reading every run again.
     """
+    try:
+        from mlflow.exceptions import MlflowException
+    except ImportError:
+        _client(tracking_uri)  # says which extra to install
+        raise
+    mapping = mapping or RunMapping()
+    _check_local_store(tracking_uri)
+    try:
+        return _read(tracking_uri, experiment, mapping, page_size=page_size, ended_after=ended_after,
+                     progress=progress)
+    except TrackerError:
+        raise
+    # MLflow raises its own errors, and a store whose driver is missing (psycopg, MySQLdb) raises ImportError:
+    # each becomes one sentence, never a traceback.
+    except (MlflowException, ImportError, OSError, ValueError, TypeError) as error:
+        raise _failed(tracking_uri, error) from None
+
+
+def _read(tracking_uri: str, experiment: str, mapping: RunMapping, *, page_size: int, ended_after: float | None,
+          progress: Callable[[int], None] | None) -> list[TrackedRun]:
     from mlflow.entities import ViewType
     from mlflow.exceptions import MlflowException
 
-    mapping = mapping or RunMapping()
-    _check_local_store(tracking_uri)
     client = _client(tracking_uri)
     try:
         found = client.get_experiment_by_name(experiment)

@@ -121,9 +121,19 @@ def test_a_tracking_server_over_http_gives_the_same_runs(store):
     assert key(over_http) == key(local) and len(over_http) == len(ids)
 
 
+@pytest.mark.parametrize(("uri", "message"), [
+    ("ftp://example.org/runs", "is not a tracking URI MLflow knows"),
+    ("mysql://nobody@127.0.0.1:1/mlflow", "the database driver it needs is not installed"),
+])
+def test_a_uri_mlflow_cannot_use_is_one_sentence_not_a_traceback(uri, message):
+    with pytest.raises(TrackerError, match=message):
+        read_mlflow_runs(uri, "xray")
+
+
 @pytest.mark.parametrize(("uri", "expected"), [
     ("sqlite:////srv/mlflow.db", "/srv/mlflow.db"), ("sqlite:///mlflow.db", "mlflow.db"),
-    ("file:///srv/mlruns", "/srv/mlruns"), ("mlruns", "mlruns"), ("http://host:5000", None), ("databricks", "databricks")])
+    ("file:///srv/mlruns", "/srv/mlruns"), ("mlruns", "mlruns"), ("http://host:5000", None), ("databricks", None),
+    ("databricks-uc", None)])
 def test_local_store_paths(uri, expected):
     found = local_store_path(uri)
     assert (str(found) if found is not None else None) == expected
