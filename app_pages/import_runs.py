@@ -115,10 +115,28 @@ with right:
                if step == "step" else None)
 seen_states = sorted({run.state for run in runs} | set(saved.states))
 states = st.multiselect("Runs in these states", seen_states, default=list(saved.states), key=f"map_states_{source}")
+NONE, DIRECTIONS = "(none)", {"task": "the task's direction", "higher": "higher is better", "lower": "lower is better"}
+with st.expander("More of the mapping: a share and a total instead of counts, cost, direction, tags",
+                 expanded=bool(saved.share_key or saved.cost_key or saved.tags or saved.higher_is_better is not None)):
+    share_key = key_choice("Human share (0–1), instead of the counts", saved.share_key, plain + keys["metrics"],
+                           first=NONE, widget=f"map_share_{source}")
+    total_key = (key_choice("Total samples", saved.total_key, plain + keys["metrics"], first=NONE,
+                            widget=f"map_total_{source}") if share_key else "")
+    cost_key = key_choice("Cost (USD)", saved.cost_key, plain + keys["metrics"], first=NONE, widget=f"map_cost_{source}")
+    saved_direction = "task" if saved.higher_is_better is None else "higher" if saved.higher_is_better else "lower"
+    direction = st.selectbox("Direction of the metric", list(DIRECTIONS), format_func=DIRECTIONS.get,
+                             index=list(DIRECTIONS).index(saved_direction), key=f"map_direction_{source}")
+    tag_text = st.text_input("Only runs with these tags", value=", ".join(
+        f"{key}={value}" if value else key for key, value in saved.tags.items()), key=f"map_tags_{source}",
+        help="Comma-separated: stage=final takes runs whose tag stage is final; a name alone takes any value.")
+tags = dict((part.split("=", 1) + [""])[:2] for part in (p.strip() for p in tag_text.split(",")) if part)
 try:
     mapping = RunMapping(**{**saved.model_dump(), "task": "" if fixed == FROM_RUN else fixed, "task_key": task_key,
                             "n_human_key": n_human_key, "n_synthetic_key": n_synthetic_key,
-                            "metric_key": metric_key, "step": step, "at_step": at_step, "states": tuple(states)})
+                            "metric_key": metric_key, "step": step, "at_step": at_step, "states": tuple(states),
+                            "share_key": share_key, "total_key": total_key, "cost_key": cost_key,
+                            "higher_is_better": None if direction == "task" else direction == "higher",
+                            "tags": {key.strip().removeprefix("tags."): value.strip() for key, value in tags.items()}})
 except ValueError as error:
     st.error(dashboard.literal(str(error)), icon=":material/error:")
     st.stop()

@@ -144,3 +144,20 @@ def test_a_file_that_is_no_archive_is_refused_in_words(page):
     assert not page.exception
     assert page.error[0].value.startswith("runs.zip is not a zip or tar archive that can be read")
     assert not page.metric
+
+
+def test_the_rest_of_the_mapping_share_and_total_direction_and_tags(page, tmp_path):
+    (tmp_path / "allowed").mkdir()
+    uri = sqlite_uri(tmp_path / "allowed" / "shares.db")
+    log_runs(uri, "xray", [
+        LoggedRun("quarter", None, None, extra={"human_frac": "0.25", "n_total": "1000"}, tags={"stage": "final"}),
+        LoggedRun("draft", None, None, extra={"human_frac": "0.5", "n_total": "10"}, tags={"stage": "draft"})])
+    read_mlflow(page, uri)
+    assert metric(page, "Refused") == "2"  # the default mapping looks for n_human and n_synthetic
+    page.selectbox(key="map_share_mlflow").set_value("human_frac").run()
+    assert "a human share needs a total" in page.error[0].value and not page.metric
+    page.selectbox(key="map_total_mlflow").set_value("n_total").run()
+    page.text_input(key="map_tags_mlflow").set_value("stage=final").run()
+    preview = page.dataframe[0].value.set_index("name")
+    assert preview.loc["quarter", ["n_human", "n_synthetic", "status"]].tolist() == ["250", "750", "import"]
+    assert preview.loc["draft", "status"] == "left out" and "tag" in preview.loc["draft", "reason"]
