@@ -18,9 +18,9 @@ from strategy.errors import StrategyError
 from strategy.learning import PooledPrior
 from strategy.models import Dataset, QualityReport, Task, utc_now
 from strategy.quality import assess, frame_sample, present
+from strategy.quality.privacy import privacy_flags
 from strategy.quality.report import Assessment, distribution
 from strategy.quality.samples import dataset_sample
-from strategy.quality.tabular import privacy_flags
 from strategy.recommend import FEATURE_COUNT, POOLED_KIND, gather, load_pooled, refit_portfolio
 
 DEMO_PAIRS = pd.read_csv(SEED_DIR / "assessments.csv", keep_default_na=False)
@@ -312,7 +312,11 @@ def test_the_privacy_table_of_a_memorising_generator_names_each_measure_with_its
     table = present.privacy_frame(report).set_index("Measure")
     assert table.index.tolist() == ["Exact copies of human rows", "Distance to the closest human row (median)",
                                     "Distance to the closest human row (closest 5%)",
-                                    "Closer to the training rows than to the holdout"]
+                                    "Closer to the training rows than to the holdout",
+                                    "Nearest-neighbour distance ratio (median)",
+                                    "Membership inference (distance attack)"]
+    assert table.loc["Membership inference (distance attack)", "Verdict"] == "flagged"
+    assert table.loc["Nearest-neighbour distance ratio (median)", "Verdict"] == "flagged"
     assert table.loc["Exact copies of human rows", "Value"] == "300 of 300 rows (100%)"
     assert table.loc["Exact copies of human rows", "Verdict"] == "flagged"
     assert table.loc["Closer to the training rows than to the holdout", "Verdict"] == "flagged"

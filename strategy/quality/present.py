@@ -13,8 +13,8 @@ import math
 import pandas as pd
 
 import strategy.quality.metrics as registry
+from strategy.quality.privacy import THRESHOLDS, privacy_flags
 from strategy.quality.report import GAP_GRADES, Assessment
-from strategy.quality.tabular import privacy_flags
 
 SCORE = "Score (0–100)"
 FLOOR = "Human vs human (0–100)"
@@ -300,7 +300,7 @@ def _distance_safe(baseline: float, *, check: bool) -> str:
 
 def _flagged(found: dict, keys: tuple[str, ...]) -> bool:
     """Whether the warnings' own rule flags this measure (only its keys passed, so no other measure counts)."""
-    return bool(privacy_flags({key: found[key] for key in keys if key in found}))
+    return bool(privacy_flags({key: found[key] for key in (*keys, "thresholds") if key in found}))
 
 
 def privacy_frame(report: Assessment) -> pd.DataFrame:
@@ -340,16 +340,38 @@ def privacy_frame(report: Assessment) -> pd.DataFrame:
                      "Verdict": "check" if value < 0.5 * baseline else "ok",
                      "Meaning": "The same for the closest 5% of synthetic rows: a few near-copies show here "
                                 "before they move the median."})
+    limits = {**{name: t.default for name, t in THRESHOLDS.items()}, **(found.get("thresholds") or {})}
     if "closer_to_training_share" in found:
         value = found["closer_to_training_share"]
         verdict = "flagged" if _flagged(found, ("closer_to_training_share",)) else \
             "check" if value > CLOSER_TO_TRAINING_CHECK else "ok"
-        rows.append({"Measure": "Closer to the training rows than to the holdout", "Value": percent(value),
+        interval = found.get("closer_to_training_interval")
+        shown = percent(value) + (f" (95%: {percent(interval[0])}–{percent(interval[1])})" if interval else "")
+        rows.append({"Measure": "Closer to the training rows than to the holdout", "Value": shown,
                      "What is safe": f"about 50%; above {percent(CLOSER_TO_TRAINING_CHECK)} is worth a check, "
-                                     "above 60% is flagged",
+                                     f"above {percent(limits['dcr_share'])} is flagged",
                      "Verdict": verdict,
                      "Meaning": "Synthetic rows nearer the human rows the generator saw than unseen ones suggest "
                                 "it memorises them."})
+    if "nndr_median" in found and "nndr_baseline_median" in found:
+        value, baseline = found["nndr_median"], found["nndr_baseline_median"]
+        verdict = "flagged" if _flagged(found, ("nndr_median", "nndr_baseline_median")) else \
+            "check" if value < baseline else "ok"
+        rows.append({"Measure": "Nearest-neighbour distance ratio (median)", "Value": f"{value:.2f}",
+                     "What is safe": f"at least {limits['nndr_ratio'] * baseline:.2f} ({limits['nndr_ratio']:g} × "
+                                     f"{baseline:.2f}, the holdout rows' own)",
+                     "Verdict": verdict,
+                     "Meaning": "Distance to the closest training row over the distance to the second closest: "
+                                "near 0, a synthetic row stands next to one person's row."})
+    if "membership_auc" in found:
+        value, interval = found["membership_auc"], found.get("membership_auc_interval") or [value, value]
+        verdict = "flagged" if _flagged(found, ("membership_auc",)) else "check" if interval[0] > 0.5 else "ok"
+        rows.append({"Measure": "Membership inference (distance attack)",
+                     "Value": f"AUC {value:.2f} (95%: {interval[0]:.2f}–{interval[1]:.2f})",
+                     "What is safe": f"about 0.5; from {limits['membership_auc']:.2f} it is flagged",
+                     "Verdict": verdict,
+                     "Meaning": "How well an attacker tells the rows the generator was trained on from unseen "
+                                "ones by how close synthetic rows come to them: 0.5 is chance."})
     return pd.DataFrame(rows, columns=["Measure", "Value", "What is safe", "Verdict", "Meaning"])
 
 

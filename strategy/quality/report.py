@@ -30,7 +30,8 @@ from strategy.quality.columns import (
     split_halves,
 )
 from strategy.quality.metrics import ComparedSamples
-from strategy.quality.tabular import column_pairs, column_shapes, detection, privacy, privacy_flags
+from strategy.quality.privacy import crossed, privacy, privacy_flags
+from strategy.quality.tabular import column_pairs, column_shapes, detection
 from strategy.quality.text import clean_texts, equal_samples
 from strategy.threads import bounded
 
@@ -211,8 +212,16 @@ class Assessment:
             lines.append(f"    median distance to the closest human row {found['dcr_median']:.3g} "
                          f"(human rows among themselves: {found['dcr_baseline_median']:.3g})")
         if "closer_to_training_share" in found:
+            low, high = found.get("closer_to_training_interval") or (math.nan, math.nan)
             lines.append(f"    closer to the training rows than to the holdout: "
-                         f"{found['closer_to_training_share']:.1%} (about 50% is expected)")
+                         f"{found['closer_to_training_share']:.1%} (95%: {low:.1%}–{high:.1%}; about 50% is expected)")
+        if "nndr_median" in found:
+            lines.append(f"    nearest-neighbour distance ratio {found['nndr_median']:.2f} "
+                         f"(holdout rows: {found['nndr_baseline_median']:.2f})")
+        if "membership_auc" in found:
+            low, high = found["membership_auc_interval"]
+            lines.append(f"    membership inference AUC {found['membership_auc']:.2f} (95%: {low:.2f}–{high:.2f}; "
+                         "0.5 is chance)")
         lines += [f"    WARNING: {flag}" for flag in found.get("flags", [])]
         for column, reason in d["skipped"].items():
             lines.append(f"  skipped {column}: {reason}")
@@ -300,6 +309,7 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
     compared = plan.tabular + ([plan.text_column] if plan.text_column else [])
     found_privacy = privacy(h_frame, s_frame, plan, Encoder(plan).fit(h_frame), seed=seed, columns=compared,
                             holdout=None if holdout is None else holdout.frame.reset_index(drop=True))
+    found_privacy["crossed"] = crossed(found_privacy)
     found_privacy["flags"] = privacy_flags(found_privacy)
     for name, section in modalities.items():
         weights = registry.weights(name)

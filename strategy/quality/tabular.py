@@ -22,15 +22,13 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from strategy.quality.columns import ColumnPlan, Encoder, as_labels, as_numbers, sample_rows
+from strategy.quality.columns import ColumnPlan, as_numbers
 
 CONTINGENCY_BINS = 10
 DETECTION_ROWS = 5_000       # per side; the classifiers' AUC settles long before this
 DETECTION_MIN_ROWS = 10
 NEIGHBOUR_ROWS = 5_000       # per side for precision / recall / density / coverage
 NEIGHBOURS_K = 5
-PRIVACY_QUERY_ROWS = 5_000
-PRIVACY_REFERENCE_ROWS = 100_000
 # A point on a ball's edge is inside it; distances computed by two searches can differ in the last bit.
 BOUNDARY = 1 + 1e-9
 # Two-sample KS statistic that sampling alone exceeds 5% of the time: c(0.05) = 1.358.
@@ -289,80 +287,3 @@ def fidelity_diversity(human: np.ndarray, synthetic: np.ndarray, *, k: int = NEI
     return {"precision": precision, "recall": recall, "density": density, "coverage": covered, "k": k,
             "rows_per_side": [len(human), len(synthetic)],
             "score": float(np.mean([precision, recall, min(density, 1.0), covered]))}
-
-
-# ----------------------------------------------------------------------------- privacy
-def row_fingerprints(frame: pd.DataFrame, plan: ColumnPlan, columns: list[str]) -> np.ndarray:
-    """One hash per row over the compared columns, typed alike in both samples (ints and floats agree)."""
-    normalised = pd.DataFrame({
-        name: (as_numbers(frame[name]) if plan.kinds[name] in ("numeric", "datetime") else as_labels(frame[name]))
-        for name in columns
-    })
-    return pd.util.hash_pandas_object(normalised, index=False).to_numpy()
-
-
-def privacy(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, encoder: Encoder, *, seed: int,
-            holdout: pd.DataFrame | None = None, columns: list[str] | None = None) -> dict:
-    """Exact copies (over every compared column, text included), distance to the closest human record, and
-    (with a holdout) whether synthetic rows sit closer to the human rows they may have been trained on than to
-    unseen ones."""
-    columns = columns or plan.tabular
-    human_hashes = row_fingerprints(human, plan, columns)
-    synthetic_hashes = row_fingerprints(synthetic, plan, columns)
-    copies = np.isin(synthetic_hashes, human_hashes)
-    result = {"exact_copies": int(copies.sum()), "exact_copy_share": float(copies.mean())}
-
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(human))
-    half = len(human) // 2
-    if holdout is None:
-        reference, baseline = human.iloc[order[:half]], human.iloc[order[half:]]
-        result["baseline"] = "a random half of the human rows, against the other half"
-    else:
-        reference, baseline = human, holdout
-        result["baseline"] = "the holdout rows, against the human rows"
-    if len(reference) < 1 or len(baseline) < 1:
-        result["note"] = "too few human rows for a baseline"
-        return result
-    result["baseline_copy_share"] = float(np.isin(row_fingerprints(baseline, plan, columns),
-                                                  row_fingerprints(reference, plan, columns)).mean())
-    if not plan.tabular:
-        result["note"] = "distances to the closest record need table columns; only exact copies were checked"
-        return result
-    reference = encoder.transform(sample_rows(reference, PRIVACY_REFERENCE_ROWS, seed))
-    search = NearestNeighbors(n_neighbors=1).fit(reference)
-    synthetic_dcr = search.kneighbors(encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
-    baseline_dcr = search.kneighbors(encoder.transform(sample_rows(baseline, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
-    result |= {
-        "dcr_median": float(np.median(synthetic_dcr)),
-        "dcr_baseline_median": float(np.median(baseline_dcr)),
-        "dcr_fifth_percentile": float(np.percentile(synthetic_dcr, 5)),
-        "dcr_baseline_fifth_percentile": float(np.percentile(baseline_dcr, 5)),
-        "reference_rows": int(min(len(human) if holdout is not None else half, PRIVACY_REFERENCE_ROWS)),
-    }
-    if holdout is not None:
-        size = min(len(human), len(holdout), PRIVACY_REFERENCE_ROWS)
-        train = encoder.transform(sample_rows(human, size, seed))
-        unseen = encoder.transform(sample_rows(holdout, size, seed + 1))
-        queries = encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed + 2))
-        to_train = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(queries)[0][:, 0]
-        to_unseen = NearestNeighbors(n_neighbors=1).fit(unseen).kneighbors(queries)[0][:, 0]
-        # Ties (equal distances) count half each way, so identical copies of both read as 50%.
-        closer = np.mean((to_train < to_unseen) + 0.5 * (to_train == to_unseen))
-        result["closer_to_training_share"] = float(closer)
-    return result
-
-
-def privacy_flags(result: dict) -> list[str]:
-    """Plain-language warnings a reader should not miss."""
-    flags = []
-    if result.get("exact_copy_share", 0) > result.get("baseline_copy_share", 0) + 0.01:
-        flags.append(f"{result['exact_copy_share']:.1%} of synthetic rows are exact copies of human rows "
-                     f"(human rows repeat each other at {result.get('baseline_copy_share', 0):.1%})")
-    if "dcr_median" in result and result["dcr_median"] < 0.5 * result["dcr_baseline_median"]:
-        flags.append("synthetic rows sit much closer to human rows than human rows sit to each other "
-                     f"(median distance {result['dcr_median']:.3g} against {result['dcr_baseline_median']:.3g})")
-    if result.get("closer_to_training_share", 0.5) > 0.6:
-        flags.append(f"{result['closer_to_training_share']:.0%} of synthetic rows are closer to the training rows "
-                     "than to the holdout (about 50% is expected): the generator may memorise")
-    return flags

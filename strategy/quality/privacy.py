@@ -1,0 +1,223 @@
+"""Privacy of a synthetic table: does it copy, or sit suspiciously close to, the human rows it was made from?
+
+Without a holdout, the synthetic rows are compared with the human rows as human rows compare with each other
+(one random half against the other). With a holdout (human rows the generator never saw) four more measures
+tell memorisation apart from resemblance, each against what unseen rows show:
+
+- **DCR share**: the share of synthetic rows closer to the training rows than to the holdout (about 50% when
+  nothing is memorised), with its 95% interval;
+- **identical matches**: exact copies of training rows, beside the share of holdout rows that match a training
+  row exactly (what the data's own repeats give);
+- **nearest-neighbour distance ratio**: distance to the closest training row ÷ distance to the second closest,
+  median over synthetic rows, against the same for holdout rows (near 0: a synthetic row hugs one human row);
+- **membership inference**: an attacker who calls a human row a member when some synthetic row lies close to it;
+  the AUC of telling training rows from holdout rows that way, with its 95% interval (0.5: no better than chance).
+
+Each measure has a threshold (``THRESHOLDS``, each overridable with ``STRATEGY_PRIVACY_<NAME>``); the result
+stores the thresholds used and which were crossed, and the warnings say so in words. Privacy stays outside the
+humanness score. Searches run on bounded samples and never build a full distance matrix.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
+
+from strategy.ingest import BadSetting, inert
+from strategy.quality.columns import ColumnPlan, Encoder, as_labels, as_numbers, sample_rows
+
+PRIVACY_QUERY_ROWS = 5_000
+PRIVACY_REFERENCE_ROWS = 100_000
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A line a privacy measure must not cross, with the reason it sits where it does (the README repeats it)."""
+
+    name: str
+    default: float
+    rationale: str
+
+
+THRESHOLDS = {t.name: t for t in (
+    Threshold("copy_margin", 0.01, "exact copies above the rate at which human rows repeat each other, plus one "
+                                   "point, are more than the data's own duplicates"),
+    Threshold("dcr_ratio", 0.5, "a median distance to the closest human row under half of the human rows' own "
+                                "means near-copies rather than new rows"),
+    Threshold("dcr_share", 0.6, "with no memorisation half of the synthetic rows are closer to the training rows; "
+                                "60% is well outside what sampling gives at a few thousand rows"),
+    Threshold("nndr_ratio", 0.5, "a median distance ratio under half of the holdout rows' own means synthetic rows "
+                                 "hug single human rows"),
+    Threshold("membership_auc", 0.6, "an attack that tells members from unseen rows with an AUC of 0.6 or more "
+                                     "learns something about who was in the training data"),
+)}
+
+
+def thresholds() -> dict[str, float]:
+    """Each threshold's value: its default, or $STRATEGY_PRIVACY_<NAME> (a number between 0 and 1)."""
+    found = {}
+    for name, threshold in THRESHOLDS.items():
+        variable = f"STRATEGY_PRIVACY_{name.upper()}"
+        raw = os.environ.get(variable, "").strip()
+        if not raw:
+            found[name] = threshold.default
+            continue
+        value = float(raw) if re.fullmatch(r"[0-9]*\.?[0-9]+", raw) else math.nan
+        if not 0 < value <= 1:
+            raise BadSetting(f"{variable} must be a number above 0 and at most 1 (got {inert(repr(raw))}); unset "
+                                f"it to use the default of {threshold.default:g}")
+        found[name] = value
+    return found
+
+
+def row_fingerprints(frame: pd.DataFrame, plan: ColumnPlan, columns: list[str]) -> np.ndarray:
+    """One hash per row over the compared columns, typed alike in both samples (ints and floats agree)."""
+    normalised = pd.DataFrame({
+        name: (as_numbers(frame[name]) if plan.kinds[name] in ("numeric", "datetime") else as_labels(frame[name]))
+        for name in columns
+    })
+    return pd.util.hash_pandas_object(normalised, index=False).to_numpy()
+
+
+def wilson_interval(share: float, count: int) -> tuple[float, float]:
+    """95% interval of a proportion (Wilson's score interval: sound near 0 and 1, unlike share ± 2 se)."""
+    if count <= 0:
+        return (0.0, 1.0)
+    centre = (share + Z95 ** 2 / (2 * count)) / (1 + Z95 ** 2 / count)
+    half = Z95 * math.sqrt(share * (1 - share) / count + Z95 ** 2 / (4 * count ** 2)) / (1 + Z95 ** 2 / count)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def auc_interval(auc: float, positives: int, negatives: int) -> tuple[float, float]:
+    """95% interval of an AUC from Hanley and McNeil's (1982) standard error."""
+    q1, q2 = auc / (2 - auc), 2 * auc ** 2 / (1 + auc)
+    variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc ** 2) + (negatives - 1) * (q2 - auc ** 2)) / \
+        (positives * negatives)
+    half = Z95 * math.sqrt(max(variance, 0.0))
+    return (max(0.0, auc - half), min(1.0, auc + half))
+
+
+def _distance_ratio(search: NearestNeighbors, queries: np.ndarray) -> float:
+    """Median of closest ÷ second-closest distance; a query with both at 0 (a row repeated in the reference)
+    counts as 1, since it singles out no one."""
+    distances = search.kneighbors(queries, n_neighbors=2)[0]
+    first, second = distances[:, 0], distances[:, 1]
+    ratio = np.divide(first, second, out=np.ones_like(first), where=second > 0)
+    return float(np.median(ratio))
+
+
+def privacy(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, encoder: Encoder, *, seed: int,
+            holdout: pd.DataFrame | None = None, columns: list[str] | None = None) -> dict:
+    """Exact copies (over every compared column, text included), distance to the closest human record, and
+    (with a holdout) the measures of memorisation in the module's docstring."""
+    columns = columns or plan.tabular
+    human_hashes = row_fingerprints(human, plan, columns)
+    synthetic_hashes = row_fingerprints(synthetic, plan, columns)
+    copies = np.isin(synthetic_hashes, human_hashes)
+    result = {"exact_copies": int(copies.sum()), "exact_copy_share": float(copies.mean()),
+              "thresholds": thresholds()}
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(human))
+    half = len(human) // 2
+    if holdout is None:
+        reference, baseline = human.iloc[order[:half]], human.iloc[order[half:]]
+        result["baseline"] = "a random half of the human rows, against the other half"
+    else:
+        reference, baseline = human, holdout
+        result["baseline"] = "the holdout rows, against the human rows"
+    if len(reference) < 1 or len(baseline) < 1:
+        result["note"] = "too few human rows for a baseline"
+        return result
+    result["baseline_copy_share"] = float(np.isin(row_fingerprints(baseline, plan, columns),
+                                                  row_fingerprints(reference, plan, columns)).mean())
+    if not plan.tabular:
+        result["note"] = "distances to the closest record need table columns; only exact copies were checked"
+        return result
+    reference = encoder.transform(sample_rows(reference, PRIVACY_REFERENCE_ROWS, seed))
+    search = NearestNeighbors(n_neighbors=1).fit(reference)
+    synthetic_dcr = search.kneighbors(encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
+    baseline_dcr = search.kneighbors(encoder.transform(sample_rows(baseline, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
+    result |= {
+        "dcr_median": float(np.median(synthetic_dcr)),
+        "dcr_baseline_median": float(np.median(baseline_dcr)),
+        "dcr_fifth_percentile": float(np.percentile(synthetic_dcr, 5)),
+        "dcr_baseline_fifth_percentile": float(np.percentile(baseline_dcr, 5)),
+        "reference_rows": int(min(len(human) if holdout is not None else half, PRIVACY_REFERENCE_ROWS)),
+    }
+    if holdout is not None:
+        result |= _memorisation(human, holdout, synthetic, encoder, seed=seed)
+    return result
+
+
+def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, encoder: Encoder, *,
+                  seed: int) -> dict:
+    """The holdout's measures, on equal samples of training and holdout rows (so 50% and 0.5 mean chance)."""
+    size = min(len(human), len(holdout), PRIVACY_REFERENCE_ROWS)
+    train = encoder.transform(sample_rows(human, size, seed))
+    unseen = encoder.transform(sample_rows(holdout, size, seed + 1))
+    queries = encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed + 2))
+    to_train = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(queries)[0][:, 0]
+    to_unseen = NearestNeighbors(n_neighbors=1).fit(unseen).kneighbors(queries)[0][:, 0]
+    # Ties (equal distances) count half each way, so identical copies of both read as 50%.
+    closer = float(np.mean((to_train < to_unseen) + 0.5 * (to_train == to_unseen)))
+    found = {"closer_to_training_share": closer,
+             "closer_to_training_interval": list(wilson_interval(closer, len(queries))),
+             "privacy_query_rows": int(len(queries)), "membership_rows_per_side": int(size)}
+    if size >= 2:
+        search = NearestNeighbors(n_neighbors=2).fit(train)
+        found["nndr_median"] = _distance_ratio(search, queries)
+        found["nndr_baseline_median"] = _distance_ratio(search, unseen)
+    # The attack: a human row is called a member when a synthetic row lies close to it.
+    members = sample_rows(human, min(size, PRIVACY_QUERY_ROWS), seed + 3)
+    outsiders = sample_rows(holdout, min(size, PRIVACY_QUERY_ROWS), seed + 4)
+    to_synthetic = NearestNeighbors(n_neighbors=1).fit(queries)
+    closeness = -np.concatenate([to_synthetic.kneighbors(encoder.transform(members))[0][:, 0],
+                                 to_synthetic.kneighbors(encoder.transform(outsiders))[0][:, 0]])
+    is_member = np.r_[np.ones(len(members)), np.zeros(len(outsiders))]
+    auc = float(roc_auc_score(is_member, closeness))
+    found |= {"membership_auc": auc,
+              "membership_auc_interval": list(auc_interval(auc, len(members), len(outsiders)))}
+    return found
+
+
+def crossed(result: dict) -> list[str]:
+    """The thresholds this result crosses, by name (the thresholds stored with it, else today's)."""
+    limits = {**{name: t.default for name, t in THRESHOLDS.items()}, **(result.get("thresholds") or {})}
+    names = []
+    if result.get("exact_copy_share", 0) > result.get("baseline_copy_share", 0) + limits["copy_margin"]:
+        names.append("copy_margin")
+    if "dcr_median" in result and result["dcr_median"] < limits["dcr_ratio"] * result["dcr_baseline_median"]:
+        names.append("dcr_ratio")
+    if result.get("closer_to_training_share", 0.5) > limits["dcr_share"]:
+        names.append("dcr_share")
+    if "nndr_median" in result and result["nndr_median"] < limits["nndr_ratio"] * result["nndr_baseline_median"]:
+        names.append("nndr_ratio")
+    if result.get("membership_auc", 0.5) >= limits["membership_auc"]:
+        names.append("membership_auc")
+    return names
+
+
+def privacy_flags(result: dict) -> list[str]:
+    """Plain-language warnings a reader should not miss: one per threshold crossed."""
+    words = {
+        "copy_margin": lambda r: f"{r['exact_copy_share']:.1%} of synthetic rows are exact copies of human rows "
+                                 f"(human rows repeat each other at {r.get('baseline_copy_share', 0):.1%})",
+        "dcr_ratio": lambda r: "synthetic rows sit much closer to human rows than human rows sit to each other "
+                               f"(median distance {r['dcr_median']:.3g} against {r['dcr_baseline_median']:.3g})",
+        "dcr_share": lambda r: f"{r['closer_to_training_share']:.0%} of synthetic rows are closer to the training "
+                               "rows than to the holdout (about 50% is expected): the generator may memorise",
+        "nndr_ratio": lambda r: "synthetic rows each sit next to one human row far more than unseen rows do "
+                                f"(distance ratio {r['nndr_median']:.2f} against {r['nndr_baseline_median']:.2f})",
+        "membership_auc": lambda r: f"an attacker tells training rows from unseen ones with an AUC of "
+                                    f"{r['membership_auc']:.2f} (0.5 is chance) by their distance to synthetic rows",
+    }
+    return [words[name](result) for name in crossed(result)]
