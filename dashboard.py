@@ -143,6 +143,17 @@ def can(permission: str) -> bool:
     return person is not None and person.can(permission)
 
 
+def stop_unless_tasks_and(tasks: pd.DataFrame, permission: str) -> None:
+    """End the page here when there is no task to log against yet (saying how to make one), or when this
+    session may not do what the page is for (saying which role it takes)."""
+    if tasks.empty:
+        st.info("Create a task first (Catalog › Tasks), or load the demo from the Portfolio page.",
+                icon=":material/info:")
+        st.stop()
+    if not needs(permission):
+        st.stop()
+
+
 def needs(permission: str) -> bool:
     """True when this session may do it; otherwise says, in place of the controls, which role it takes."""
     if can(permission):

@@ -8,7 +8,7 @@ from strategy.access import Permission
 from strategy.errors import ImportRejected, StrategyError
 from strategy.imports import KINDS, import_runs, mapping_for, offered_keys, preview_runs, read_uploaded_runs
 from strategy.trackers import RunMapping
-from strategy.trackers.runs import STEP_CHOICES
+from strategy.trackers.runs import STEP_CHOICES, tags_as_text, tags_from_text
 
 SOURCES = {"mlflow": "MLflow tracking store", "wandb": "Weights & Biases (offline runs archive or runs CSV)",
            "dvc": "DVC (dvc exp show --json)", "table": "Run table (CSV, Parquet, JSON lines)"}
@@ -23,11 +23,7 @@ st.title("Import runs")
 st.caption("Bring in outcomes from where your training runs are already logged. A run's id becomes the outcome's "
            "run id, so importing again adds only new runs; a run whose values changed since it was logged is "
            "shown, never written over.")
-if tasks.empty:
-    st.info("Create a task first (Catalog › Tasks), or load the demo from the Portfolio page.", icon=":material/info:")
-    st.stop()
-if not dashboard.needs(Permission.LOG_OUTCOMES):
-    st.stop()
+dashboard.stop_unless_tasks_and(tasks, Permission.LOG_OUTCOMES)
 
 source = st.segmented_control("Source", list(SOURCES), format_func=SOURCES.get, default="mlflow",
                               key="import_source") or "mlflow"
@@ -50,8 +46,7 @@ if source == "mlflow":
                 # Every metric's history, so the mapping's step can change without reading again.
                 runs = read_mlflow_runs(uri.strip(), experiment.strip(), RunMapping(step="best"))
             state.update(source="mlflow", name=experiment.strip(), runs=runs,
-                         label=f"mlflow experiment {experiment.strip()!r}",
-                         notes=f"mlflow run {{name}} in experiment {experiment.strip()}")
+                         label=f"mlflow experiment {experiment.strip()!r}")
         except StrategyError as error:
             state.clear()
             st.error(dashboard.literal(str(error)), icon=":material/error:")
@@ -65,8 +60,7 @@ else:
     if upload is not None and state.get("upload") != (source, upload.file_id):
         try:
             label, runs = read_uploaded_runs(source, upload.getvalue(), upload.name)
-            state.update(source=source, name="", runs=runs, label=label, upload=(source, upload.file_id),
-                         notes=f"{source} run {{name}} from {upload.name}")
+            state.update(source=source, name="", runs=runs, label=label, upload=(source, upload.file_id))
         except StrategyError as error:
             state.clear()
             st.error(dashboard.literal(str(error)), icon=":material/error:")
@@ -126,22 +120,20 @@ with st.expander("More of the mapping: a share and a total instead of counts, co
     saved_direction = "task" if saved.higher_is_better is None else "higher" if saved.higher_is_better else "lower"
     direction = st.selectbox("Direction of the metric", list(DIRECTIONS), format_func=DIRECTIONS.get,
                              index=list(DIRECTIONS).index(saved_direction), key=f"map_direction_{source}")
-    tag_text = st.text_input("Only runs with these tags", value=", ".join(
-        f"{key}={value}" if value else key for key, value in saved.tags.items()), key=f"map_tags_{source}",
+    tag_text = st.text_input("Only runs with these tags", value=tags_as_text(saved.tags), key=f"map_tags_{source}",
         help="Comma-separated: stage=final takes runs whose tag stage is final; a name alone takes any value.")
-tags = dict((part.split("=", 1) + [""])[:2] for part in (p.strip() for p in tag_text.split(",")) if part)
 try:
     mapping = RunMapping(**{**saved.model_dump(), "task": "" if fixed == FROM_RUN else fixed, "task_key": task_key,
                             "n_human_key": n_human_key, "n_synthetic_key": n_synthetic_key,
                             "metric_key": metric_key, "step": step, "at_step": at_step, "states": tuple(states),
                             "share_key": share_key, "total_key": total_key, "cost_key": cost_key,
                             "higher_is_better": None if direction == "task" else direction == "higher",
-                            "tags": {key.strip().removeprefix("tags."): value.strip() for key, value in tags.items()}})
+                            "tags": tags_from_text(tag_text)})
 except ValueError as error:
     st.error(dashboard.literal(str(error)), icon=":material/error:")
     st.stop()
 
-preview = preview_runs(catalog, runs, mapping, source=source, label=state["label"], notes=state["notes"])
+preview = preview_runs(catalog, runs, mapping, source=source, label=state["label"])
 st.subheader("Preview")
 counts = preview.counts
 for column, kind in zip(st.columns(len(KINDS)), KINDS, strict=True):

@@ -22,11 +22,7 @@ tasks = dashboard.tasks(location)
 st.title("Log outcomes")
 st.caption("An outcome is a metric measured after training on a given number of human and synthetic samples. "
            "Each one refits its task's learning curve and updates the recommendation.")
-if tasks.empty:
-    st.info("Create a task first (Catalog › Tasks), or load the demo from the Portfolio page.", icon=":material/info:")
-    st.stop()
-if not dashboard.needs(Permission.LOG_OUTCOMES):
-    st.stop()
+dashboard.stop_unless_tasks_and(tasks, Permission.LOG_OUTCOMES)
 
 
 one, many = st.tabs(["One outcome", "From a file"])

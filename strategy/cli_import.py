@@ -16,12 +16,13 @@ from pydantic import ValidationError
 
 from strategy.errors import ImportRejected, StrategyError
 from strategy.imports import ImportPreview, import_runs, mapping_for, preview_runs
-from strategy.ingest import inert
+from strategy.ingest import inert, read_bytes
 from strategy.models import describe_errors
 from strategy.outcomes import changes_table
 from strategy.trackers import RunMapping, TrackedRun
 
 SHOWN_RUNS = 20
+MAPPING_LIMIT_BYTES = 100_000  # a mapping is a few hundred bytes
 # A watching MLflow sync asks only for runs that ended since its last look (less this margin, for clocks that
 # disagree), and reads every run again each FULL_EVERY-th sync, to see runs changed after they ended.
 SINCE_MARGIN_SECONDS = 600
@@ -34,10 +35,11 @@ def load_mapping(path: str | None, task: str | None) -> RunMapping | None:
         return None
     fields = {}
     if path:
-        file = Path(path)
+        # Read as any file the CLI takes: a regular file, never past the limit (a device or a pipe is refused).
+        _, data = read_bytes(Path(path), path, limit=MAPPING_LIMIT_BYTES, what="limit of {limit} for a mapping")
         try:
-            fields = json.loads(file.read_text(encoding="utf-8")) if file.stat().st_size < 100_000 else None
-        except (OSError, UnicodeDecodeError, ValueError) as error:
+            fields = json.loads(data)
+        except ValueError as error:
             raise StrategyError(f"Mapping file {inert(path)!r} cannot be read as JSON: {inert(str(error))}") from None
         if not isinstance(fields, dict):
             raise StrategyError(f"Mapping file {inert(path)!r} must hold one JSON object of mapping fields "
@@ -98,7 +100,7 @@ def _show(preview: ImportPreview, *, as_json: bool, written: int | None = None, 
         say(table.to_string(index=False))
 
 
-def run_import(ctx: click.Context, *, source: str, name: str, label: str, notes: str,
+def run_import(ctx: click.Context, *, source: str, name: str, label: str,
                read: Callable[[RunMapping, float | None], list[TrackedRun]], map_file: str | None, task: str | None,
                save_map: bool, dry_run: bool, watch: float | None, times: int | None, as_json: bool) -> None:
     """Preview and import (or only preview) once, or every ``watch`` seconds."""
@@ -117,7 +119,7 @@ def run_import(ctx: click.Context, *, source: str, name: str, label: str, notes:
         full = since is None or syncs % FULL_EVERY == 1
         try:
             runs = read(mapping, None if full else since)
-            preview = preview_runs(catalog, runs, mapping, source=source, notes=notes,
+            preview = preview_runs(catalog, runs, mapping, source=source,
                                    label=label if full else f"{label} (runs ended since the last sync)")
             if dry_run:
                 _show(preview, as_json=as_json)
@@ -176,7 +178,7 @@ def import_mlflow(ctx: click.Context, tracking_uri: str, experiment: str, ended_
     label = f"mlflow experiment {inert(experiment)!r}"
     run_import(ctx, source="mlflow", name=experiment,
                label=label + (f" (runs ended in the last {ended_within:g} minutes)" if ended_within else ""),
-               notes=f"mlflow run {{name}} in experiment {experiment}", read=read, **options)
+               read=read, **options)
 
 
 @import_group.command("wandb")
@@ -194,8 +196,7 @@ def import_wandb(ctx: click.Context, folder: str, name: str, **options) -> None:
 
         def read(mapping, since):
             return read_wandb_runs(folder)
-    run_import(ctx, source="wandb", name=name, label=f"wandb {inert(Path(folder).name)!r}",
-               notes="wandb run {name}", read=read, **options)
+    run_import(ctx, source="wandb", name=name, label=f"wandb {inert(Path(folder).name)!r}", read=read, **options)
 
 
 @import_group.command("dvc")
@@ -214,8 +215,7 @@ def import_dvc(ctx: click.Context, source: str, name: str, **options) -> None:
     def read(mapping, since):  # a file is read again at each sync: `dvc exp show --json > FILE` rewrites it
         data = piped if piped is not None else read_bytes(Path(source), label, limit=upload_limit_bytes())[1]
         return read_dvc_experiments(data, label)
-    run_import(ctx, source="dvc", name=name, label=f"dvc experiments {inert(label)!r}", notes="dvc experiment {name}",
-               read=read, **options)
+    run_import(ctx, source="dvc", name=name, label=f"dvc experiments {inert(label)!r}", read=read, **options)
 
 
 @import_group.command("table")
@@ -227,7 +227,7 @@ def import_table(ctx: click.Context, source: str, name: str, **options) -> None:
     """Import runs from a CSV, Parquet or JSON-lines table with any column names (ClearML, Aim, a spreadsheet):
     map its columns with --map."""
     run_import(ctx, source="table", name=name, label=f"run table {inert(Path(source).name)!r}",
-               notes="run {name} from " + Path(source).name, read=_table_reader(source), **options)
+               read=_table_reader(source), **options)
 
 
 def _table_reader(path: str) -> Callable[[RunMapping, float | None], list[TrackedRun]]:

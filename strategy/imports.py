@@ -24,6 +24,11 @@ from strategy.outcomes import LogResult, log_checked
 from strategy.trackers import RunMapping, TaskTarget, TrackedRun, map_runs, task_targets
 
 KINDS = ("import", "skip", "changed", "refused", "left out")
+# Each source's note on the outcomes it imports. It names the run, never the file it came in: a run without a
+# run id is known by its content, notes included, so the same run uploaded on the page or imported from a
+# renamed file by the CLI must read the same to be recognised as logged.
+NOTES = {"mlflow": "mlflow run {name} in experiment {experiment}", "wandb": "wandb run {name}",
+         "dvc": "dvc experiment {name}", "table": "run {name}"}
 RUN_COLUMNS = ["run", "name", "task", "n_human", "n_synthetic", "value", "status", "reason"]
 
 
@@ -78,16 +83,18 @@ def _logged_runs(catalog: Catalog, rows: list[dict]) -> dict[tuple[str, str], di
             for row in stored.itertuples()}
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:  # not a number: it differs from every stored one
+        return float("nan")
+
+
 def _changes(row: dict, stored: dict) -> list[str]:
     """Where a tracker's run now differs from its logged outcome."""
-    differing = []
-    for name in ("n_human", "n_synthetic"):
-        if str(stored[name]) != row[name].split(".")[0]:
-            differing.append(f"{name} {stored[name]} → {row[name]}")
-    try:
-        value = float(row["value"])
-    except ValueError:
-        value = float("nan")
+    differing = [f"{name} {stored[name]} → {row[name]}" for name in ("n_human", "n_synthetic")
+                 if _number(row[name]) != stored[name]]
+    value = _number(row["value"])
     if not abs(value - stored["value"]) <= 1e-12 * max(1.0, abs(value)):
         differing.append(f"value {stored['value']:g} → {row['value']}")
     if row["metric"].lower() != stored["metric"].lower():
@@ -96,14 +103,14 @@ def _changes(row: dict, stored: dict) -> list[str]:
 
 
 def preview_runs(catalog: Catalog, runs: Sequence[TrackedRun], mapping: RunMapping, *, source: str, label: str,
-                 notes: str = "") -> ImportPreview:
+                 notes: str | None = None) -> ImportPreview:
     """Map and check runs without writing: each run's kind (see the module's docstring) and the rows to write.
 
-    ``label`` names the source in every message (``mlflow experiment 'x' at URI``); ``notes`` (``{name}`` is
-    the run's name) becomes each imported outcome's note."""
+    ``label`` names the source in every message (``mlflow experiment 'x'``); each imported outcome's note is the
+    source's (NOTES), unless ``notes`` gives another (``{name}`` and ``{experiment}`` are the run's)."""
     targets = _targets(catalog)
     names = {target.id: target.name for target in targets.values()}
-    mapped = map_runs(runs, mapping, targets, label=label, notes=notes)
+    mapped = map_runs(runs, mapping, targets, label=label, notes=NOTES.get(source, "") if notes is None else notes)
     stored = _logged_runs(catalog, mapped.rows)
     listed: list[dict] = []
     fresh, fresh_runs = [], []

@@ -159,3 +159,20 @@ def test_a_frequent_cron_line_reads_only_the_runs_that_ended_lately(demo_path, m
     assert "2 runs read from mlflow experiment 'xray' (runs ended in the last 70 minutes): 2 to import" in recent.output
     # The running run has not ended, so it is not read at all (a full read lists it as left out).
     assert "left out" in recent.output and "0 left out" in recent.output
+
+
+def test_a_table_without_run_ids_is_known_again_under_another_file_name(demo_path, tmp_path):
+    """Rows without a run id are recognised by their content, the outcome's note included: the note names the
+    run, never the file, so a renamed or re-uploaded table adds nothing."""
+    first = tmp_path / "runs-monday.csv"
+    first.write_text(f"task,n_human,n_synthetic,AUROC\n{XRAY},40,400,0.71\n{XRAY},80,400,0.74\n")
+    assert "2 outcomes written." in invoke(demo_path, "table", str(first)).output
+    renamed = tmp_path / "runs-final.csv"
+    renamed.write_bytes(first.read_bytes())
+    again = invoke(demo_path, "table", str(renamed))
+    assert again.exit_code == 0 and "0 outcomes written." in again.output, again.output
+
+
+def test_a_mapping_that_is_not_a_regular_file_is_refused_unread(demo_path, mlflow_uri):
+    result = invoke(demo_path, "mlflow", "--tracking-uri", mlflow_uri, "--experiment", "xray", "--map", "/dev/zero")
+    assert result.exit_code == 1 and "/dev/zero" in result.output and "Traceback" not in result.output

@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 import strategy.quality.metrics as registry
-from strategy.quality.privacy import THRESHOLDS, privacy_flags
+from strategy.quality.privacy import limits_of, privacy_flags
 from strategy.quality.report import GAP_GRADES, Assessment
 
 SCORE = "Score (0–100)"
@@ -340,7 +340,7 @@ def privacy_frame(report: Assessment) -> pd.DataFrame:
                      "Verdict": "check" if value < 0.5 * baseline else "ok",
                      "Meaning": "The same for the closest 5% of synthetic rows: a few near-copies show here "
                                 "before they move the median."})
-    limits = {**{name: t.default for name, t in THRESHOLDS.items()}, **(found.get("thresholds") or {})}
+    limits = limits_of(found)
     if "closer_to_training_share" in found:
         value = found["closer_to_training_share"]
         verdict = "flagged" if _flagged(found, ("closer_to_training_share",)) else \

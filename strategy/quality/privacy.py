@@ -190,9 +190,15 @@ def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Data
     return found
 
 
+def limits_of(result: dict) -> dict[str, float]:
+    """The thresholds a result is judged by: those stored with it (a report keeps the ones it was made with),
+    else the defaults."""
+    return {**{name: t.default for name, t in THRESHOLDS.items()}, **(result.get("thresholds") or {})}
+
+
 def crossed(result: dict) -> list[str]:
-    """The thresholds this result crosses, by name (the thresholds stored with it, else today's)."""
-    limits = {**{name: t.default for name, t in THRESHOLDS.items()}, **(result.get("thresholds") or {})}
+    """The thresholds this result crosses, by name."""
+    limits = limits_of(result)
     names = []
     if result.get("exact_copy_share", 0) > result.get("baseline_copy_share", 0) + limits["copy_margin"]:
         names.append("copy_margin")

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from strategy.errors import TrackerError
-from strategy.ingest import inert
+from strategy.ingest import BadSetting, inert
 from strategy.trackers.runs import RunMapping, TrackedRun
 
 TIMEOUT_ENV = "STRATEGY_TRACKER_TIMEOUT"
@@ -35,7 +35,10 @@ def _client(tracking_uri: str):
     except ImportError:
         raise TrackerError("Reading MLflow runs needs the mlflow package: install the project's `trackers` extra "
                            "(pip install -e '.[trackers]').") from None
-    timeout = os.environ.get(TIMEOUT_ENV, "10")
+    timeout = os.environ.get(TIMEOUT_ENV, "").strip() or "10"
+    if not timeout.isdigit() or int(timeout) < 1:
+        raise BadSetting(f"{TIMEOUT_ENV} must be a whole number of seconds above 0 (got {inert(repr(timeout))}); "
+                         "unset it to use the default of 10")
     # MLflow reads these at each request; a value the user set for MLflow itself is kept.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", timeout)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
@@ -90,9 +93,10 @@ def _failed(tracking_uri: str, error: Exception) -> TrackerError:
         return TrackerError(f"{inert(tracking_uri)!r} is not a tracking URI MLflow knows: give a tracking server "
                             "(http://host:5000), a database (sqlite:///mlflow.db, postgresql://…) or databricks.")
     if "Max retries" in first or "Connection" in first or "timed out" in first.lower():
-        return TrackerError(f"The MLflow tracking server at {inert(tracking_uri)!r} did not answer (after "
-                            f"{os.environ.get(TIMEOUT_ENV, '10')} s and one retry): check the URI and that the "
-                            "server is running.")
+        # The timeout MLflow used: ours, unless the user set MLflow's own.
+        waited = os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        return TrackerError(f"The MLflow tracking server at {inert(tracking_uri)!r} did not answer (within "
+                            f"{inert(waited)} s a try): check the URI and that the server is running.")
     return TrackerError(f"MLflow at {inert(tracking_uri)!r} refused the request: {first[:300]}")
 
 
@@ -134,28 +138,22 @@ def _read(tracking_uri: str, experiment: str, mapping: RunMapping, *, page_size:
         found = client.get_experiment_by_name(experiment)
         if found is None and experiment.isdigit():
             found = client.get_experiment(experiment)
-    except MlflowException as error:
-        if "RESOURCE_DOES_NOT_EXIST" in str(error) or "does not exist" in str(error):
-            found = None
-        else:
-            raise _failed(tracking_uri, error) from None
-    except (OSError, ValueError) as error:
-        raise _failed(tracking_uri, error) from None
+    except MlflowException as error:  # an id that names no experiment; any other failure is read_mlflow_runs'
+        if "RESOURCE_DOES_NOT_EXIST" not in str(error) and "does not exist" not in str(error):
+            raise
+        found = None
     if found is None:
         raise TrackerError(f"MLflow at {inert(tracking_uri)!r} has no experiment named {inert(experiment)!r}.")
     runs = []
-    try:
-        # Every live run is read, not only the states the mapping takes, so the preview can say what it left out.
-        ended = f"attributes.end_time >= {int(ended_after * 1000)}" if ended_after is not None else ""
-        for page in _pages(client, found.experiment_id, ended, page_size, ViewType.ACTIVE_ONLY):
-            runs.extend(_tracked(client, run, found.name, mapping) for run in page)
-            if len(runs) > MAX_RUNS:
-                raise TrackerError(f"Experiment {inert(experiment)!r} has more than {MAX_RUNS:,} runs; filter it "
-                                   "with the mapping's tags.")
-            if progress:
-                progress(len(runs))
-    except MlflowException as error:
-        raise _failed(tracking_uri, error) from None
+    # Every live run is read, not only the states the mapping takes, so the preview can say what it left out.
+    ended = f"attributes.end_time >= {int(ended_after * 1000)}" if ended_after is not None else ""
+    for page in _pages(client, found.experiment_id, ended, page_size, ViewType.ACTIVE_ONLY):
+        runs.extend(_tracked(client, run, found.name, mapping) for run in page)
+        if len(runs) > MAX_RUNS:
+            raise TrackerError(f"Experiment {inert(experiment)!r} has more than {MAX_RUNS:,} runs; filter it "
+                               "with the mapping's tags.")
+        if progress:
+            progress(len(runs))
     return runs
 
 

@@ -108,6 +108,22 @@ class SavedMapping(Stamped):
         return RunMapping.model_validate_json(self.mapping_json)
 
 
+def tags_from_text(text: str) -> dict[str, str]:
+    """Tag filters as people type them: ``stage=final, reviewed`` (a name alone takes any value; a ``tags.``
+    prefix, as in MLflow's search syntax, is allowed)."""
+    found = {}
+    for part in (piece.strip() for piece in text.split(",")):
+        if part:
+            key, _, value = part.partition("=")
+            found[key.strip().removeprefix("tags.")] = value.strip()
+    return found
+
+
+def tags_as_text(tags: Mapping[str, str]) -> str:
+    """The other way: what ``tags_from_text`` reads back as the same filters."""
+    return ", ".join(f"{key}={value}" if value else key for key, value in tags.items())
+
+
 @dataclass(frozen=True)
 class TaskTarget:
     """What mapping needs of a catalog task: its id, name, metric and direction."""
@@ -144,12 +160,18 @@ def lookup(run: TrackedRun, key: str) -> str | None:
         if place == "metrics":
             history = _metric_history(run, name)
             if history:
-                return _number_text(history[-1][1])
+                return _number_text(last_value(history))
             continue
         found = getattr(run, place).get(name)
         if found is not None:
             return str(found)
     return None
+
+
+def last_value(history: Sequence[tuple[int, float]]) -> float:
+    """The value at the highest step; of several logged at that step, the one logged last."""
+    top = max(step for step, _ in history)
+    return [value for step, value in history if step == top][-1]
 
 
 def _metric_history(run: TrackedRun, name: str) -> Sequence[tuple[int, float]]:
@@ -184,7 +206,7 @@ def metric_value(run: TrackedRun, key: str, mapping: RunMapping, higher_is_bette
             raise _Refused(key, f"was not logged at step {mapping.at_step} (logged at steps "
                                 f"{_steps([step for step, _ in history])})")
         return at[-1]
-    return max(history, key=lambda pair: pair[0])[1] if len({s for s, _ in history}) > 1 else history[-1][1]
+    return last_value(history)
 
 
 def _steps(steps: list[int]) -> str:
@@ -273,8 +295,8 @@ def map_runs(runs: Iterable[TrackedRun], mapping: RunMapping, tasks: Mapping[str
              label: str, notes: str = "") -> MappedRuns:
     """Apply a mapping to runs: the rows it gives, and each run it refuses with the key and the reason.
 
-    ``tasks`` are the catalog's tasks as ``task_targets`` gives them. ``notes`` (with ``{name}`` for the run's
-    name) becomes each outcome's note, so a logged outcome says where it came from."""
+    ``tasks`` are the catalog's tasks as ``task_targets`` gives them. ``notes`` (``{name}`` and ``{experiment}``
+    stand for the run's) becomes each outcome's note, so a logged outcome says where it came from."""
     rows, kept, refused, left_out = [], [], [], []
     for position, run in enumerate(runs, start=1):
         if not _selected(run, mapping):
@@ -294,6 +316,6 @@ def map_runs(runs: Iterable[TrackedRun], mapping: RunMapping, tasks: Mapping[str
         rows.append({"task": task.id, "n_human": n_human, "n_synthetic": n_synthetic, "metric": task.metric,
                      "value": _number_text(value), "higher_is_better": str(higher).lower(), "regime": "",
                      "human_eval": "true", "cost": cost, "run_id": run.run_id,
-                     "notes": notes.replace("{name}", run.name or run.run_id), "dataset_ids": ""})
+                     "notes": notes.replace("{name}", run.name or run.run_id).replace("{experiment}", run.experiment), "dataset_ids": ""})
         kept.append(run)
     return MappedRuns(rows, kept, refused, left_out)

@@ -342,6 +342,10 @@ def test_runs_on_an_mlflow_server_are_previewed_and_imported_and_move_the_task(m
     expect(metric(page, "Left out by filters")).to_contain_text("1")
     settle(page)
     expect(page.locator('[data-testid="stDataFrame"]').first).to_contain_text("still running")
+    # The rest of the mapping waits behind one expander, with the runs' own keys offered.
+    page.get_by_text("More of the mapping").click()
+    expect(page.get_by_role("combobox", name="Human share (0–1), instead of the counts")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Only runs with these tags")).to_be_visible()
     save_screenshot(page, screenshots, "walk-import-preview")
     page.get_by_role("button", name="Import 2 runs").click()
     expect(page.get_by_text("Imported 2 runs; 0 were already logged.")).to_be_visible(timeout=120_000)
@@ -354,3 +358,42 @@ def test_runs_on_an_mlflow_server_are_previewed_and_imported_and_move_the_task(m
     expect(metric(page, "Already logged")).to_contain_text("2")
     expect(metric(page, "To import")).to_contain_text("0")
     expect(page.get_by_role("button", name="Import 0 runs")).to_be_disabled()
+
+
+def test_the_privacy_tab_names_a_memorising_generator_against_its_holdout(page, app_url, screenshots):
+    """Issue 21: with a holdout uploaded, the Privacy tab shows the memorisation measures (the DCR share with its
+    interval, the distance ratio, the membership attack), and a generator that copies its training rows with a
+    small shift is flagged on them although it makes no exact copy."""
+    rng = np.random.default_rng(4)
+
+    def people(rows: int) -> str:
+        age = rng.normal(40, 10, rows)
+        frame = {"age": age.round(3), "income": (1000 + 30 * age + rng.normal(0, 200, rows)).round(2),
+                 "region": rng.choice(["n", "s", "e", "w"], rows)}
+        return "age,income,region\n" + "".join(f"{a},{i},{r}\n" for a, i, r in zip(*frame.values(), strict=True))
+    human, holdout = people(600), people(600)
+    lines = human.splitlines()
+    shifted = [lines[0]] + [f"{float(row.split(',')[0]) + 0.01:.3f},{row.split(',', 1)[1]}" for row in lines[1:401]]
+    page.goto(f"{app_url}/quality")
+    expect(title(page, "Data quality")).to_be_visible()
+    settle(page)
+    page.get_by_text("Upload files").click()
+    inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    expect(inputs).to_have_count(3)
+    for index, (name, content) in enumerate([("human.csv", human), ("near_copies.csv", "\n".join(shifted) + "\n"),
+                                             ("holdout.csv", holdout)]):
+        inputs.nth(index).set_input_files(files=[{"name": name, "mimeType": "text/csv",
+                                                  "buffer": content.encode("utf-8")}])
+        settle(page)
+    page.get_by_role("button", name="Run the assessment").click()
+    expect(page.get_by_role("heading", name="3. Report")).to_be_visible(timeout=120_000)
+    settle(page)
+    page.get_by_role("tab", name="Privacy").click()
+    settle(page)
+    privacy = page.locator('[data-testid="stDataFrame"]').filter(has_text="Membership inference")
+    expect(privacy).to_contain_text("Nearest-neighbour distance ratio (median)")
+    expect(privacy).to_contain_text("Closer to the training rows than to the holdout")
+    expect(privacy).to_contain_text("(95%:")
+    expect(privacy).to_contain_text("flagged")
+    expect(page.get_by_text("an attacker tells training rows from unseen ones")).to_be_visible()
+    save_screenshot(page, screenshots, "walk-privacy-holdout")

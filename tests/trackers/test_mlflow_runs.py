@@ -137,3 +137,11 @@ def test_a_uri_mlflow_cannot_use_is_one_sentence_not_a_traceback(uri, message):
 def test_local_store_paths(uri, expected):
     found = local_store_path(uri)
     assert (str(found) if found is not None else None) == expected
+
+
+def test_a_timeout_that_is_not_a_number_of_seconds_is_named(store, monkeypatch):
+    from strategy.ingest import BadSetting
+    uri, _, _ = store
+    monkeypatch.setenv("STRATEGY_TRACKER_TIMEOUT", "soon")
+    with pytest.raises(BadSetting, match="STRATEGY_TRACKER_TIMEOUT must be a whole number of seconds"):
+        read_mlflow_runs(uri, "xray")

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from strategy.trackers import RunMapping, TaskTarget, TrackedRun, lookup, map_runs, task_targets
-from strategy.trackers.runs import SavedMapping
+from strategy.trackers.runs import SavedMapping, tags_as_text, tags_from_text
 
 TASKS = task_targets([TaskTarget("id-xray", "Chest X-ray triage", "AUROC", True),
                       TaskTarget("id-speech", "Speech recognition", "word error rate", False)])
@@ -112,3 +112,16 @@ def test_a_saved_mapping_round_trips_and_refuses_json_that_is_not_a_mapping():
     assert mapping.described() == "step='best', tags={'stage': ''}" and RunMapping().described() == "the default mapping"
     with pytest.raises(ValidationError):
         SavedMapping(source="mlflow", mapping_json='{"step": "sometimes"}')
+
+
+def test_the_last_value_is_the_highest_steps_and_of_a_repeated_step_the_one_logged_last():
+    history = {"AUROC": [(0, 0.5), (2, 0.7), (1, 0.9), (2, 0.75)]}
+    assert float(mapped([run(metrics=history)]).rows[0]["value"]) == 0.75
+    assert lookup(run(metrics=history), "metrics.AUROC") == "0.75"  # a metric read as a key agrees
+
+
+def test_tag_filters_read_as_people_type_them_and_back():
+    assert tags_from_text(" stage = final, reviewed,, tags.owner=ana ") == {"stage": "final", "reviewed": "",
+                                                                           "owner": "ana"}
+    assert tags_from_text(tags_as_text({"stage": "final", "reviewed": ""})) == {"stage": "final", "reviewed": ""}
+    assert tags_from_text("") == {}
