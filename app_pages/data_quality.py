@@ -6,10 +6,11 @@ import streamlit as st
 import dashboard
 from strategy import charts
 from strategy.access import Permission
-from strategy.assessments import save_assessment
+from strategy.assessments import save_assessment, save_ranking
 from strategy.errors import StrategyError
 from strategy.quality import present
-from strategy.quality.columns import likely_text_column, plan_columns, text_columns
+from strategy.quality.columns import Sample, likely_text_column, plan_columns, text_columns
+from strategy.quality.ranking import assess_candidates, rank
 from strategy.quality.report import (
     Assessment,
     assess,
@@ -34,12 +35,133 @@ st.caption("Compare a synthetic sample with a human reference sample. Every scor
            "is shown beside the same score for two halves of the human sample, so a score is read against what "
            "human data achieves against itself at this size.")
 
+synthetic_ids, human_ids = assessable(datasets)
+names = dict(zip(datasets["id"], datasets["name"], strict=True))
+RANK_MODE = "Rank several synthetic samples"
+mode = st.radio("Assess", ["One synthetic sample", RANK_MODE], horizontal=True, key="dq_mode",
+                help="Ranking assesses several synthetic samples (vendors, generator versions, prompts) against the "
+                     "same human sample, on the same columns, and orders them by humanness and privacy risk.")
+
+
+def stored_reports() -> None:
+    st.subheader("Stored reports")
+    history = dashboard.quality_history(location)
+    if history.empty:
+        st.caption("No report stored yet.")
+    else:
+        st.altair_chart(charts.humanness_trend(history), width="stretch")
+        table(present.history_frame(history))
+
+
+def ranking_mode() -> None:
+    """Several synthetic samples ranked against one human sample; catalog datasets can be stored, one chosen."""
+    st.subheader("1. Samples")
+    source = st.radio("Where are the samples?", ["Upload files", "Catalog datasets"], horizontal=True,
+                      key="dq_rank_source", index=1 if len(synthetic_ids) > 1 and human_ids else 0)
+    candidates, dataset_of = [], {}
+    if source == "Catalog datasets":
+        if len(synthetic_ids) < 2 or not human_ids:
+            st.info("Ranking catalog datasets needs two or more synthetic datasets and a human one with a location. "
+                    "Set locations in Catalog › Datasets, or upload files.", icon=":material/info:")
+            return
+        left, middle, right = st.columns(3)
+        chosen_ids = left.multiselect("Synthetic datasets to rank", synthetic_ids, format_func=names.get,
+                                      key="dq_rank_synthetic", placeholder="Choose two or more")
+        human_id = middle.selectbox("Human reference", human_ids, format_func=names.get, key="dq_rank_human")
+        holdout_id = right.selectbox("Human holdout (optional)", [None] + [i for i in human_ids if i != human_id],
+                                     format_func=lambda i: "none" if i is None else names[i],
+                                     key=f"dq_rank_holdout_{human_id}")
+        try:
+            human = dashboard.dataset_sample(location, human_id)
+            holdout = dashboard.dataset_sample(location, holdout_id) if holdout_id else None
+            for dataset_id in chosen_ids:
+                label = names[dataset_id] if list(names.values()).count(names[dataset_id]) == 1 else \
+                    f"{names[dataset_id]} ({dataset_id[:8]})"
+                candidates.append(Sample(label, dashboard.dataset_sample(location, dataset_id).frame))
+                dataset_of[label] = dataset_id
+        except StrategyError as error:
+            st.error(dashboard.literal(error), icon=":material/error:")
+            return
+        subject = ("catalog", human_id, holdout_id, *chosen_ids)
+    else:
+        kinds = ["csv", "parquet", "jsonl", "json", "txt"]
+        left, middle, right = st.columns(3)
+        human_file = left.file_uploader("Human sample", type=kinds, key="dq_rank_human_file")
+        synthetic_files = middle.file_uploader("Synthetic samples (two or more)", type=kinds,
+                                               accept_multiple_files=True, key="dq_rank_synthetic_files")
+        holdout_file = right.file_uploader("Human holdout (optional)", type=kinds, key="dq_rank_holdout_file")
+        try:
+            human = dashboard.uploaded_sample(human_file.getvalue(), human_file.name) if human_file else None
+            holdout = dashboard.uploaded_sample(holdout_file.getvalue(), holdout_file.name) if holdout_file else None
+            candidates = [dashboard.uploaded_sample(f.getvalue(), f.name) for f in synthetic_files or []]
+        except StrategyError as error:
+            st.error(str(error), icon=":material/error:")
+            return
+        subject = ("upload", *(f.file_id for f in [human_file, holdout_file, *(synthetic_files or [])] if f))
+        if human is None:
+            st.info("Upload a human sample and two or more synthetic ones.", icon=":material/upload_file:")
+            return
+    allowed = dashboard.needs(Permission.ASSESS_DATASETS)
+    if st.button("Rank the samples", type="primary", icon=":material/leaderboard:",
+                 disabled=len(candidates) < 2 or not allowed):
+        bar = st.progress(0.0, text="Starting…")
+        try:
+            ranked = assess_candidates(human, candidates, holdout, progress=lambda fraction, message: bar.progress(
+                min(fraction, 1.0), text=dashboard.literal(message)))
+        except StrategyError as error:
+            st.error(str(error), icon=":material/error:")
+            return
+        finally:
+            bar.empty()
+        st.session_state["dq_ranking"] = [(r.label, r.assessment.to_json()) for r in ranked]
+        st.session_state["dq_ranking_for"] = subject
+    if not st.session_state.get("dq_ranking") or st.session_state.get("dq_ranking_for") != subject:
+        return
+    ranked = rank({label: Assessment.from_json(text) for label, text in st.session_state["dq_ranking"]})
+    st.subheader("2. Ranking")
+    st.markdown(dashboard.literal(present.ranking_sentence(ranked)))
+    frame = present.ranking_frame(ranked)
+    st.altair_chart(charts.generator_ranking(frame), width="stretch")
+    table(frame)
+    st.caption("Order: samples that cross no privacy threshold first, then by humanness. Privacy risk: 0 is what "
+               "no memorisation gives, 1 is a threshold reached. Open one sample in “One synthetic sample” for "
+               "its full report.")
+    for item in ranked:
+        for flag in item.assessment.data["privacy"].get("flags", []):
+            st.warning(f"{dashboard.literal(item.label)}: {dashboard.literal(flag)}", icon=":material/privacy_tip:")
+    st.subheader("3. Save")
+    if not dataset_of:
+        st.caption("Saving a ranking stores each report against its catalog dataset: rank catalog datasets to save.")
+        return
+    if not dashboard.can(Permission.ASSESS_DATASETS):
+        st.caption("Saving reports takes the researcher role.")
+        return
+    with st.form("dq_rank_save"):
+        labels = [r.label for r in ranked]
+        use = st.selectbox("The decision uses", labels, index=0, format_func=dashboard.literal,
+                           help="Every report is stored; the task's decision reads the chosen sample's humanness.")
+        saved = st.form_submit_button("Save the ranked reports", type="primary", icon=":material/save:")
+    if saved:
+        try:
+            records = save_ranking(dashboard.catalog(), ranked, dataset_of, chosen=use, reference_dataset_id=human_id)
+        except StrategyError as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            dashboard.clear_reads()
+            st.success(f"Saved {len(records)} reports; the decision uses {dashboard.literal(use)} "
+                       f"(humanness {next(r for r in ranked if r.label == use).humanness:.1f}).",
+                       icon=":material/check_circle:")
+
+
+if mode == RANK_MODE:
+    ranking_mode()
+    stored_reports()
+    st.stop()
+
 # ---------------------------------------------------------------- 1. the samples
 st.subheader("1. Samples")
-synthetic_ids, human_ids = assessable(datasets)
 choice = st.radio("Where are the samples?", ["Upload files", "Catalog datasets"], horizontal=True,
                   key="dq_source", index=1 if synthetic_ids and human_ids else 0)
-names = dict(zip(datasets["id"], datasets["name"], strict=True))
 samples = {}
 if choice == "Catalog datasets":
     if not synthetic_ids or not human_ids:
@@ -256,10 +378,4 @@ if stored_json and human is not None and synthetic is not None \
                                  query_params={"task": record.task_id})
 
 # ---------------------------------------------------------------- history
-st.subheader("Stored reports")
-history = dashboard.quality_history(location)
-if history.empty:
-    st.caption("No report stored yet.")
-else:
-    st.altair_chart(charts.humanness_trend(history), width="stretch")
-    table(present.history_frame(history))
+stored_reports()

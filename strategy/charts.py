@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from strategy.models import profile_long
+from strategy.quality.present import CROSSED, FLOOR, RANK, RISK, SAMPLE, SCORE
+from strategy.quality.ranking import RISK_CAP
 
 HUMAN_COLOUR = "#2f6f8f"
 SYNTHETIC_COLOUR = "#d08c2f"
@@ -366,3 +368,32 @@ def segment_scores(segments: pd.DataFrame, column: str) -> alt.Chart:
                  alt.Tooltip("human_rows:Q", title="Human rows", format=","),
                  alt.Tooltip("synthetic_rows:Q", title="Synthetic rows", format=",")],
     ).properties(height=alt.Step(24))
+
+
+def generator_ranking(frame: pd.DataFrame) -> alt.LayerChart:
+    """Ranked synthetic samples (strategy.quality.present.ranking_frame): humanness against privacy risk, the
+    human sample's noise floor as a line and the privacy threshold (risk 1) as another. Best is top left."""
+    data = frame.rename(columns={SCORE: "score", FLOOR: "floor", RISK: "risk", SAMPLE: "sample", RANK: "rank",
+                                 CROSSED: "crossed"}).dropna(subset=["score"])
+    data = data.assign(risk=data["risk"].fillna(0.0))
+    top = 1.2 * RISK_CAP  # the margin leaves room for a label beside a point at the cap
+    base = alt.Chart(data, title="Fidelity against privacy risk (best: high and to the left)")
+    points = base.mark_circle(size=140, color=SYNTHETIC_COLOUR).encode(
+        x=alt.X("risk:Q", title="Privacy risk (1 = a threshold reached)", scale=alt.Scale(domain=[0, top])),
+        y=alt.Y("score:Q", title="Humanness (0–100)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=[alt.Tooltip("rank:Q", title="Rank"), alt.Tooltip("sample:N", title="Sample"),
+                 alt.Tooltip("score:Q", title="Humanness", format=".1f"),
+                 alt.Tooltip("floor:Q", title="Human vs human", format=".1f"),
+                 alt.Tooltip("risk:Q", title="Privacy risk", format=".2f"),
+                 alt.Tooltip("crossed:N", title="Thresholds crossed")])
+    labels = base.mark_text(align="left", dx=9, dy=-7, fontSize=12).encode(x="risk:Q", y="score:Q",
+                                                                        text="sample:N")
+    threshold = alt.Chart(pd.DataFrame({"risk": [1.0]})).mark_rule(color="#b42318", strokeDash=[4, 4]).encode(
+        x="risk:Q")
+    layers = [threshold, points, labels]
+    floors = data["floor"].dropna()
+    if len(floors):
+        layers.insert(0, alt.Chart(pd.DataFrame({"floor": [float(floors.iloc[0])]})).mark_rule(
+            color=HUMAN_COLOUR, strokeDash=[2, 2]).encode(y="floor:Q", tooltip=[
+                alt.Tooltip("floor:Q", title="Human vs human (noise floor)", format=".1f")]))
+    return alt.layer(*layers).properties(height=320)

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from strategy.assessments import save_assessment
 from strategy.backtest import run_backtest
 from strategy.backup import backup, restore
 from strategy.budget import MAX_BUDGET
@@ -22,8 +21,6 @@ from strategy.export import PAPER_SIZES, inert, json_inert, render, renderer, re
 from strategy.ingest import read_tasks
 from strategy.models import FACTOR_NAMES, Recommendation
 from strategy.outcomes import changes_table, log_file
-from strategy.quality.report import assess as assess_samples
-from strategy.quality.samples import load_sample
 from strategy.recommend import (
     RefitResult,
     Scenario,
@@ -336,49 +333,6 @@ def log_command(ctx: click.Context, source, no_recompute: bool, as_json: bool) -
         say(table.to_string(index=False))
 
 
-@main.command()
-@click.option("--human", "human_file", required=True, type=click.Path(dir_okay=False),
-              help="The human reference sample: CSV, Parquet, JSON lines, or .txt with one text per line.")
-@click.option("--synthetic", "synthetic_file", required=True, type=click.Path(dir_okay=False),
-              help="The synthetic sample to measure, in the same formats.")
-@click.option("--holdout", "holdout_file", type=click.Path(dir_okay=False),
-              help="Human rows the generator never saw: enables the memorisation check.")
-@click.option("--text-column", help="Assess this column as free text (a .txt file's column is named text).")
-@click.option("--columns", help="Compare only these columns (comma-separated; default: every shared column).")
-@click.option("--ignore", help="Columns to leave out (comma-separated), such as identifiers.")
-@click.option("--segment", help="Also score within each value of this column.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every sample and classifier.")
-@click.option("--save-as", "save_as", metavar="DATASET",
-              help="Store the report against this synthetic catalog dataset (id or name); its task is recomputed.")
-@click.option("--reference", metavar="DATASET", help="With --save-as: the catalog dataset the human file is from.")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
-@click.pass_context
-def assess(ctx: click.Context, human_file: str, synthetic_file: str, holdout_file: str | None,
-           text_column: str | None, columns: str | None, ignore: str | None, segment: str | None, seed: int,
-           save_as: str | None, reference: str | None, as_json: bool) -> None:
-    """Measure how human-like a synthetic sample is against a human one, with the noise floor beside each score."""
-    if text_column is None and human_file.lower().endswith(".txt") and synthetic_file.lower().endswith(".txt"):
-        text_column = "text"
-    report = assess_samples(
-        load_sample(human_file), load_sample(synthetic_file),
-        load_sample(holdout_file) if holdout_file else None,
-        columns=_names(columns), ignore=_names(ignore), text_column=text_column, segment_column=segment,
-        seed=seed,
-    )
-    if save_as:
-        stored = save_assessment(_open(ctx), report, dataset_id=save_as, reference_dataset_id=reference)
-    if as_json:
-        say(report.to_json(), is_json=True)
-    else:
-        say(report.summary())
-    if save_as and not as_json:
-        say(f"Stored as quality report {stored.id}.")
-
-
-def _names(listed: str | None) -> list[str] | None:
-    return None if listed is None else [name.strip() for name in listed.split(",") if name.strip()]
-
-
 class FormatChoice(click.Choice):
     """The registered export formats (strategy.export.registry), read when the command runs: a format
     registered after this module was imported is offered too."""
@@ -495,10 +449,13 @@ def backtest_command(ctx: click.Context, as_json: bool, form: str) -> None:
         say(f"Re-planned {result['replanned']} tasks from their stored fits, so their intervals use the new width.")
 
 
-# The import commands live in their own module (strategy.cli_import), which reads say and _open from here.
+# The import and assess commands live in their own modules (strategy.cli_import, strategy.cli_assess), which
+# read say and _open from here.
+from strategy.cli_assess import assess  # noqa: E402
 from strategy.cli_import import import_group  # noqa: E402
 
 main.add_command(import_group)
+main.add_command(assess)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,14 +14,15 @@ LAYERS = {
     "core": ["strategy.errors", "strategy.models", "strategy.access", "strategy.rules", "strategy.budget",
              "strategy.learning", "strategy.surface", "strategy.decision", "strategy.engine", "strategy.calibration", "strategy.threads", "strategy.ingest",
              "strategy.locations", "strategy.trackers", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.privacy", "strategy.quality.text",
-             "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report"],
+             "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report",
+             "strategy.quality.ranking"],
     "store": ["strategy.catalog", "strategy.store", "strategy.lake", "strategy.backup"],
     "services": ["strategy.recommend", "strategy.backtest", "strategy.outcomes", "strategy.assessments", "strategy.datasets",
                  "strategy.imports", "strategy.scenarios", "strategy.tasks", "strategy.costs", "strategy.rule_weights", "strategy.outcome_checks",
                  "strategy.demo"],
     "present": ["strategy.views", "strategy.summary", "strategy.charts", "strategy.plots", "strategy.explain", "strategy.export",
                 "strategy.quality.present"],
-    "interface": ["strategy.cli", "strategy.cli_import", "strategy", "strategy.quality"],
+    "interface": ["strategy.cli", "strategy.cli_import", "strategy.cli_assess", "strategy", "strategy.quality"],
 }
 ORDER = list(LAYERS)
 # What each layer may not import at all: the core is pure (no database, no UI); nothing in the package knows

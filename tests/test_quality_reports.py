@@ -346,3 +346,60 @@ def test_the_text_metrics_read_as_a_small_table_rounded_to_what_they_tell():
     assert not any(LONG_NUMBER.search(line) for line in found)
     assert present.text_caption(report) == "Text column text: 80 human and 80 synthetic texts compared."
     assert present.text_frame(assess(*_two_samples(0.0))).empty
+
+
+def _ranked_catalog(catalog):
+    """A task with three synthetic datasets (gen A, B, C) and the ranking of three samples, one per dataset."""
+    from strategy.quality.ranking import assess_candidates
+
+    task = Task(name="Ranked task", domain="D", modality="tabular", metric="F1")
+    made = [Dataset(name=f"gen {c}", task_id=task.id, source_kind="synthetic", modality="tabular", samples=10)
+            for c in "ABC"]
+    catalog.write_batch({"tasks": [task], "datasets": made}, actor="t")
+    human, close = _two_samples(0.1, seed=1)
+    _, middling = _two_samples(0.6, seed=2)
+    _, far = _two_samples(1.5, seed=3)
+    candidates = [frame_sample(far.frame, "far.csv"), frame_sample(close.frame, "close.csv"),
+                  frame_sample(middling.frame, "middling.csv")]
+    ranked = assess_candidates(human, candidates)
+    return task, made, ranked
+
+
+def test_a_ranking_stores_every_report_and_the_decision_reads_the_chosen_one(empty_catalog):
+    from strategy.assessments import save_ranking
+
+    task, made, ranked = _ranked_catalog(empty_catalog)
+    assert [r.label for r in ranked] == ["close.csv", "middling.csv", "far.csv"]
+    mapping = {"far.csv": "gen A", "close.csv": "gen B", "middling.csv": made[2].id}
+    stored = save_ranking(empty_catalog, ranked, mapping, actor="tester")
+    assert [r.dataset_id for r in stored] == [made[1].id, made[2].id, made[0].id]
+    assert empty_catalog.counts()["quality_reports"] == 3
+    rankings = [json.loads(empty_catalog.quality_report_json(r.id))["ranking"] for r in stored]
+    assert [(r["rank"], r["of"], r["chosen"]) for r in rankings] == [(1, 3, True), (2, 3, False), (3, 3, False)]
+    assert len({r["run"] for r in rankings}) == 1
+    # The decision reads the chosen sample's humanness, not the mean of the three.
+    assert empty_catalog.task_humanness() == {task.id: pytest.approx(stored[0].humanness)}
+    assert empty_catalog.recommendation_history(task.id).shape[0] == 1  # recomputed once
+    # Choosing another one instead moves the decision to it.
+    again = save_ranking(empty_catalog, ranked, mapping, chosen="far.csv", actor="tester")
+    assert empty_catalog.task_humanness() == {task.id: pytest.approx(again[2].humanness)}
+    # A later plain assessment of an unchosen dataset counts again beside the chosen one.
+    human, synthetic = _two_samples(0.0, seed=9)
+    plain = save_assessment(empty_catalog, assess(human, synthetic), dataset_id="gen B", actor="tester")
+    assert empty_catalog.task_humanness() == {task.id: pytest.approx((again[2].humanness + plain.humanness) / 2)}
+
+
+@pytest.mark.parametrize("mapping, chosen, message", [
+    ({"far.csv": "gen A", "close.csv": "gen B"}, None, "none was given for 'middling.csv'"),
+    ({"far.csv": "gen A", "close.csv": "gen B", "middling.csv": "gen B"}, None, "same dataset \\(gen B\\)"),
+    ({"far.csv": "gen A", "close.csv": "gen B", "middling.csv": "nope"}, None, "Unknown dataset 'nope'"),
+    ({"far.csv": "gen A", "close.csv": "gen B", "middling.csv": "gen C"}, "other.csv", "'other.csv' is not one"),
+])
+def test_a_ranking_that_cannot_be_stored_whole_writes_nothing(empty_catalog, mapping, chosen, message):
+    from strategy.assessments import save_ranking
+
+    _, _, ranked = _ranked_catalog(empty_catalog)
+    before = empty_catalog.counts()
+    with pytest.raises(StrategyError, match=message):
+        save_ranking(empty_catalog, ranked, mapping, chosen=chosen, actor="tester")
+    assert empty_catalog.counts() == before

@@ -89,7 +89,7 @@ def number_formats(frame: pd.DataFrame) -> dict[str, str]:
             formats[column] = "%d"
         elif column in (HUMAN_ROWS, SYNTHETIC_ROWS):
             formats[column] = "%,d"
-        elif column.startswith("Correlation"):
+        elif column.startswith("Correlation") or column == "Privacy risk":
             formats[column] = "%.2f"
     return formats
 
@@ -471,3 +471,40 @@ def text_caption(report: Assessment) -> str | None:
     return (f"Text column {section.get('column')}: {counted[0]:,} human and {counted[1]:,} synthetic texts "
             "compared.")
 
+
+
+# ----------------------------------------------------------------------------- several generators ranked
+RANK, SAMPLE, RISK, CROSSED = "Rank", "Synthetic sample", "Privacy risk", "Thresholds crossed"
+HELP[RISK] = ("The privacy measures on one axis: 0 is what no memorisation gives, 1 is a threshold reached "
+              "(the largest measure's share of the way to its threshold).")
+
+
+def ranking_frame(ranked) -> pd.DataFrame:
+    """One row per ranked synthetic sample (strategy.quality.ranking), best first: humanness beside its noise
+    floor, the grade, the privacy risk and which thresholds it crosses."""
+    rows = [{RANK: item.rank, SAMPLE: item.label, SCORE: points(_fraction(item.humanness)),
+             FLOOR: points(_fraction(item.floor)), "Grade": item.grade,
+             RISK: None if item.privacy_risk is None else round(item.privacy_risk, 2),
+             CROSSED: ", ".join(item.crossed) if item.crossed else "none"} for item in ranked]
+    return pd.DataFrame(rows, columns=[RANK, SAMPLE, SCORE, FLOOR, "Grade", RISK, CROSSED])
+
+
+def _fraction(value: float | None) -> float | None:
+    """A report's 0–100 score as the 0–1 share ``points`` expects."""
+    return None if _missing(value) else float(value) / 100.0
+
+
+def ranking_sentence(ranked) -> str:
+    """The ranking in one sentence: the best sample, its lead over the next, and any that leak."""
+    if not ranked:
+        return ""
+    best = ranked[0]
+    words = f"{best.label} ranks first with humanness {score_text(best.humanness)}"
+    if len(ranked) > 1 and best.humanness is not None and ranked[1].humanness is not None:
+        words += f", {best.humanness - ranked[1].humanness:.1f} points ahead of {ranked[1].label}"
+    leaking = [r.label for r in ranked if r.crossed]
+    if leaking:
+        one = len(leaking) == 1
+        words += (f"; {', '.join(leaking)} cross{'es' if one else ''} a privacy threshold and "
+                  f"rank{'s' if one else ''} last")
+    return words + "."

@@ -43,12 +43,16 @@ class ReportStore:
         return found[0]
 
     def task_humanness(self) -> dict[str, float]:
-        """Per task, the mean humanness of its synthetic datasets' latest reports."""
+        """Per task, the mean humanness of its synthetic datasets' latest reports, leaving out a dataset whose
+        latest report was ranked against others and not chosen (strategy.assessments.save_ranking); a task
+        whose every latest report is such keeps them all."""
         with self.cursor() as cur:
             rows = cur.execute(
                 """
-                SELECT task_id, avg(latest) FROM (
-                    SELECT task_id, dataset_id, arg_max(humanness, created_at) AS latest
+                SELECT task_id, coalesce(avg(latest) FILTER (WHERE counted), avg(latest)) FROM (
+                    SELECT task_id, dataset_id, arg_max(humanness, created_at) AS latest,
+                           arg_max(coalesce(json_extract_string(metrics_json, '$.ranking.chosen'), 'true') <> 'false',
+                                   created_at) AS counted
                     FROM quality_reports WHERE task_id IS NOT NULL GROUP BY task_id, dataset_id)
                 GROUP BY task_id
                 """

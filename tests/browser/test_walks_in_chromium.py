@@ -397,3 +397,45 @@ def test_the_privacy_tab_names_a_memorising_generator_against_its_holdout(page, 
     expect(privacy).to_contain_text("flagged")
     expect(page.get_by_text("an attacker tells training rows from unseen ones")).to_be_visible()
     save_screenshot(page, screenshots, "walk-privacy-holdout")
+
+
+def test_several_generators_are_ranked_with_a_leaking_one_last(page, app_url, screenshots):
+    """Issue 21: in "Rank several synthetic samples", a human sample and three uploaded synthetic ones (a close
+    one, a distorted one, and copies of the human rows) are ranked: the sentence names the best and says the
+    copies rank last although they score highest, the table lists all three, and the chart is drawn."""
+    rng = np.random.default_rng(8)
+
+    def people(rows: int, shift: float = 0.0) -> list[str]:
+        age = rng.normal(40 + shift, 10 + shift, rows)
+        income = 1000 + 30 * age + rng.normal(0, 200, rows)
+        region = rng.choice(["n", "s", "e", "w"], rows)
+        return [f"{a:.3f},{i:.2f},{r}" for a, i, r in zip(age, income, region, strict=True)]
+    human = people(500)
+    files = [("human.csv", human), ("vendor_close.csv", people(500)), ("vendor_skewed.csv", people(500, 12.0)),
+             ("copies.csv", human[::-1])]
+    page.goto(f"{app_url}/quality")
+    expect(title(page, "Data quality")).to_be_visible()
+    settle(page)
+    page.get_by_text("Rank several synthetic samples").click()
+    settle(page)
+    page.get_by_role("radiogroup", name="Where are the samples?").get_by_text("Upload files").click()
+    settle(page)
+    inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    expect(inputs).to_have_count(3)
+    as_file = [{"name": name, "mimeType": "text/csv", "buffer": ("age,income,region\n" + "\n".join(rows) + "\n")
+                .encode("utf-8")} for name, rows in files]
+    inputs.nth(0).set_input_files(files=as_file[:1])
+    settle(page)
+    inputs.nth(1).set_input_files(files=as_file[1:])
+    settle(page)
+    page.get_by_role("button", name="Rank the samples").click()
+    expect(page.get_by_role("heading", name="2. Ranking")).to_be_visible(timeout=120_000)
+    settle(page)
+    sentence = page.get_by_text("vendor_close.csv ranks first with humanness")
+    expect(sentence).to_be_visible()
+    expect(sentence).to_contain_text("copies.csv crosses a privacy threshold and ranks last")
+    ranking = page.locator('[data-testid="stDataFrame"]').filter(has_text="vendor_skewed.csv")
+    expect(ranking).to_contain_text("copy_margin")
+    expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+    expect(page.get_by_text("rank catalog datasets to save")).to_be_visible()
+    save_screenshot(page, screenshots, "walk-generator-ranking")

@@ -15,6 +15,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import dashboard
 from strategy.assessments import find_dataset
 from strategy.catalog import Catalog
 from strategy.quality import assess, present
@@ -435,3 +436,74 @@ def test_the_text_tab_shows_its_metrics_as_a_small_table(demo_path, monkeypatch)
                                                ("structure", "lexical", "repetition", "detection", "fidelity")]
     assert not any(LONG_NUMBER.search(line) for line in table["What it found"])
     assert table.set_index("Metric").loc["Repetition", "What it found"].startswith("exact duplicates ")
+
+
+# ---------------------------------------------------------------- several synthetic samples ranked
+def _ranking_frames():
+    rng = np.random.default_rng(21)
+
+    def frame(n, shift=0.0, spread=1.0):
+        return pd.DataFrame({"amount": rng.normal(50 + shift, 10 * spread, n).round(4),
+                             "age": rng.normal(40 + shift, 8 * spread, n).round(4),
+                             "country": rng.choice(["GB", "FR", "DE"], n)})
+    return frame(300), frame(300), frame(300, shift=15, spread=2.0)
+
+
+def test_uploaded_samples_are_ranked_as_the_library_ranks_them(demo_path, monkeypatch):
+    from strategy.quality.ranking import assess_candidates
+
+    human, close, far = _ranking_frames()
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_mode").set_value("Rank several synthetic samples").run()
+    app.radio(key="dq_rank_source").set_value("Upload files").run()
+    app.file_uploader(key="dq_rank_human_file").set_value(("human.csv", csv_upload(human), "text/csv")).run()
+    app.file_uploader(key="dq_rank_synthetic_files").set_value([("far.csv", csv_upload(far), "text/csv"),
+                                                                ("close.csv", csv_upload(close), "text/csv")]).run()
+    next(b for b in app.button if b.label == "Rank the samples").click().run()
+    assert not app.exception and not app.error
+    expected = assess_candidates(load_sample(io.BytesIO(csv_upload(human)), label="human.csv"),
+                                 [load_sample(io.BytesIO(csv_upload(frame)), label=name)
+                                  for frame, name in ((far, "far.csv"), (close, "close.csv"))])
+    shown = app.dataframe[0].value
+    assert shown[present.SAMPLE].tolist() == ["close.csv", "far.csv"]
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), present.ranking_frame(expected))
+    assert dashboard.literal(present.ranking_sentence(expected)) in [m.value for m in app.markdown]
+    assert "rank catalog datasets to save" in " ".join(c.value for c in app.caption)
+
+
+def test_ranked_catalog_datasets_are_saved_with_the_chosen_one_used_by_the_decision(demo_path, monkeypatch,
+                                                                                 tmp_path):
+    from strategy.models import Dataset
+
+    monkeypatch.setenv("STRATEGY_SAMPLE_ROOTS", str(tmp_path))
+    human, close, far = _ranking_frames()
+    with Catalog.open(demo_path) as catalog:
+        task = catalog.datasets().set_index("name").loc[SYNTHETIC, "task_id"]
+        made = []
+        for name, frame in (("Vendor close", close), ("Vendor far", far), ("Reference people", human)):
+            path = tmp_path / f"{name.replace(' ', '_')}.csv"
+            frame.to_csv(path, index=False)
+            made.append(Dataset(name=name, task_id=task, source_kind="human" if "people" in name else "synthetic",
+                                modality="tabular", samples=300, location=str(path)))
+        catalog.add_records("datasets", made, actor="tester")
+        before = catalog.counts()["quality_reports"]
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_mode").set_value("Rank several synthetic samples").run()
+    assert app.radio(key="dq_rank_source").value == "Catalog datasets"
+    app.multiselect(key="dq_rank_synthetic").set_value([made[1].id, made[0].id]).run()
+    app.selectbox(key="dq_rank_human").set_value(made[2].id).run()
+    next(b for b in app.button if b.label == "Rank the samples").click().run()
+    assert not app.exception and not app.error
+    assert app.dataframe[0].value[present.SAMPLE].tolist() == ["Vendor close", "Vendor far"]
+    box = next(b for b in app.selectbox if b.label == "The decision uses")
+    assert box.value == "Vendor close"
+    box.set_value("Vendor far")
+    app.button(key="FormSubmitter:dq_rank_save-Save the ranked reports").click().run()
+    assert not app.exception and not app.error
+    assert "the decision uses Vendor far" in app.success[0].value
+    with Catalog.open(demo_path) as catalog:
+        assert catalog.counts()["quality_reports"] == before + 2
+        reports = catalog.quality_reports(task_id=task).set_index("dataset_name")
+        assert catalog.task_humanness()[task] == pytest.approx(
+            (reports.loc["Vendor far", "humanness"]
+             + catalog.quality_reports(dataset_id=find_dataset(catalog, SYNTHETIC)["id"])["humanness"].iloc[-1]) / 2)
