@@ -65,3 +65,37 @@ def test_the_intervals_match_their_textbook_values():
     low, high = auc_interval(0.9, 50, 50)
     assert (high - low) / (2 * 1.959964) == pytest.approx(0.0321, abs=2e-4)
     assert auc_interval(0.999, 50, 50)[1] == 1.0  # never past 1
+
+
+def _rounded_people(rows: int, seed: int):
+    """A population with many natural duplicates: a whole-number amount and a country."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"amount": rng.normal(50, 10, rows).round(0), "country": rng.choice(["GB", "FR", "DE"], rows)})
+
+
+def test_human_repeats_are_counted_against_as_many_rows_as_synthetic_copies_are():
+    # Without a holdout, a human row's repeats are counted against every other human row, as a synthetic row
+    # is checked against every human row: a fresh sample of the same population matches about as often.
+    human = _rounded_people(300, 0)
+    found = assess(frame_sample(human, "human.csv"), frame_sample(_rounded_people(300, 1), "fresh.csv")).data["privacy"]
+    hashes = human.astype(str).agg("|".join, axis=1)
+    assert found["baseline_copy_share"] == pytest.approx(hashes.duplicated(keep=False).mean())
+    assert abs(found["exact_copy_share"] - found["baseline_copy_share"]) < 0.05
+
+
+def test_chance_matches_in_a_small_sample_are_not_read_as_copying():
+    # 40 fresh samples of a population full of natural duplicates: the copy threshold, judged on the lower end
+    # of the share's interval, is crossed about as often as a 95% interval allows, not every time (as it was
+    # when half the human rows were checked against the other half).
+    flagged = 0
+    for seed in range(20):
+        human, fresh = _rounded_people(300, 2 * seed), _rounded_people(300, 2 * seed + 1)
+        found = assess(frame_sample(human, "human.csv"), frame_sample(fresh, "fresh.csv")).data["privacy"]
+        flagged += "copy_margin" in found["crossed"]
+    assert flagged <= 3
+    copies = _rounded_people(300, 99)
+    found = assess(frame_sample(copies, "human.csv"), frame_sample(copies.iloc[::-1], "copies.csv")).data["privacy"]
+    assert "copy_margin" in found["crossed"] and found["exact_copy_interval"][0] > 0.98

@@ -317,7 +317,7 @@ def test_the_privacy_table_of_a_memorising_generator_names_each_measure_with_its
                                     "Membership inference (distance attack)"]
     assert table.loc["Membership inference (distance attack)", "Verdict"] == "flagged"
     assert table.loc["Nearest-neighbour distance ratio (median)", "Verdict"] == "flagged"
-    assert table.loc["Exact copies of human rows", "Value"] == "300 of 300 rows (100%)"
+    assert table.loc["Exact copies of human rows", "Value"] == "300 of 300 rows (100%; 95%: 99%–100%)"
     assert table.loc["Exact copies of human rows", "Verdict"] == "flagged"
     assert table.loc["Closer to the training rows than to the holdout", "Verdict"] == "flagged"
     assert (table["Verdict"] == "flagged").sum() == len(report.data["privacy"]["flags"])

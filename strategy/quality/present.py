@@ -312,15 +312,19 @@ def privacy_frame(report: Assessment) -> pd.DataFrame:
         share, baseline = found.get("exact_copy_share") or 0.0, found.get("baseline_copy_share")
         synthetic_rows = (report.data.get("synthetic") or {}).get("rows")
         of = f" of {synthetic_rows:,}" if isinstance(synthetic_rows, int) else ""
+        margin = limits_of(found)["copy_margin"]
         if baseline is None:
             safe = "none (no human baseline to compare with)"
         else:
-            safe = (f"at most {percent(baseline + 0.01)}: human rows repeat each other at {percent(baseline)}, "
-                    "plus 1 point")
-        verdict = "flagged" if _flagged(found, ("exact_copy_share", "baseline_copy_share")) else \
-            "check" if found["exact_copies"] > 0 else "ok"
+            safe = (f"at most {percent(baseline + margin)}: human rows repeat each other at {percent(baseline)}, "
+                    f"plus {100 * margin:g} point{'' if margin == 0.01 else 's'}, judged by the lower end of the "
+                    "95% interval")
+        keys = ("exact_copy_share", "exact_copy_interval", "baseline_copy_share")
+        verdict = "flagged" if _flagged(found, keys) else "check" if found["exact_copies"] > 0 else "ok"
+        interval = found.get("exact_copy_interval")
+        within = f"; 95%: {percent(interval[0])}–{percent(interval[1])}" if interval and found["exact_copies"] else ""
         rows.append({"Measure": "Exact copies of human rows",
-                     "Value": f"{found['exact_copies']:,}{of} rows ({percent(share)})", "What is safe": safe,
+                     "Value": f"{found['exact_copies']:,}{of} rows ({percent(share)}{within})", "What is safe": safe,
                      "Verdict": verdict,
                      "Meaning": "Synthetic rows identical to a human row on every compared column: copies, not "
                                 "new data."})

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from strategy.errors import AssessmentRejected, Problem
 from strategy.quality.columns import Sample, plan_columns
-from strategy.quality.privacy import crossed, limits_of
+from strategy.quality.privacy import copy_excess, crossed, limits_of
 from strategy.quality.report import Assessment, Progress, assess
 
 MAX_CANDIDATES = 12
@@ -59,8 +59,7 @@ def privacy_risk(result: dict) -> float | None:
     limits = limits_of(result)
     risks = []
     if "exact_copy_share" in result and "baseline_copy_share" in result:
-        excess = result["exact_copy_share"] - result["baseline_copy_share"]
-        risks.append(excess / limits["copy_margin"])
+        risks.append(copy_excess(result) / limits["copy_margin"])
     for measure, baseline, limit in (("dcr_median", "dcr_baseline_median", "dcr_ratio"),
                                      ("nndr_median", "nndr_baseline_median", "nndr_ratio")):
         if result.get(measure) is not None and result.get(baseline):

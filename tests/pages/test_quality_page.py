@@ -408,7 +408,7 @@ def test_a_memorising_generator_is_flagged_in_the_verdicts_and_still_warned_abou
     flags = expected.data["privacy"]["flags"]
     assert flags and [w.value for w in app.warning] == flags  # the warnings stay
     table = tab(app, "Privacy").dataframe[0].value.set_index("Measure")
-    assert table.loc["Exact copies of human rows", "Value"] == "1,200 of 1,200 rows (100%)"
+    assert table.loc["Exact copies of human rows", "Value"] == "1,200 of 1,200 rows (100%; 95%: >99%–100%)"
     assert table.loc["Exact copies of human rows", "Verdict"] == "flagged"
     assert table.loc["Closer to the training rows than to the holdout", "Verdict"] == "flagged"
     assert (table["Verdict"] == "flagged").sum() == len(flags)
