@@ -10,6 +10,7 @@ from strategy.assessments import save_assessment, save_ranking
 from strategy.errors import StrategyError
 from strategy.quality import present
 from strategy.quality.columns import Sample, likely_text_column, plan_columns, text_columns
+from strategy.quality.metrics import SAMPLE_ROWS
 from strategy.quality.ranking import assess_candidates, rank
 from strategy.quality.report import (
     Assessment,
@@ -17,7 +18,9 @@ from strategy.quality.report import (
     assessable,
     distribution,
     is_numeric_column,
+    subsample_sentence,
 )
+from strategy.quality.subsample import DRIFT_ABOVE_ROWS, DRIFT_DRAWS, MAX_DRIFT_DRAWS, MAX_SAMPLE_ROWS, MIN_SAMPLE_ROWS
 
 
 def table(frame: pd.DataFrame) -> None:
@@ -237,13 +240,22 @@ if human is not None and synthetic is not None:
     segment_column = right.selectbox("Segment by", [None] + [c for c in compared if c != text_column],
                                      key=f"dq_segment_{human.label}", format_func=lambda c: "none" if c is None else c,
                                      help="Also score within each value of this column.")
+    with st.expander("Subsample (large samples)"):
+        left, right = st.columns(2)
+        sample_rows = left.number_input("Rows per side for detection and k-NN", min_value=MIN_SAMPLE_ROWS,
+                                        max_value=MAX_SAMPLE_ROWS, value=SAMPLE_ROWS, step=1_000, key="dq_sample_rows",
+                                        help="More rows: a steadier score, a slower report.")
+        drift_draws = right.number_input("Subsamples scored for the drift", min_value=1, max_value=MAX_DRIFT_DRAWS,
+                                         value=DRIFT_DRAWS if max(len(human.frame), len(synthetic.frame))
+                                         > DRIFT_ABOVE_ROWS else 1, key="dq_drift_draws",
+                                         help="The drift is how far the score moves between subsamples; 1 skips it.")
     allowed = dashboard.needs(Permission.ASSESS_DATASETS)
     if st.button("Run the assessment", type="primary", icon=":material/play_arrow:",
                  disabled=not compared or not allowed):
         bar = st.progress(0.0, text="Starting…")
         try:
             found = assess(human, synthetic, holdout, columns=compared, text_column=text_column,
-                           segment_column=segment_column,
+                           segment_column=segment_column, sample_rows=int(sample_rows), drift_draws=int(drift_draws),
                            progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message))
         except StrategyError as error:
             bar.empty()
@@ -275,6 +287,9 @@ if stored_json and human is not None and synthetic is not None \
                f"{report.data['synthetic']['rows']:,} rows")
     if report.data.get("floor_note"):
         st.info(report.data["floor_note"], icon=":material/info:")
+    subsample = report.data["modalities"].get("tabular", {}).get("subsample")
+    if subsample:
+        st.caption(dashboard.literal(subsample_sentence(subsample)))
     for flag in report.data["privacy"].get("flags", []):
         st.warning(flag, icon=":material/privacy_tip:")
     metrics = report.metrics_table()

@@ -70,8 +70,10 @@ def one(rows: int, sdmetrics_python: str | None) -> dict:
     report = assess(frame_sample(human, "human"), frame_sample(synthetic, "synthetic"),
                     frame_sample(holdout, "holdout"))
     elapsed = time.perf_counter() - started
+    subsample = report.data["modalities"]["tabular"]["subsample"]
     result = {"rows": rows, "seconds": elapsed, "peak_mb": peak_mb(), "data_mb": data_mb,
-              "humanness": report.humanness, "floor": report.floor}
+              "humanness": report.humanness, "floor": report.floor, "drift": subsample["drift"],
+              "drift_draws": subsample["draws"]}
     # What SDMetrics' QualityReport computes (column shapes and pair trends), alone, for a like-for-like time.
     started = time.perf_counter()
     h, s = frame_sample(human, "human"), frame_sample(synthetic, "synthetic")
@@ -136,15 +138,17 @@ def main() -> None:
         results.append(json.loads(output.strip().splitlines()[-1]))
 
     print("| rows per sample | full report (s) | goal | peak memory (MB) | of which the data (MB) | humanness "
-          "| noise floor | ours, shapes + pairs only (s) | SDMetrics Quality + Diagnostic (s) | SDMetrics ÷ ours, "
-          "like for like |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| noise floor | drift (points, draws) | ours, shapes + pairs only (s) | SDMetrics Quality + Diagnostic (s) "
+          "| SDMetrics ÷ ours, like for like |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         goal = "≤ 3 s" if r["rows"] <= 20_000 else "≤ 30 s"
         sdm = f"{r['sdmetrics_seconds']:.1f}" if "sdmetrics_seconds" in r else "not run"
         ratio = f"{r['sdmetrics_seconds'] / r['shapes_pairs_seconds']:.1f}×" if "sdmetrics_seconds" in r else "–"
+        drift = "not measured (1 draw)" if r["drift"] is None else f"{r['drift']:.2f} ({r['drift_draws']})"
         print(f"| {r['rows']:,} | {r['seconds']:.2f} | {goal} | {r['peak_mb']:,.0f} | {r['data_mb']:,.0f} | "
-              f"{r['humanness']:.1f} | {r['floor']:.1f} | {r['shapes_pairs_seconds']:.2f} | {sdm} | {ratio} |")
+              f"{r['humanness']:.1f} | {r['floor']:.1f} | {drift} | {r['shapes_pairs_seconds']:.2f} | {sdm} | "
+              f"{ratio} |")
     print(f"\nHuman and synthetic samples of the stated size, plus a human holdout of {HOLDOUT_SHARE:.0%} of it; "
           "peak memory is our process's maximum resident set; SDMetrics ran in its own process on the same rows.")
 

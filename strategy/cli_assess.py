@@ -12,9 +12,11 @@ from strategy.assessments import save_assessment, save_ranking
 from strategy.errors import StrategyError
 from strategy.export import inert
 from strategy.quality import present
+from strategy.quality.metrics import SAMPLE_ROWS
 from strategy.quality.ranking import assess_candidates
 from strategy.quality.report import assess as assess_samples
 from strategy.quality.samples import load_sample
+from strategy.quality.subsample import MAX_DRIFT_DRAWS, MAX_SAMPLE_ROWS, MIN_SAMPLE_ROWS
 
 
 @click.command()
@@ -30,6 +32,10 @@ from strategy.quality.samples import load_sample
 @click.option("--ignore", help="Columns to leave out (comma-separated), such as identifiers.")
 @click.option("--segment", help="Also score within each value of this column.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every sample and classifier.")
+@click.option("--sample-rows", type=click.IntRange(MIN_SAMPLE_ROWS, MAX_SAMPLE_ROWS), metavar="N",
+              help=f"Rows per side that detection and the k-NN metrics draw (default {SAMPLE_ROWS:,}).")
+@click.option("--drift-draws", type=click.IntRange(1, MAX_DRIFT_DRAWS), metavar="N",
+              help="Subsamples to score for the drift (default: 3 above 100,000 rows on a side, else 1: no drift).")
 @click.option("--save-as", "save_as", metavar="DATASET", multiple=True,
               help="Store the report against this synthetic catalog dataset (id or name); its task is recomputed. "
                    "When ranking, give one per --synthetic, in the same order.")
@@ -41,7 +47,8 @@ from strategy.quality.samples import load_sample
 @click.pass_context
 def assess(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...], holdout_file: str | None,
            text_column: str | None, columns: str | None, ignore: str | None, segment: str | None, seed: int,
-           save_as: tuple[str, ...], choose: str | None, reference: str | None, as_json: bool) -> None:
+           sample_rows: int | None, drift_draws: int | None, save_as: tuple[str, ...], choose: str | None,
+           reference: str | None, as_json: bool) -> None:
     """Measure how human-like a synthetic sample is against a human one, with the noise floor beside each score;
     with several --synthetic samples, rank them by humanness and privacy risk."""
     from strategy.cli import _open, say
@@ -49,7 +56,8 @@ def assess(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...]
     if text_column is None and human_file.lower().endswith(".txt") and all(
             f.lower().endswith(".txt") for f in synthetic_files):
         text_column = "text"
-    options = {"columns": _names(columns), "ignore": _names(ignore), "text_column": text_column, "seed": seed}
+    options = {"columns": _names(columns), "ignore": _names(ignore), "text_column": text_column, "seed": seed,
+               "sample_rows": sample_rows, "drift_draws": drift_draws}
     human = load_sample(human_file)
     holdout = load_sample(holdout_file) if holdout_file else None
     if len(synthetic_files) > 1:

@@ -14,7 +14,7 @@ LAYERS = {
     "core": ["strategy.errors", "strategy.models", "strategy.access", "strategy.rules", "strategy.budget",
              "strategy.learning", "strategy.surface", "strategy.decision", "strategy.engine", "strategy.calibration", "strategy.threads", "strategy.ingest",
              "strategy.locations", "strategy.trackers", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.privacy", "strategy.quality.text",
-             "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report",
+             "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report", "strategy.quality.subsample",
              "strategy.quality.ranking"],
     "store": ["strategy.catalog", "strategy.store", "strategy.lake", "strategy.backup"],
     "services": ["strategy.recommend", "strategy.backtest", "strategy.outcomes", "strategy.assessments", "strategy.datasets",

@@ -105,10 +105,9 @@ def auc_interval(auc: float, positives: int, negatives: int) -> tuple[float, flo
     return (max(0.0, auc - half), min(1.0, auc + half))
 
 
-def _distance_ratio(search: NearestNeighbors, queries: np.ndarray) -> float:
-    """Median of closest ÷ second-closest distance; a query with both at 0 (a row repeated in the reference)
-    counts as 1, since it singles out no one."""
-    distances = search.kneighbors(queries, n_neighbors=2)[0]
+def _distance_ratio(distances: np.ndarray) -> float:
+    """Median of closest ÷ second-closest distance (``distances``: each query's two nearest); a query with both
+    at 0 (a row repeated in the reference) counts as 1, since it singles out no one."""
     first, second = distances[:, 0], distances[:, 1]
     ratio = np.divide(first, second, out=np.ones_like(first), where=second > 0)
     return float(np.median(ratio))
@@ -174,7 +173,11 @@ def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Data
     train = encoder.transform(sample_rows(human, size, seed))
     unseen = encoder.transform(sample_rows(holdout, size, seed + 1))
     queries = encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed + 2))
-    to_train = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(queries)[0][:, 0]
+    # One search of the training rows serves both the closest distance and the distance ratio (two nearest).
+    neighbours = min(2, len(train))
+    search = NearestNeighbors(n_neighbors=neighbours).fit(train)
+    to_train_two = search.kneighbors(queries)[0]
+    to_train = to_train_two[:, 0]
     to_unseen = NearestNeighbors(n_neighbors=1).fit(unseen).kneighbors(queries)[0][:, 0]
     # Ties (equal distances) count half each way, so identical copies of both read as 50%.
     closer = float(np.mean((to_train < to_unseen) + 0.5 * (to_train == to_unseen)))
@@ -182,10 +185,9 @@ def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Data
              "closer_to_training_interval": list(wilson_interval(closer, len(queries))),
              "privacy_query_rows": int(len(queries)), "membership_rows_per_side": int(size)}
     if size >= 2:
-        search = NearestNeighbors(n_neighbors=2).fit(train)
-        found["nndr_median"] = _distance_ratio(search, queries)
+        found["nndr_median"] = _distance_ratio(to_train_two)
         # As many holdout rows as synthetic queries: the median settles long before 100,000.
-        found["nndr_baseline_median"] = _distance_ratio(search, unseen[:len(queries)])
+        found["nndr_baseline_median"] = _distance_ratio(search.kneighbors(unseen[:len(queries)])[0])
     # The attack: a human row is called a member when a synthetic row lies close to it.
     members = sample_rows(human, min(size, PRIVACY_QUERY_ROWS), seed + 3)
     outsiders = sample_rows(holdout, min(size, PRIVACY_QUERY_ROWS), seed + 4)

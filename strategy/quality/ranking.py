@@ -134,7 +134,8 @@ def rank(assessments: dict[str, Assessment]) -> list[RankedSample]:
 def assess_candidates(human: Sample, candidates: list[Sample], holdout: Sample | None = None, *,
                       columns: list[str] | None = None, text_column: str | None = None,
                       segment_column: str | None = None, ignore: list[str] | None = None, seed: int = 0,
-                      progress: Progress | None = None) -> list[RankedSample]:
+                      progress: Progress | None = None, sample_rows: int | None = None,
+                      drift_draws: int | None = None) -> list[RankedSample]:
     """Assess every candidate against the same human sample, on the same columns and seed, and rank them."""
     check_candidates(human, candidates, holdout, columns=columns, text_column=text_column, ignore=ignore)
     reports = {}
@@ -144,5 +145,5 @@ def assess_candidates(human: Sample, candidates: list[Sample], holdout: Sample |
                 progress((index + fraction) / len(candidates), f"{label}: {message}")
         reports[candidate.label] = assess(human, candidate, holdout, columns=columns, text_column=text_column,
                                           segment_column=segment_column, ignore=ignore, seed=seed,
-                                          progress=step)
+                                          progress=step, sample_rows=sample_rows, drift_draws=drift_draws)
     return rank(reports)

@@ -31,6 +31,7 @@ from strategy.quality.columns import (
 )
 from strategy.quality.metrics import ComparedSamples
 from strategy.quality.privacy import crossed, privacy, privacy_flags
+from strategy.quality.subsample import draw_count, redrawn_scores, sample_size, subsampled_metrics
 from strategy.quality.tabular import column_pairs, column_shapes, detection
 from strategy.quality.text import clean_texts, equal_samples
 from strategy.threads import bounded
@@ -86,6 +87,21 @@ def _computed(modality: str, samples: ComparedSamples, *, progress: Progress | N
     return out
 
 
+def _subsample(modality: str, samples: ComparedSamples, scores: dict, draws: int) -> dict:
+    """The subsample the costly metrics read (its size, which metrics) and, when it left rows out and more than
+    one draw was asked for, the modality's score on each draw and its drift (largest − smallest, points)."""
+    weights = registry.weights(modality)
+    left_out = max(len(samples.human), len(samples.synthetic)) > samples.sample_rows
+    found = {"rows": samples.sample_rows, "metrics": subsampled_metrics(modality), "all_rows": not left_out,
+             "draws": 1, "drift": None}
+    redrawn = redrawn_scores(modality, samples, scores, draws)
+    values = [v for v in [weighted_score(scores, weights)] + [weighted_score(r, weights) for r in redrawn]
+              if v is not None]
+    if len(values) > 1:
+        found |= {"draws": len(values), "humanness": values, "drift": max(values) - min(values)}
+    return found
+
+
 def _scores(modality: str, results: dict) -> dict[str, float | None]:
     return {metric.name: metric.score(results[metric.name]) for metric in registry.metrics(modality)
             if metric.name in results}
@@ -123,6 +139,17 @@ def segments(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, col
     new_values = sorted(set(counts_s.index) - set(counts_h.index))[:10]
     return {"column": column, "rows": rows, "left_out": left_out, "min_rows": SEGMENT_MIN_ROWS,
             "values_only_in_synthetic": new_values}
+
+
+def subsample_sentence(found: dict) -> str:
+    """What the subsampled metrics read, and how much the score moved between draws, in words."""
+    names = ", ".join(registry.label("tabular", name) for name in found.get("metrics", [])) or "no metric"
+    if found.get("all_rows"):
+        return f"{names}: all rows (each side within the subsample size, {found['rows']:,} rows)"
+    words = f"{names}: a seeded subsample of {found['rows']:,} rows per side"
+    if found.get("drift") is None:
+        return words + "; drift not measured (one draw)"
+    return words + f"; over {found['draws']} subsamples the score moved by {found['drift']:.2f} points (drift)"
 
 
 # ----------------------------------------------------------------------------- the assessment
@@ -199,6 +226,8 @@ class Assessment:
         for modality, section in d["modalities"].items():
             lines.append(f"  {modality}: {points(section['humanness'])} (floor {points(section['floor'])}, "
                          f"grade {section['grade']})")
+            if section.get("subsample"):
+                lines.append(f"    {subsample_sentence(section['subsample'])}")
             for row in table[table["modality"] == modality].itertuples():
                 score = f"{'–':>5}" if pd.isna(row.score) else f"{row.score:5.1f}"
                 floor = f"{'–':>5}" if pd.isna(row.floor) else f"{row.floor:5.1f}"
@@ -266,25 +295,31 @@ def _clean(value):
 @bounded  # a busy server is never idle: scikit-learn's OpenMP and BLAS threads spin while waiting for a core
 def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, columns: list[str] | None = None,
            text_column: str | None = None, segment_column: str | None = None, ignore: list[str] | None = None,
-           seed: int = 0, progress: Progress | None = None) -> Assessment:
+           seed: int = 0, progress: Progress | None = None, sample_rows: int | None = None,
+           drift_draws: int | None = None) -> Assessment:
     """Compare a synthetic sample with a human one; deterministic for a given seed.
 
     Raises AssessmentRejected when the samples cannot be compared at all;
     columns that cannot be compared are listed in the report with the reason.
     """
+    rows = sample_size(sample_rows)
+    draws = draw_count(drift_draws, max(len(human.frame), len(synthetic.frame)))
     plan = plan_columns(human, synthetic, holdout, columns=columns, text_column=text_column,
                         segment_column=segment_column, ignore=ignore)
     h_frame, s_frame = human.frame.reset_index(drop=True), synthetic.frame.reset_index(drop=True)
     can_halve = len(h_frame) >= FLOOR_MIN_ROWS
     modalities: dict[str, dict] = {}
     if plan.tabular:
+        compared = ComparedSamples(h_frame, s_frame, seed, plan, rows)
         section = {"columns": {n: plan.kinds[n] for n in plan.tabular},
-                   "metrics": _computed("tabular", ComparedSamples(h_frame, s_frame, seed, plan), progress=progress,
-                                        span=(0.0, 0.45), label="tables")}
+                   "metrics": _computed("tabular", compared, progress=progress, span=(0.0, 0.40), label="tables")}
         section["scores"] = _scores("tabular", section["metrics"])
+        if progress and draws > 1:
+            progress(0.40, "tables: other subsamples (drift)")
+        section["subsample"] = _subsample("tabular", compared, section["scores"], draws)
         if can_halve:
             half_a, half_b = split_halves(h_frame, seed)
-            section["floor_metrics"] = _computed("tabular", ComparedSamples(half_a, half_b, seed, plan),
+            section["floor_metrics"] = _computed("tabular", ComparedSamples(half_a, half_b, seed, plan, rows),
                                                  progress=progress, span=(0.45, 0.75), label="noise floor")
             section["floor_scores"] = _scores("tabular", section["floor_metrics"])
         modalities["tabular"] = section

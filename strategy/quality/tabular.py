@@ -157,7 +157,7 @@ def column_pairs(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan)
 
 # ----------------------------------------------------------------------------- detection
 def detection(human: np.ndarray, synthetic: np.ndarray, *, seed: int, folds: int = 3,
-              models: tuple[str, ...] = ("logistic", "boosted_tree")) -> dict:
+              models: tuple[str, ...] = ("logistic", "boosted_tree"), rows: int = DETECTION_ROWS) -> dict:
     """How well classifiers tell human rows from synthetic ones, cross-validated on a balanced sample.
 
     Each classifier reports its AUC (mean and range over folds) and the score
@@ -165,7 +165,7 @@ def detection(human: np.ndarray, synthetic: np.ndarray, *, seed: int, folds: int
     better detector is the one that matters.
     """
     rng = np.random.default_rng(seed)
-    size = min(len(human), len(synthetic), DETECTION_ROWS)
+    size = min(len(human), len(synthetic), rows)
     if size < DETECTION_MIN_ROWS:
         return {"score": None, "note": f"needs at least {DETECTION_MIN_ROWS} rows on each side"}
     h = human[rng.choice(len(human), size, replace=False)]

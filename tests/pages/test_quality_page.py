@@ -507,3 +507,23 @@ def test_ranked_catalog_datasets_are_saved_with_the_chosen_one_used_by_the_decis
         assert catalog.task_humanness()[task] == pytest.approx(
             (reports.loc["Vendor far", "humanness"]
              + catalog.quality_reports(dataset_id=find_dataset(catalog, SYNTHETIC)["id"])["humanness"].iloc[-1]) / 2)
+
+
+def test_the_subsample_size_and_drift_are_asked_for_and_stated(demo_path, monkeypatch):
+    human, close, _ = _ranking_frames()
+    app = open_app(demo_path, monkeypatch)
+    app.radio(key="dq_source").set_value("Upload files").run()
+    app.file_uploader(key="dq_human_file").set_value(("human.csv", csv_upload(human), "text/csv")).run()
+    app.file_uploader(key="dq_synthetic_file").set_value(("synthetic.csv", csv_upload(close), "text/csv")).run()
+    assert app.number_input(key="dq_drift_draws").value == 1  # small samples: no drift unless asked
+    app.number_input(key="dq_sample_rows").set_value(200)
+    app.number_input(key="dq_drift_draws").set_value(3)
+    next(b for b in app.button if b.label == "Run the assessment").click().run()
+    assert not app.exception and not app.error
+    expected = assess(load_sample(io.BytesIO(csv_upload(human)), label="human.csv"),
+                      load_sample(io.BytesIO(csv_upload(close)), label="synthetic.csv"), sample_rows=200,
+                      drift_draws=3)
+    found = expected.data["modalities"]["tabular"]["subsample"]
+    assert metrics(app)["Humanness"] == f"{expected.humanness:.1f} / 100"
+    sentence = f"over 3 subsamples the score moved by {found['drift']:.2f} points"
+    assert any(sentence in c.value and "200 rows per side" in c.value for c in app.caption)

@@ -26,6 +26,9 @@ import pandas as pd
 from strategy.quality.columns import ColumnPlan, Encoder, sample_rows
 
 MODALITIES = ("tabular", "text")
+# Rows per side that a subsampled metric (detection, k-NN) draws, unless the assessment asks for another size:
+# their scores settle long before this, and their cost grows faster than the rows.
+SAMPLE_ROWS = 5_000
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -40,6 +43,7 @@ class ComparedSamples:
     synthetic: Any
     seed: int
     plan: ColumnPlan | None = None
+    sample_rows: int = SAMPLE_ROWS  # at most this many rows per side for a metric registered as subsampled
 
     @cached_property
     def encoder(self) -> Encoder:
@@ -84,6 +88,9 @@ class HumannessMetric:
     score: Callable[[Any], float | None] = score_field
     describe: Callable[[Any], str] | None = None
     position: int = 100  # order among the modality's metrics (tables, progress, the summary): lower first
+    # Computed on a seeded subsample of at most ``ComparedSamples.sample_rows`` rows per side: the report
+    # states the size and, on large samples, the score's drift over other subsamples.
+    subsampled: bool = False
 
     def __post_init__(self):
         if not _NAME.fullmatch(self.name):

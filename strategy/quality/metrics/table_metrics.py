@@ -4,8 +4,6 @@ whether the synthetic values reach the human range and categories."""
 
 from strategy.quality.metrics import ComparedSamples, HumannessMetric, mean_row_score, register
 from strategy.quality.tabular import (
-    DETECTION_ROWS,
-    NEIGHBOUR_ROWS,
     column_pairs,
     column_shapes,
     coverage,
@@ -27,17 +25,19 @@ def _coverage(samples: ComparedSamples) -> list[dict]:
 
 
 def _detection(samples: ComparedSamples) -> dict:
-    return detection(samples.encoded("human", DETECTION_ROWS, 0), samples.encoded("synthetic", DETECTION_ROWS, 1),
-                     seed=samples.seed)
+    rows = samples.sample_rows
+    return detection(samples.encoded("human", rows, 0), samples.encoded("synthetic", rows, 1), seed=samples.seed,
+                     rows=rows)
 
 
 def _fidelity(samples: ComparedSamples) -> dict:
-    return fidelity_diversity(samples.encoded("human", NEIGHBOUR_ROWS, 2),
-                              samples.encoded("synthetic", NEIGHBOUR_ROWS, 3))
+    rows = samples.sample_rows
+    return fidelity_diversity(samples.encoded("human", rows, 2), samples.encoded("synthetic", rows, 3))
 
 
 register(HumannessMetric("shapes", "Column shapes", "tabular", 0.30, _shapes, score=mean_row_score, position=10))
 register(HumannessMetric("pairs", "Column-pair trends", "tabular", 0.20, _pairs, score=mean_row_score, position=20))
-register(HumannessMetric("detection", "Detection", "tabular", 0.20, _detection, position=30))
+register(HumannessMetric("detection", "Detection", "tabular", 0.20, _detection, position=30, subsampled=True))
 register(HumannessMetric("coverage", "Coverage", "tabular", 0.10, _coverage, score=mean_row_score, position=40))
-register(HumannessMetric("fidelity", "Fidelity and diversity (k-NN)", "tabular", 0.20, _fidelity, position=50))
+register(HumannessMetric("fidelity", "Fidelity and diversity (k-NN)", "tabular", 0.20, _fidelity, position=50,
+                         subsampled=True))
