@@ -20,7 +20,7 @@ from strategy.quality.report import (
     is_numeric_column,
     subsample_sentence,
 )
-from strategy.quality.subsample import DRIFT_ABOVE_ROWS, DRIFT_DRAWS, MAX_DRIFT_DRAWS, MAX_SAMPLE_ROWS, MIN_SAMPLE_ROWS
+from strategy.quality.subsample import MAX_DRIFT_DRAWS, MAX_SAMPLE_ROWS, MIN_SAMPLE_ROWS, draw_count
 
 
 def table(frame: pd.DataFrame) -> None:
@@ -246,8 +246,8 @@ if human is not None and synthetic is not None:
                                         max_value=MAX_SAMPLE_ROWS, value=SAMPLE_ROWS, step=1_000, key="dq_sample_rows",
                                         help="More rows: a steadier score, a slower report.")
         drift_draws = right.number_input("Subsamples scored for the drift", min_value=1, max_value=MAX_DRIFT_DRAWS,
-                                         value=DRIFT_DRAWS if max(len(human.frame), len(synthetic.frame))
-                                         > DRIFT_ABOVE_ROWS else 1, key="dq_drift_draws",
+                                         value=draw_count(None, max(len(human.frame), len(synthetic.frame))),
+                                         key="dq_drift_draws",
                                          help="The drift is how far the score moves between subsamples; 1 skips it.")
     allowed = dashboard.needs(Permission.ASSESS_DATASETS)
     if st.button("Run the assessment", type="primary", icon=":material/play_arrow:",

@@ -97,13 +97,13 @@ def _rank(ctx: click.Context, human, candidates, holdout, options: dict, *, save
                                 f"({', '.join(labels)}).")
         choose = matches[0]
     ranked = assess_candidates(human, candidates, holdout, **options)
-    stored = None
+    stored, chosen_label = None, None
     if save_as:
+        chosen_label = choose or ranked[0].label  # save_ranking's own default
         stored = save_ranking(_open(ctx), ranked, dict(zip(labels, save_as, strict=True)), chosen=choose,
                               reference_dataset_id=reference)
     frame = present.ranking_frame(ranked)
     if as_json:
-        chosen_label = (choose or ranked[0].label) if stored else None
         say(json.dumps({"ranking": [{"rank": r.rank, "label": r.label, "humanness": r.humanness, "floor": r.floor,
                                      "grade": r.grade, "privacy_risk": r.privacy_risk, "crossed": list(r.crossed),
                                      "chosen": r.label == chosen_label if stored else None} for r in ranked],
@@ -115,7 +115,6 @@ def _rank(ctx: click.Context, human, candidates, holdout, options: dict, *, save
     say(inert(present.ranking_sentence(ranked)))
     say("Privacy risk: 0 is what no memorisation gives, 1 is a privacy threshold reached.")
     if stored:
-        chosen_label = choose or ranked[0].label
         say(inert(f"Stored {len(stored)} quality reports; the decision uses {chosen_label}'s."))
 
 

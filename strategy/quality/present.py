@@ -20,6 +20,7 @@ SCORE = "Score (0–100)"
 FLOOR = "Human vs human (0–100)"
 BAND = "Sampling alone reaches (0–100)"
 HUMAN_ROWS, SYNTHETIC_ROWS = "Human rows", "Synthetic rows"
+RANK, SAMPLE, RISK, CROSSED = "Rank", "Synthetic sample", "Privacy risk", "Thresholds crossed"
 WEAKEST_SHOWN = 3
 VERDICTS = ("ok", "check", "flagged")
 # A score this close to what human data scores against itself is within sampling noise: the report's own A.
@@ -35,6 +36,8 @@ HELP = {
            "itself at this size.",
     BAND: "100 × (1 − the KS statistic that two samples of the same data exceed 5% of the time): a score above "
           "this is within sampling noise.",
+    RISK: "The privacy measures on one axis: 0 is what no memorisation gives, 1 is a threshold reached (the largest "
+          "measure's share of the way to its threshold).",
 }
 
 
@@ -89,7 +92,7 @@ def number_formats(frame: pd.DataFrame) -> dict[str, str]:
             formats[column] = "%d"
         elif column in (HUMAN_ROWS, SYNTHETIC_ROWS):
             formats[column] = "%,d"
-        elif column.startswith("Correlation") or column == "Privacy risk":
+        elif column.startswith("Correlation") or column == RISK:
             formats[column] = "%.2f"
     return formats
 
@@ -476,26 +479,22 @@ def text_caption(report: Assessment) -> str | None:
             "compared.")
 
 
-
 # ----------------------------------------------------------------------------- several generators ranked
-RANK, SAMPLE, RISK, CROSSED = "Rank", "Synthetic sample", "Privacy risk", "Thresholds crossed"
-HELP[RISK] = ("The privacy measures on one axis: 0 is what no memorisation gives, 1 is a threshold reached "
-              "(the largest measure's share of the way to its threshold).")
 
 
 def ranking_frame(ranked) -> pd.DataFrame:
     """One row per ranked synthetic sample (strategy.quality.ranking), best first: humanness beside its noise
     floor, the grade, the privacy risk and which thresholds it crosses."""
-    rows = [{RANK: item.rank, SAMPLE: item.label, SCORE: points(_fraction(item.humanness)),
-             FLOOR: points(_fraction(item.floor)), "Grade": item.grade,
+    rows = [{RANK: item.rank, SAMPLE: item.label, SCORE: _one_decimal(item.humanness),
+             FLOOR: _one_decimal(item.floor), "Grade": item.grade,
              RISK: None if item.privacy_risk is None else round(item.privacy_risk, 2),
              CROSSED: ", ".join(item.crossed) if item.crossed else "none"} for item in ranked]
     return pd.DataFrame(rows, columns=[RANK, SAMPLE, SCORE, FLOOR, "Grade", RISK, CROSSED])
 
 
-def _fraction(value: float | None) -> float | None:
-    """A report's 0–100 score as the 0–1 share ``points`` expects."""
-    return None if _missing(value) else float(value) / 100.0
+def _one_decimal(value: float | None) -> float | None:
+    """A report's 0–100 score (already in points), one decimal."""
+    return None if _missing(value) else round(float(value), 1)
 
 
 def ranking_sentence(ranked) -> str:

@@ -31,7 +31,13 @@ from strategy.quality.columns import (
 )
 from strategy.quality.metrics import ComparedSamples
 from strategy.quality.privacy import crossed, privacy, privacy_flags
-from strategy.quality.subsample import draw_count, redrawn_scores, sample_size, subsampled_metrics
+from strategy.quality.subsample import (
+    draw_count,
+    leaves_rows_out,
+    redrawn_scores,
+    sample_size,
+    subsampled_metrics,
+)
 from strategy.quality.tabular import column_pairs, column_shapes, detection
 from strategy.quality.text import clean_texts, equal_samples
 from strategy.threads import bounded
@@ -91,8 +97,8 @@ def _subsample(modality: str, samples: ComparedSamples, scores: dict, draws: int
     """The subsample the costly metrics read (its size, which metrics) and, when it left rows out and more than
     one draw was asked for, the modality's score on each draw and its drift (largest − smallest, points)."""
     weights = registry.weights(modality)
-    left_out = max(len(samples.human), len(samples.synthetic)) > samples.sample_rows
-    found = {"rows": samples.sample_rows, "metrics": subsampled_metrics(modality), "all_rows": not left_out,
+    found = {"rows": samples.sample_rows, "metrics": subsampled_metrics(modality),
+             "all_rows": not leaves_rows_out(samples),
              "draws": 1, "drift": None}
     redrawn = redrawn_scores(modality, samples, scores, draws)
     values = [v for v in [weighted_score(scores, weights)] + [weighted_score(r, weights) for r in redrawn]

@@ -47,12 +47,17 @@ def draw_count(value: int | None, rows: int) -> int:
     return value
 
 
+def leaves_rows_out(samples: ComparedSamples) -> bool:
+    """Whether a side has more rows than the subsample draws, so the subsampled metrics leave some out."""
+    return max(len(samples.human), len(samples.synthetic)) > samples.sample_rows
+
+
 def redrawn_scores(modality: str, samples: ComparedSamples, scores: dict[str, float | None],
                    draws: int) -> list[dict[str, float | None]]:
     """The modality's metric scores for each further subsample (``draws`` − 1 of them): the subsampled metrics
     recomputed on another seeded draw, the others as they are. Empty when nothing is subsampled."""
-    chosen = [m for m in registry.metrics(modality) if m.subsampled]
-    if not chosen or max(len(samples.human), len(samples.synthetic)) <= samples.sample_rows:
+    chosen = _subsampled(modality)
+    if not chosen or not leaves_rows_out(samples):
         return []
     found = []
     for draw in range(1, draws):
@@ -63,5 +68,9 @@ def redrawn_scores(modality: str, samples: ComparedSamples, scores: dict[str, fl
     return found
 
 
+def _subsampled(modality: str) -> list[registry.HumannessMetric]:
+    return [m for m in registry.metrics(modality) if m.subsampled]
+
+
 def subsampled_metrics(modality: str) -> list[str]:
-    return [m.name for m in registry.metrics(modality) if m.subsampled]
+    return [m.name for m in _subsampled(modality)]

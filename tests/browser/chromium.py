@@ -83,6 +83,17 @@ def title(page: Page, text: str):
     return page.get_by_role("heading", name=text, exact=True, level=1)
 
 
+def upload(page: Page, dropzone, files: list[dict]) -> None:
+    """Give a file uploader its files and wait until it lists each one and the run it causes is over.
+
+    Settling alone can return before the upload's rerun has begun, and a second upload made then can be
+    dropped by the re-render, so each file's name must be shown first."""
+    dropzone.set_input_files(files=files)
+    for file in files:
+        expect(page.locator('[data-testid="stFileUploader"]').get_by_text(file["name"])).to_be_visible()
+    settle(page)
+
+
 def settle(page: Page) -> None:
     """Wait until the script run is over and every chart and table in view has drawn (hidden tabs aside)."""
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")

@@ -24,6 +24,7 @@ from tests.browser.chromium import (
     save_screenshot,
     settle,
     title,
+    upload,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -185,9 +186,9 @@ def test_a_what_if_price_tier_prices_the_evaluation_set(facts, page, app_url, sc
     save_screenshot(page, screenshots, "walk-whatif-expert-tier")
 
 
-def upload(page: Page, name: str, content: str) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-        files=[{"name": name, "mimeType": "text/csv", "buffer": content.encode("utf-8")}])
+def upload_csv(page: Page, name: str, content: str) -> None:
+    upload(page, page.locator('[data-testid="stFileUploaderDropzoneInput"]'),
+           [{"name": name, "mimeType": "text/csv", "buffer": content.encode("utf-8")}])
 
 
 def test_a_bad_file_is_refused_with_its_rows_named_then_a_good_one_imports(page, app_url, screenshots):
@@ -203,16 +204,16 @@ def test_a_bad_file_is_refused_with_its_rows_named_then_a_good_one_imports(page,
     widget = page.locator('[data-testid="stFileUploaderDropzoneInstructions"]').inner_text()
     assert stated and stated.group(1).replace(" ", "") in widget.replace(" ", ""), (stated, widget)
     header = "task,n_human,n_synthetic,metric,value,run_id"
-    upload(page, "mistakes.csv", f"{header}\n{TASK},300,0,accuracy,0.8,file-walk-1\n"
-                                 f"{TASK},-5,0,accuracy,0.8,file-walk-2\n")
+    upload_csv(page, "mistakes.csv", f"{header}\n{TASK},300,0,accuracy,0.8,file-walk-1\n"
+                                     f"{TASK},-5,0,accuracy,0.8,file-walk-2\n")
     expect(page.get_by_text("Nothing can be imported: 1 problem(s)")).to_be_visible()
     problems = page.locator('[data-testid="stDataFrame"]').last
     expect(problems).to_contain_text("n_human")
     save_screenshot(page, screenshots, "walk-researcher-bad-file")
     assert sidebar_outcomes(page) == before
     expect(page.get_by_role("button", name=re.compile(r"^Import \d"))).to_have_count(0)
-    upload(page, "corrected.csv", f"{header}\n{TASK},300,0,accuracy,0.8,file-walk-1\n"
-                                  f"{TASK},500,0,accuracy,0.81,file-walk-2\n")
+    upload_csv(page, "corrected.csv", f"{header}\n{TASK},300,0,accuracy,0.8,file-walk-1\n"
+                                      f"{TASK},500,0,accuracy,0.81,file-walk-2\n")
     expect(page.get_by_text("All 2 rows are valid: 2 new")).to_be_visible()
     page.get_by_role("button", name="Import 2 outcomes").click()
     expect(page.get_by_text("Imported 2 outcomes; skipped 0 already logged.")).to_be_visible(timeout=120_000)
@@ -382,12 +383,13 @@ def test_the_privacy_tab_names_a_memorising_generator_against_its_holdout(page, 
     expect(inputs).to_have_count(3)
     for index, (name, content) in enumerate([("human.csv", human), ("near_copies.csv", "\n".join(shifted) + "\n"),
                                              ("holdout.csv", holdout)]):
-        inputs.nth(index).set_input_files(files=[{"name": name, "mimeType": "text/csv",
-                                                  "buffer": content.encode("utf-8")}])
-        settle(page)
+        upload(page, inputs.nth(index), [{"name": name, "mimeType": "text/csv", "buffer": content.encode("utf-8")}])
     page.get_by_role("button", name="Run the assessment").click()
     expect(page.get_by_role("heading", name="3. Report")).to_be_visible(timeout=120_000)
     settle(page)
+    # Both samples are within the default subsample, and the report says what the costly metrics read.
+    expect(page.get_by_text("Detection, Fidelity and diversity (k-NN): all rows (each side within the subsample "
+                            "size, 5,000 rows)")).to_be_visible()
     page.get_by_role("tab", name="Privacy").click()
     settle(page)
     privacy = page.locator('[data-testid="stDataFrame"]').filter(has_text="Membership inference")
@@ -424,10 +426,8 @@ def test_several_generators_are_ranked_with_a_leaking_one_last(page, app_url, sc
     expect(inputs).to_have_count(3)
     as_file = [{"name": name, "mimeType": "text/csv", "buffer": ("age,income,region\n" + "\n".join(rows) + "\n")
                 .encode("utf-8")} for name, rows in files]
-    inputs.nth(0).set_input_files(files=as_file[:1])
-    settle(page)
-    inputs.nth(1).set_input_files(files=as_file[1:])
-    settle(page)
+    upload(page, inputs.nth(0), as_file[:1])
+    upload(page, inputs.nth(1), as_file[1:])
     page.get_by_role("button", name="Rank the samples").click()
     expect(page.get_by_role("heading", name="2. Ranking")).to_be_visible(timeout=120_000)
     settle(page)
