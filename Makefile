@@ -15,6 +15,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,lake,trackers]'
 	touch $(STAMP)
 
+# SDMetrics, for the agreement test and the humanness benchmark's comparison, pins pandas < 3, so it gets its own
+# environment; its pinned version is the `peers` extra in pyproject.toml (never installed into .venv).
+PEERS := .venv-peers
+PEERS_STAMP := $(PEERS)/.installed
+$(PEERS_STAMP): pyproject.toml $(STAMP)
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet $$($(BIN)/python -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['peers']))")
+	touch $(PEERS_STAMP)
+
 # Creates and seeds the catalog only when the file is missing; an existing catalog keeps its data
 # (its schema is brought up to date).
 run: $(STAMP)
@@ -27,7 +37,7 @@ run: $(STAMP)
 # Test files run in parallel, one worker per core; --dist loadfile keeps each file's tests in one worker and in
 # order, which the browser modules need (each starts its own server, and its first test is the first visit).
 TEST_WORKERS ?= auto
-test: $(STAMP)
+test: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/ruff check .
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
