@@ -480,8 +480,6 @@ def text_caption(report: Assessment) -> str | None:
 
 
 # ----------------------------------------------------------------------------- several generators ranked
-
-
 def ranking_frame(ranked) -> pd.DataFrame:
     """One row per ranked synthetic sample (strategy.quality.ranking), best first: humanness beside its noise
     floor, the grade, the privacy risk and which thresholds it crosses."""
