@@ -104,6 +104,25 @@ def upload(page: Page, dropzone, files: list[dict]) -> None:
     settle(page)
 
 
+def pick_radio(page: Page, group: str, option: str, shows) -> None:
+    """Pick ``option`` in the radio group named ``group`` and wait until ``shows`` (a locator for what the
+    choice brings up) is visible.
+
+    A click that lands while a rerun is repainting the page can be lost, and several radio groups may share a
+    label in different modes of a page, so the test waits for what the choice shows rather than for the
+    radio alone; if it never shows, the option is clicked again, as a person would, at most three times."""
+    for attempt in range(3):
+        page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True).click()
+        settle(page)
+        try:
+            expect(shows).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+            settle(page)
+
+
 def settle(page: Page) -> None:
     """Wait until the script run is over and every chart and table in view has drawn (hidden tabs aside)."""
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
