@@ -150,33 +150,55 @@ def privacy(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, enco
     if not plan.tabular:
         result["note"] = "distances to the closest record need table columns; only exact copies were checked"
         return result
-    reference = encoder.transform(sample_rows(reference, PRIVACY_REFERENCE_ROWS, seed))
-    search = NearestNeighbors(n_neighbors=1).fit(reference)
-    synthetic_dcr = search.kneighbors(encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
-    baseline_dcr = search.kneighbors(encoder.transform(sample_rows(baseline, PRIVACY_QUERY_ROWS, seed)))[0][:, 0]
+    reference_rows = sample_rows(reference, PRIVACY_REFERENCE_ROWS, seed)
+    reference_points = encoder.transform(reference_rows)
+    # Two nearest: the closest gives the distance to the closest record, and with a holdout the same search
+    # of the same training rows gives the distance ratio, so each query is searched once.
+    search = NearestNeighbors(n_neighbors=min(2, len(reference_points))).fit(reference_points)
+    queries = encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed))
+    synthetic_two = search.kneighbors(queries)[0]
+    baseline_points = encoder.transform(sample_rows(baseline, PRIVACY_QUERY_ROWS, seed))
+    baseline_two = search.kneighbors(baseline_points)[0]
+    synthetic_dcr, baseline_dcr = synthetic_two[:, 0], baseline_two[:, 0]
     result |= {
         "dcr_median": float(np.median(synthetic_dcr)),
         "dcr_baseline_median": float(np.median(baseline_dcr)),
         "dcr_fifth_percentile": float(np.percentile(synthetic_dcr, 5)),
         "dcr_baseline_fifth_percentile": float(np.percentile(baseline_dcr, 5)),
-        "reference_rows": int(min(len(human) if holdout is not None else half, PRIVACY_REFERENCE_ROWS)),
+        "reference_rows": int(len(reference_points)),
     }
     if holdout is not None:
-        result |= _memorisation(human, holdout, synthetic, encoder, seed=seed)
+        shared = _Searched(len(reference_rows), search, queries, synthetic_two, baseline_points, baseline_two)
+        result |= _memorisation(human, holdout, encoder, shared, seed=seed)
     return result
 
 
-def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, encoder: Encoder, *,
+@dataclass(frozen=True)
+class _Searched:
+    """The closest-record search's work that the holdout's measures reuse: the training rows' search (of the
+    first ``rows`` rows drawn with the report's seed), the synthetic queries and the holdout rows searched in
+    it, each with its two nearest distances."""
+
+    rows: int
+    search: NearestNeighbors
+    queries: np.ndarray
+    queries_two: np.ndarray
+    holdout_points: np.ndarray
+    holdout_two: np.ndarray
+
+
+def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, encoder: Encoder, shared: _Searched, *,
                   seed: int) -> dict:
     """The holdout's measures, on equal samples of training and holdout rows (so 50% and 0.5 mean chance)."""
     size = min(len(human), len(holdout), PRIVACY_REFERENCE_ROWS)
-    train = encoder.transform(sample_rows(human, size, seed))
+    queries = shared.queries
+    if size == shared.rows:  # the same draw of the same rows: its search is the one already made
+        search, to_train_two, holdout_two = shared.search, shared.queries_two, shared.holdout_two
+    else:
+        train = encoder.transform(sample_rows(human, size, seed))
+        search = NearestNeighbors(n_neighbors=min(2, len(train))).fit(train)
+        to_train_two, holdout_two = search.kneighbors(queries)[0], search.kneighbors(shared.holdout_points)[0]
     unseen = encoder.transform(sample_rows(holdout, size, seed + 1))
-    queries = encoder.transform(sample_rows(synthetic, PRIVACY_QUERY_ROWS, seed + 2))
-    # One search of the training rows serves both the closest distance and the distance ratio (two nearest).
-    neighbours = min(2, len(train))
-    search = NearestNeighbors(n_neighbors=neighbours).fit(train)
-    to_train_two = search.kneighbors(queries)[0]
     to_train = to_train_two[:, 0]
     to_unseen = NearestNeighbors(n_neighbors=1).fit(unseen).kneighbors(queries)[0][:, 0]
     # Ties (equal distances) count half each way, so identical copies of both read as 50%.
@@ -187,7 +209,7 @@ def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Data
     if size >= 2:
         found["nndr_median"] = _distance_ratio(to_train_two)
         # As many holdout rows as synthetic queries: the median settles long before 100,000.
-        found["nndr_baseline_median"] = _distance_ratio(search.kneighbors(unseen[:len(queries)])[0])
+        found["nndr_baseline_median"] = _distance_ratio(holdout_two)
     # The attack: a human row is called a member when a synthetic row lies close to it.
     members = sample_rows(human, min(size, PRIVACY_QUERY_ROWS), seed + 3)
     outsiders = sample_rows(holdout, min(size, PRIVACY_QUERY_ROWS), seed + 4)
