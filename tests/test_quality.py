@@ -15,7 +15,7 @@ from scipy.stats import ks_2samp
 
 from strategy.errors import AssessmentRejected
 from strategy.quality import assess, frame_sample, read_sample, read_texts
-from strategy.quality.columns import plan_columns
+from strategy.quality.columns import MISSING_LABEL, as_labels, plan_columns
 from strategy.quality.report import GAP_GRADES, SCORE_GRADES, grade, weighted_score
 from strategy.quality.samples import load_sample
 from strategy.quality.tabular import (
@@ -452,3 +452,24 @@ def test_timestamps_read_alike_from_csv_and_json_lines(tmp_path, suffix):
         frame = read_sample(tmp_path / name).frame
         assert pd.api.types.is_datetime64_any_dtype(frame["at"]), f"{name}: {frame['at'].dtype}"
         assert list(frame["at"]) == expected, name
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series(["north", None, "south", "north"], dtype=str, name="region"),
+    pd.Series([True, False, None], dtype="boolean"),
+    pd.Series([True, False, True]),
+    pd.Series([1.5, np.nan, 2.0, 1.5]),
+    pd.Series([3, 1, 3]),
+    pd.Series(pd.Categorical(["x", None, "y"])),
+    pd.Series([1, 1.0, True, "a", None], dtype=object),  # equal under hashing, each its own text
+    pd.Series(["a", "b"], index=[5, 9]),
+    pd.Series([], dtype=str),
+], ids=["str", "nullable-bool", "bool", "float", "int", "categorical", "mixed-object", "index", "empty"])
+def test_labels_are_each_value_as_text_with_missing_as_a_category_of_its_own(column):
+    """The labels shapes, pairs, the encoder and copy fingerprints compare: every value's own text, in its
+    row, and a missing value as one label of its own (typed columns take a faster path than object ones)."""
+    labels = as_labels(column)
+    expected = [MISSING_LABEL if pd.isna(value) else str(value) for value in column.astype(object)]
+    assert labels.tolist() == expected
+    assert labels.index.equals(column.index) and labels.name == column.name
+    assert all(isinstance(label, str) for label in labels)

@@ -265,9 +265,19 @@ def as_numbers(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+MISSING_LABEL = "∅ missing"
+
+
 def as_labels(column: pd.Series) -> pd.Series:
     """Categorical and boolean values as strings; a missing value is a category of its own."""
-    return column.astype(object).where(column.notna(), "∅ missing").astype(str)
+    if column.dtype == object:
+        # Values of mixed types (1, 1.0 and True hash alike) keep each their own text.
+        return column.astype(object).where(column.notna(), MISSING_LABEL).astype(str)
+    # Typed columns: the text of each distinct value, taken for every row, instead of a Python string
+    # made per row and converted back (most of a million-row report's time in this function).
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    texts = pd.array([str(value) for value in uniques] + [MISSING_LABEL], dtype=str)
+    return pd.Series(texts.take(np.where(codes < 0, len(uniques), codes)), index=column.index, name=column.name)
 
 
 @dataclass
