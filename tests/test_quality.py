@@ -473,3 +473,32 @@ def test_labels_are_each_value_as_text_with_missing_as_a_category_of_its_own(col
     assert labels.tolist() == expected
     assert labels.index.equals(column.index) and labels.name == column.name
     assert all(isinstance(label, str) for label in labels)
+
+
+def test_pair_correlations_are_each_pairs_own_whether_or_not_a_value_is_missing():
+    """Without missing values every pair's correlation comes from one matrix; a missing value elsewhere sends
+    each pair to its own rows. Both give every pair the correlation of its two columns, as computed alone."""
+    rng = np.random.default_rng(4)
+
+    def sample(shift):
+        a = rng.normal(0, 1, 400)
+        return pd.DataFrame({"a": a, "b": a * (0.8 - shift) + rng.normal(0, 0.6, 400), "c": rng.normal(0, 1, 400),
+                             "d": rng.exponential(1 + shift, 400)})
+
+    human, synthetic = sample(0.0), sample(0.5)
+    plan = plan_columns(frame_sample(human, "human"), frame_sample(synthetic, "synthetic"))
+
+    def by_hand(frame, left, right):
+        both = frame[[left, right]].dropna()
+        return np.corrcoef(both[left], both[right])[0, 1]
+
+    for holes in (False, True):
+        if holes:
+            human.loc[::9, "d"] = np.nan
+        pairs = {row["pair"]: row for row in column_pairs(human, synthetic, plan)}
+        assert len(pairs) == 6
+        for row in pairs.values():
+            assert row["metric"] == "CorrelationSimilarity"
+            assert row["human"] == pytest.approx(by_hand(human, row["left"], row["right"]), abs=1e-12)
+            assert row["synthetic"] == pytest.approx(by_hand(synthetic, row["left"], row["right"]), abs=1e-12)
+            assert row["score"] == pytest.approx(1 - abs(row["human"] - row["synthetic"]) / 2, abs=1e-12)
