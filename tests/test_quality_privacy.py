@@ -12,14 +12,19 @@ from strategy.quality.privacy import THRESHOLDS, auc_interval, crossed, threshol
 from tests.test_quality import people
 
 
-@pytest.fixture(scope="module")
-def reports():
-    train, holdout = people(1200, 1), people(1200, 2)
+# A holdout as large as the training rows shares the closest-record search of those rows; a smaller one draws
+# as many training rows as it has and searches them apart. Both must tell memorising from independent.
+@pytest.fixture(scope="module", params=[1200, 300], ids=["holdout as large", "smaller holdout"])
+def reports(request):
+    train, holdout = people(1200, 1), people(request.param, 2)
     near_copies = train.iloc[:800].copy()
     near_copies["age"] += 0.01  # not exact copies: only the distance measures can see them
     made = {"memorising": near_copies, "independent": people(800, 3)}
-    return {name: assess(frame_sample(train, "train.csv"), frame_sample(synthetic, f"{name}.csv"),
-                         frame_sample(holdout, "holdout.csv")).data["privacy"] for name, synthetic in made.items()}
+    found = {name: assess(frame_sample(train, "train.csv"), frame_sample(synthetic, f"{name}.csv"),
+                          frame_sample(holdout, "holdout.csv")).data["privacy"] for name, synthetic in made.items()}
+    for report in found.values():
+        assert report["membership_rows_per_side"] == request.param and report["reference_rows"] == 1200
+    return found
 
 
 def test_an_independent_generator_reads_as_chance_on_every_measure(reports):
@@ -35,7 +40,10 @@ def test_an_independent_generator_reads_as_chance_on_every_measure(reports):
 def test_a_generator_that_memorises_without_copying_exactly_is_caught(reports):
     found = reports["memorising"]
     assert found["exact_copies"] == 0  # the shift hides them from the exact match
-    assert found["membership_auc_interval"][0] > 0.6 and found["closer_to_training_share"] > 0.9
+    # Against a holdout of 300, 300 of the 1,200 training rows are drawn, so only about a quarter of the near
+    # copies find their original among them: the share is lower, yet still over its threshold.
+    least_share = 0.9 if found["membership_rows_per_side"] == 1200 else THRESHOLDS["dcr_share"].default
+    assert found["membership_auc_interval"][0] > 0.6 and found["closer_to_training_share"] > least_share
     assert found["nndr_median"] < 0.5 * found["nndr_baseline_median"]
     assert set(found["crossed"]) >= {"dcr_share", "nndr_ratio", "membership_auc"}
     assert len(found["flags"]) == len(found["crossed"])
