@@ -189,27 +189,27 @@ class _Searched:
 
 def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, encoder: Encoder, shared: _Searched, *,
                   seed: int) -> dict:
-    """The holdout's measures, on equal samples of training and holdout rows (so 50% and 0.5 mean chance)."""
+    """The holdout's measures. The DCR share and the attack use equal samples of training and holdout rows (so
+    50% and 0.5 mean chance); the distance ratio uses the closest-record search of every drawn training row."""
     size = min(len(human), len(holdout), PRIVACY_REFERENCE_ROWS)
     queries = shared.queries
     if size == shared.rows:  # the same draw of the same rows: its search is the one already made
-        search, to_train_two, holdout_two = shared.search, shared.queries_two, shared.holdout_two
+        to_train = shared.queries_two[:, 0]
     else:
         train = encoder.transform(sample_rows(human, size, seed))
-        search = NearestNeighbors(n_neighbors=min(2, len(train))).fit(train)
-        to_train_two, holdout_two = search.kneighbors(queries)[0], search.kneighbors(shared.holdout_points)[0]
+        to_train = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(queries)[0][:, 0]
     unseen = encoder.transform(sample_rows(holdout, size, seed + 1))
-    to_train = to_train_two[:, 0]
     to_unseen = NearestNeighbors(n_neighbors=1).fit(unseen).kneighbors(queries)[0][:, 0]
     # Ties (equal distances) count half each way, so identical copies of both read as 50%.
     closer = float(np.mean((to_train < to_unseen) + 0.5 * (to_train == to_unseen)))
     found = {"closer_to_training_share": closer,
              "closer_to_training_interval": list(wilson_interval(closer, len(queries))),
              "privacy_query_rows": int(len(queries)), "membership_rows_per_side": int(size)}
-    if size >= 2:
-        found["nndr_median"] = _distance_ratio(to_train_two)
-        # As many holdout rows as synthetic queries: the median settles long before 100,000.
-        found["nndr_baseline_median"] = _distance_ratio(holdout_two)
+    if shared.rows >= 2:
+        # The ratio needs no equal sides: synthetic and holdout rows (as many of each) are both searched among
+        # every drawn training row, so a small holdout does not hide a row that hugs one training row.
+        found["nndr_median"] = _distance_ratio(shared.queries_two)
+        found["nndr_baseline_median"] = _distance_ratio(shared.holdout_two)
     # The attack: a human row is called a member when a synthetic row lies close to it.
     members = sample_rows(human, min(size, PRIVACY_QUERY_ROWS), seed + 3)
     outsiders = sample_rows(holdout, min(size, PRIVACY_QUERY_ROWS), seed + 4)
