@@ -141,7 +141,7 @@ def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:
 def _correlations(columns: list[np.ndarray]) -> np.ndarray | None:
     """Every pair's Pearson correlation at once when no value is missing (else None: pairs then drop their own
     missing rows); a constant column's correlations are NaN."""
-    if len(columns) < 2 or not all(np.isfinite(column).all() for column in columns):
+    if len(columns) < 2 or columns[0].size < 2 or not all(np.isfinite(column).all() for column in columns):
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.atleast_2d(np.corrcoef(np.vstack(columns)))
