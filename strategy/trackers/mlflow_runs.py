@@ -12,7 +12,10 @@ instead of MLflow's default of several minutes of retries.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +26,9 @@ from strategy.ingest import BadSetting, inert
 from strategy.trackers.runs import RunMapping, TrackedRun
 
 TIMEOUT_ENV = "STRATEGY_TRACKER_TIMEOUT"
+TRACKING_HOSTS_ENV = "STRATEGY_TRACKING_HOSTS"
+# Names of instance metadata services that may resolve to ordinary-looking addresses.
+METADATA_HOSTS = ("metadata.google.internal", "metadata")
 PAGE_SIZE = 1_000  # runs per search request; MLflow's server caps a page at 50,000
 MAX_RUNS = 1_000_000  # bounded before the runs are materialised, like a file's rows
 # Tracking URIs that name a remote store without a scheme (MLflow's own spellings), not a local folder.
@@ -186,14 +192,64 @@ def _wanted_metrics(logged: dict, mapping: RunMapping) -> list[str]:
     return [key for key in logged if key.lower() == name.lower()]
 
 
+def _tracking_hosts() -> list[str] | None:
+    """The hosts named in $STRATEGY_TRACKING_HOSTS (``host`` or ``host:port``, comma-separated), or None when
+    unset."""
+    raw = os.environ.get(TRACKING_HOSTS_ENV, "").strip()
+    if not raw:
+        return None
+    hosts = [part.strip().lower() for part in raw.split(",") if part.strip()]
+    if not hosts or any(not re.fullmatch(r"[a-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9a-f:.]+\](:[0-9]{1,5})?", h) for h in hosts):
+        raise BadSetting(f"{TRACKING_HOSTS_ENV} must be host names or host:port pairs separated by commas "
+                         f"(got {inert(repr(raw))}); unset it to allow any server but link-local addresses")
+    return hosts
+
+
+def check_server_allowed(tracking_uri: str) -> None:
+    """For a server address typed into the app: the app's server makes the request, so a signed-in user must not
+    be able to point it at the cloud's instance metadata service (a link-local address, where credentials live)
+    or, when an admin has listed the tracking servers in $STRATEGY_TRACKING_HOSTS, anywhere else."""
+    parsed = urlparse(tracking_uri)
+    host = (parsed.hostname or "").lower()
+    if not host:
+        return
+    try:
+        port = parsed.port
+    except ValueError:
+        raise TrackerError(f"{inert(tracking_uri)!r} has a port that is not a number from 0 to 65535.") from None
+    listed = _tracking_hosts()
+    if listed is not None:
+        names = {host, f"[{host}]"}
+        if not (names | {f"{name}:{port}" for name in names} if port else names) & set(listed):
+            raise TrackerError(f"The tracking server {inert(host)!r} is not one the app may reach: an admin lists "
+                               f"them in {TRACKING_HOSTS_ENV} ({', '.join(listed)}).")
+        return
+    refusal = (f"the app does not make requests there. An admin can list the allowed tracking servers in "
+               f"{TRACKING_HOSTS_ENV}.")
+    if host in METADATA_HOSTS:
+        raise TrackerError(f"The tracking server {inert(host)!r} names a cloud's instance metadata service; {refusal}")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port or None)}
+    except (OSError, UnicodeError):
+        return  # nothing to reach: MLflow's own request fails and says so
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        ip = getattr(ip, "ipv4_mapped", None) or ip  # ::ffff:169.254.169.254 is 169.254.169.254
+        if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+            raise TrackerError(f"The tracking server {inert(host)!r} is at {ip}, a link-local, multicast or "
+                               f"unspecified address (a cloud's instance metadata lives at one); {refusal}")
+
+
 def check_store_allowed(tracking_uri: str, roots=None) -> None:
     """For a URI typed into the app: a local store (a file or folder on the server) must lie inside the allowed
     folders (strategy.locations: data/ or $STRATEGY_SAMPLE_ROOTS), so the page cannot be used to read the
-    server's other files. A tracking server or a remote store is not a local path and is allowed."""
+    server's other files; a server (a tracking server or a SQL store's host) must pass
+    :func:`check_server_allowed`."""
     from strategy.locations import SAMPLE_ROOTS_ENV, allowed_roots
 
     path = local_store_path(tracking_uri.strip())
     if path is None:
+        check_server_allowed(tracking_uri.strip())
         return
     real = Path(os.path.realpath(path))
     allowed = allowed_roots(roots)

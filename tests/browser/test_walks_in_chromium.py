@@ -329,6 +329,21 @@ def mlflow_url(tmp_path_factory):
         yield url
 
 
+def test_a_tracking_uri_at_the_cloud_metadata_address_is_refused_in_words(page, app_url):
+    """A signed-in user types the instance metadata address as a tracking server: the page says why it will not
+    go there, and nothing is read."""
+    page.goto(f"{app_url}/import")
+    expect(title(page, "Import runs")).to_be_visible()
+    settle(page)
+    page.get_by_role("textbox", name="Tracking URI").fill("http://169.254.169.254/latest/meta-data/")
+    page.get_by_role("textbox", name="Experiment").fill("anything")
+    page.get_by_role("button", name="Read runs").click()
+    error = page.locator('[data-testid="stAlertContentError"]')
+    expect(error).to_contain_text("is at 169.254.169.254, a link-local, multicast or unspecified address")
+    expect(error).to_contain_text("STRATEGY_TRACKING_HOSTS")
+    expect(metric(page, "To import")).to_have_count(0)
+
+
 def test_runs_on_an_mlflow_server_are_previewed_and_imported_and_move_the_task(mlflow_url, page, app_url,
                                                                                screenshots):
     """Issue 20: a researcher points the app at the team's MLflow tracking server and sees which runs would come

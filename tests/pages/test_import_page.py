@@ -161,3 +161,11 @@ def test_the_rest_of_the_mapping_share_and_total_direction_and_tags(page, tmp_pa
     preview = page.dataframe[0].value.set_index("name")
     assert preview.loc["quarter", ["n_human", "n_synthetic", "status"]].tolist() == ["250", "750", "import"]
     assert preview.loc["draft", "status"] == "left out" and "tag" in preview.loc["draft", "reason"]
+
+
+def test_a_tracking_server_at_the_cloud_metadata_address_is_refused(page):
+    read_mlflow(page, "http://169.254.169.254/latest/meta-data/")
+    assert not page.exception
+    assert "is at 169.254.169.254, a link-local, multicast or unspecified address" in page.error[0].value
+    assert "the app does not make requests there" in page.error[0].value
+    assert not page.metric

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from strategy.errors import TrackerError
+from strategy.ingest import BadSetting
 from strategy.trackers import RunMapping
-from strategy.trackers.mlflow_runs import local_store_path, read_mlflow_runs
+from strategy.trackers.mlflow_runs import check_store_allowed, local_store_path, read_mlflow_runs
 from tests.trackers.mlflow_store import LoggedRun, log_runs, mlflow_server, sqlite_uri
 
 pytest.importorskip("mlflow", reason="the trackers extra (mlflow) is not installed; `make test` installs it")
@@ -145,3 +146,47 @@ def test_a_timeout_that_is_not_a_number_of_seconds_is_named(store, monkeypatch):
     monkeypatch.setenv("STRATEGY_TRACKER_TIMEOUT", "soon")
     with pytest.raises(BadSetting, match="STRATEGY_TRACKER_TIMEOUT must be a whole number of seconds"):
         read_mlflow_runs(uri, "xray")
+
+
+REFUSED_THERE = "the app does not make requests there"
+
+
+@pytest.mark.parametrize("uri", [
+    "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:5000", "http://[::ffff:169.254.169.254]/",
+    "http://0.0.0.0:5000", "postgresql://user:secret@169.254.169.254/mlflow", "http://metadata.google.internal/",
+    "https://224.0.0.1"])
+def test_a_server_at_a_link_local_or_metadata_address_is_refused_before_any_request(uri):
+    """Issue 21's review: the app's server makes the request, so a typed URI must not reach the cloud's metadata
+    service. The check is made before MLflow's client exists, so no request leaves."""
+    with pytest.raises(TrackerError, match=REFUSED_THERE):
+        check_store_allowed(uri)
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:5000", "http://localhost:5000", "http://10.1.2.3:5000",
+                                 "databricks", "https://mlflow.invalid"])
+def test_ordinary_tracking_servers_pass_unless_an_admin_lists_others(uri, monkeypatch):
+    monkeypatch.delenv("STRATEGY_TRACKING_HOSTS", raising=False)
+    check_store_allowed(uri)  # loopback, private and unresolvable hosts are the team's own servers
+    monkeypatch.setenv("STRATEGY_TRACKING_HOSTS", "mlflow.internal:5000, 10.9.9.9")
+    if uri != "databricks":
+        with pytest.raises(TrackerError, match="is not one the app may reach: an admin lists them in "
+                                               "STRATEGY_TRACKING_HOSTS"):
+            check_store_allowed(uri)
+
+
+def test_listed_tracking_servers_are_the_only_ones_reached(monkeypatch):
+    monkeypatch.setenv("STRATEGY_TRACKING_HOSTS", "mlflow.internal:5000,10.9.9.9,[::1]")
+    for allowed in ("http://mlflow.internal:5000/", "http://MLflow.Internal:5000", "http://10.9.9.9:80",
+                    "http://10.9.9.9", "http://[::1]:5000"):
+        check_store_allowed(allowed)
+    for refused in ("http://mlflow.internal:6000", "http://mlflow.internal", "http://10.9.9.90"):
+        with pytest.raises(TrackerError, match="is not one the app may reach"):
+            check_store_allowed(refused)
+    monkeypatch.setenv("STRATEGY_TRACKING_HOSTS", "mlflow internal; drop")
+    with pytest.raises(BadSetting, match="STRATEGY_TRACKING_HOSTS must be host names or host:port pairs"):
+        check_store_allowed("http://mlflow.internal:5000")
+
+
+def test_a_port_that_is_not_a_port_is_named():
+    with pytest.raises(TrackerError, match="has a port that is not a number from 0 to 65535"):
+        check_store_allowed("http://mlflow.internal:99999")
