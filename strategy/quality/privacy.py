@@ -168,22 +168,20 @@ def privacy(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan, enco
         "reference_rows": int(len(reference_points)),
     }
     if holdout is not None:
-        shared = _Searched(len(reference_rows), search, queries, synthetic_two, baseline_points, baseline_two)
+        shared = _Searched(len(reference_rows), queries, synthetic_two, baseline_two)
         result |= _memorisation(human, holdout, encoder, shared, seed=seed)
     return result
 
 
 @dataclass(frozen=True)
 class _Searched:
-    """The closest-record search's work that the holdout's measures reuse: the training rows' search (of the
-    first ``rows`` rows drawn with the report's seed), the synthetic queries and the holdout rows searched in
-    it, each with its two nearest distances."""
+    """The closest-record search's work that the holdout's measures reuse: how many training rows it searched
+    (drawn with the report's seed), the synthetic queries, and the two nearest training distances of each
+    query and of as many holdout rows."""
 
     rows: int
-    search: NearestNeighbors
     queries: np.ndarray
     queries_two: np.ndarray
-    holdout_points: np.ndarray
     holdout_two: np.ndarray
 
 
@@ -193,7 +191,7 @@ def _memorisation(human: pd.DataFrame, holdout: pd.DataFrame, encoder: Encoder, 
     50% and 0.5 mean chance); the distance ratio uses the closest-record search of every drawn training row."""
     size = min(len(human), len(holdout), PRIVACY_REFERENCE_ROWS)
     queries = shared.queries
-    if size == shared.rows:  # the same draw of the same rows: its search is the one already made
+    if size == shared.rows:  # the same draw of the same rows: the search already made answers
         to_train = shared.queries_two[:, 0]
     else:
         train = encoder.transform(sample_rows(human, size, seed))

@@ -219,8 +219,9 @@ def check_server_allowed(tracking_uri: str) -> None:
         raise TrackerError(f"{inert(tracking_uri)!r} has a port that is not a number from 0 to 65535.") from None
     listed = _tracking_hosts()
     if listed is not None:
-        names = {host, f"[{host}]"}
-        if not (names | {f"{name}:{port}" for name in names} if port else names) & set(listed):
+        names = {host, f"[{host}]"}  # an IPv6 address is listed in brackets
+        names |= {f"{name}:{port}" for name in names} if port else set()
+        if not names & set(listed):
             raise TrackerError(f"The tracking server {inert(host)!r} is not one the app may reach: an admin lists "
                                f"them in {TRACKING_HOSTS_ENV} ({', '.join(listed)}).")
         return

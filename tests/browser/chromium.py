@@ -91,16 +91,7 @@ def upload(page: Page, dropzone, files: list[dict]) -> None:
     about once in four loaded runs). A person would see the file missing from the list and drop it again,
     so that is what this does, at most three times; the test fails if the file is never listed."""
     listed = [page.locator('[data-testid="stFileUploader"]').get_by_text(file["name"]) for file in files]
-    for attempt in range(3):
-        dropzone.set_input_files(files=files)
-        try:
-            for name in listed:
-                expect(name).to_be_visible(timeout=10_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
-            settle(page)
+    _until_shown(page, lambda: dropzone.set_input_files(files=files), listed)
     settle(page)
 
 
@@ -111,14 +102,24 @@ def pick_radio(page: Page, group: str, option: str, shows) -> None:
     A click that lands while a rerun is repainting the page can be lost, and several radio groups may share a
     label in different modes of a page, so the test waits for what the choice shows rather than for the
     radio alone; if it never shows, the option is clicked again, as a person would, at most three times."""
-    for attempt in range(3):
+    def click() -> None:
         page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True).click()
         settle(page)
+
+    _until_shown(page, click, [shows])
+
+
+def _until_shown(page: Page, act, shown: list, attempts: int = 3) -> None:
+    """Do ``act`` until every locator in ``shown`` is visible, as a person repeats a step that did not take;
+    after ``attempts`` tries the last failure stands."""
+    for attempt in range(attempts):
+        act()
         try:
-            expect(shows).to_be_visible(timeout=10_000)
+            for locator in shown:
+                expect(locator).to_be_visible(timeout=10_000)
             return
         except AssertionError:
-            if attempt == 2:
+            if attempt == attempts - 1:
                 raise
             settle(page)
 

@@ -156,8 +156,8 @@ REFUSED_THERE = "the app does not make requests there"
     "http://0.0.0.0:5000", "postgresql://user:secret@169.254.169.254/mlflow", "http://metadata.google.internal/",
     "https://224.0.0.1"])
 def test_a_server_at_a_link_local_or_metadata_address_is_refused_before_any_request(uri):
-    """Issue 21's review: the app's server makes the request, so a typed URI must not reach the cloud's metadata
-    service. The check is made before MLflow's client exists, so no request leaves."""
+    """The app's server makes the request, so a typed URI must not reach the cloud's metadata service. The check
+    is made before MLflow's client exists, so no request leaves."""
     with pytest.raises(TrackerError, match=REFUSED_THERE):
         check_store_allowed(uri)
 
