@@ -13,9 +13,10 @@ from strategy.errors import StrategyError
 from strategy.export import inert
 from strategy.quality import present
 from strategy.quality.metrics import SAMPLE_ROWS
-from strategy.quality.ranking import assess_candidates
+from strategy.quality.ranking import assess_candidates, rank
 from strategy.quality.report import assess as assess_samples
 from strategy.quality.samples import load_sample
+from strategy.quality.streamed import assess_files, same_columns, streams
 from strategy.quality.subsample import MAX_DRIFT_DRAWS, MAX_SAMPLE_ROWS, MIN_SAMPLE_ROWS
 
 
@@ -51,13 +52,15 @@ def assess(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...]
            reference: str | None, as_json: bool) -> None:
     """Measure how human-like a synthetic sample is against a human one, with the noise floor beside each score;
     with several --synthetic samples, rank them by humanness and privacy risk."""
-    from strategy.cli import _open, say
-
     if text_column is None and human_file.lower().endswith(".txt") and all(
             f.lower().endswith(".txt") for f in synthetic_files):
         text_column = "text"
     options = {"columns": _names(columns), "ignore": _names(ignore), "text_column": text_column, "seed": seed,
                "sample_rows": sample_rows, "drift_draws": drift_draws}
+    if streams(human_file, *synthetic_files, holdout_file):
+        _streamed(ctx, human_file, synthetic_files, holdout_file, options | {"segment_column": segment},
+                  save_as=save_as, choose=choose, reference=reference, as_json=as_json)
+        return
     human = load_sample(human_file)
     holdout = load_sample(holdout_file) if holdout_file else None
     if len(synthetic_files) > 1:
@@ -69,6 +72,28 @@ def assess(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...]
     if choose:
         raise StrategyError("--choose picks one of several --synthetic samples; only one was given.")
     report = assess_samples(human, load_sample(synthetic_files[0]), holdout, segment_column=segment, **options)
+    _report(ctx, report, save_as=save_as, reference=reference, as_json=as_json)
+
+
+def _streamed(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...], holdout_file: str | None,
+              options: dict, *, save_as: tuple[str, ...], choose: str | None, reference: str | None,
+              as_json: bool) -> None:
+    """Files over the streaming threshold: shapes and pairs over every row in DuckDB, the rest subsampled."""
+    if len(synthetic_files) == 1 and len(save_as) > 1:
+        raise StrategyError("Give --save-as once for one --synthetic sample.")
+    if len(synthetic_files) == 1 and choose:
+        raise StrategyError("--choose picks one of several --synthetic samples; only one was given.")
+    reports = {f: assess_files(human_file, f, holdout_file, **options) for f in synthetic_files}
+    if len(synthetic_files) > 1:
+        _rank(ctx, None, list(reports), None, options, save_as=save_as, choose=choose, reference=reference,
+              as_json=as_json, reports=reports)
+        return
+    _report(ctx, reports[synthetic_files[0]], save_as=save_as, reference=reference, as_json=as_json)
+
+
+def _report(ctx: click.Context, report, *, save_as: tuple[str, ...], reference: str | None, as_json: bool) -> None:
+    from strategy.cli import _open, say
+
     if save_as:
         stored = save_assessment(_open(ctx), report, dataset_id=save_as[0], reference_dataset_id=reference)
     if as_json:
@@ -80,8 +105,9 @@ def assess(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...]
 
 
 def _rank(ctx: click.Context, human, candidates, holdout, options: dict, *, save_as: tuple[str, ...],
-          choose: str | None, reference: str | None, as_json: bool) -> None:
-    """Rank several synthetic samples; with --save-as, store every report and mark the chosen one."""
+          choose: str | None, reference: str | None, as_json: bool, reports: dict | None = None) -> None:
+    """Rank several synthetic samples (or their ``reports``, assessed already from large files); with
+    --save-as, store every report and mark the chosen one."""
     from strategy.cli import _open, say
 
     if save_as and len(save_as) != len(candidates):
@@ -89,14 +115,15 @@ def _rank(ctx: click.Context, human, candidates, holdout, options: dict, *, save
                             f"samples, {len(save_as)} datasets).")
     if choose and not save_as:
         raise StrategyError("--choose marks the report the decision uses, so it needs --save-as.")
-    labels = [c.label for c in candidates]
+    labels = [c.label for c in candidates] if reports is None else list(reports)
     if choose is not None:
         matches = [label for label in labels if label == choose or Path(label).name == choose]
         if len(matches) != 1:
             raise StrategyError(f"--choose {choose!r} is not exactly one of the --synthetic files "
                                 f"({', '.join(labels)}).")
         choose = matches[0]
-    ranked = assess_candidates(human, candidates, holdout, **options)
+    ranked = assess_candidates(human, candidates, holdout, **options) if reports is None else rank(
+        same_columns(reports))
     stored, chosen_label = None, None
     if save_as:
         chosen_label = choose or ranked[0].label  # save_ranking's own default
@@ -110,7 +137,8 @@ def _rank(ctx: click.Context, human, candidates, holdout, options: dict, *, save
                         "stored": [s.id for s in stored] if stored else [],
                         "reports": {r.label: r.assessment.data for r in ranked}}, indent=2), is_json=True)
         return
-    say(f"Ranked {len(ranked)} synthetic samples against {human.label} (best first):")
+    say(f"Ranked {len(ranked)} synthetic samples against {ranked[0].assessment.data['human']['label']} "
+        "(best first):")
     say(inert(frame.to_string(index=False)))
     say(inert(present.ranking_sentence(ranked)))
     say("Privacy risk: 0 is what no memorisation gives, 1 is a privacy threshold reached.")

@@ -16,7 +16,8 @@ LAYERS = {
              "strategy.locations", "strategy.trackers", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.privacy", "strategy.quality.text",
              "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report", "strategy.quality.subsample",
              "strategy.quality.ranking"],
-    "store": ["strategy.catalog", "strategy.store", "strategy.lake", "strategy.backup"],
+    # Large sample files are read through DuckDB (strategy.quality.streamed), so that reader sits with the stores.
+    "store": ["strategy.catalog", "strategy.store", "strategy.lake", "strategy.backup", "strategy.quality.streamed"],
     "services": ["strategy.recommend", "strategy.backtest", "strategy.outcomes", "strategy.assessments", "strategy.datasets",
                  "strategy.imports", "strategy.scenarios", "strategy.tasks", "strategy.costs", "strategy.rule_weights", "strategy.outcome_checks",
                  "strategy.demo"],

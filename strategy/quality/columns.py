@@ -72,6 +72,11 @@ def read_sample(source: str | Path | IO[bytes], *, label: str | None = None, lim
     rows are materialised.
     """
     label, table = read_data_file(source, label=label, limit=limit, bounds=sample_bounds())
+    return arrow_sample(table, label)
+
+
+def arrow_sample(table: pa.Table, label: str) -> Sample:
+    """An Arrow table as a typed sample (numbers, dates and booleans recognised as for a file)."""
     return Sample(label, _typed(table.to_pandas(types_mapper=_plain_types)))
 
 

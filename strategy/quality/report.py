@@ -82,11 +82,15 @@ def grade(humanness: float | None, floor: float | None) -> str:
 
 # ----------------------------------------------------------------------------- the metrics
 def _computed(modality: str, samples: ComparedSamples, *, progress: Progress | None, span: tuple[float, float],
-              label: str) -> dict:
-    """Every registered metric of the modality on one pair of samples: name → its result."""
+              label: str, given: dict | None = None) -> dict:
+    """Every registered metric of the modality on one pair of samples: name → its result. A result ``given``
+    (computed over every row of large files, strategy.quality.streamed) is kept instead of computed."""
     chosen = registry.metrics(modality)
     out = {}
     for position, metric in enumerate(chosen):
+        if given and metric.name in given:
+            out[metric.name] = given[metric.name]
+            continue
         if progress:
             progress(span[0] + (span[1] - span[0]) * position / len(chosen), f"{label}: {metric.label}")
         out[metric.name] = metric.compute(samples)
@@ -302,12 +306,16 @@ def _clean(value):
 def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, columns: list[str] | None = None,
            text_column: str | None = None, segment_column: str | None = None, ignore: list[str] | None = None,
            seed: int = 0, progress: Progress | None = None, sample_rows: int | None = None,
-           drift_draws: int | None = None) -> Assessment:
+           drift_draws: int | None = None, exact: dict | None = None) -> Assessment:
     """Compare a synthetic sample with a human one; deterministic for a given seed.
 
     Raises AssessmentRejected when the samples cannot be compared at all;
     columns that cannot be compared are listed in the report with the reason.
+    ``exact`` is for samples drawn from larger files (strategy.quality.streamed): the table metrics computed
+    over every row (``metrics``, ``floor_metrics``), the files' row counts (``rows``) and what it says
+    (``streamed``).
     """
+    exact = exact or {}
     rows = sample_size(sample_rows)
     draws = draw_count(drift_draws, max(len(human.frame), len(synthetic.frame)))
     plan = plan_columns(human, synthetic, holdout, columns=columns, text_column=text_column,
@@ -318,7 +326,8 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
     if plan.tabular:
         compared = ComparedSamples(h_frame, s_frame, seed, plan, rows)
         section = {"columns": {n: plan.kinds[n] for n in plan.tabular},
-                   "metrics": _computed("tabular", compared, progress=progress, span=(0.0, 0.40), label="tables")}
+                   "metrics": _computed("tabular", compared, progress=progress, span=(0.0, 0.40), label="tables",
+                                        given=exact.get("metrics"))}
         section["scores"] = _scores("tabular", section["metrics"])
         if progress and draws > 1:
             progress(0.40, "tables: other subsamples (drift)")
@@ -326,7 +335,8 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
         if can_halve:
             half_a, half_b = split_halves(h_frame, seed)
             section["floor_metrics"] = _computed("tabular", ComparedSamples(half_a, half_b, seed, plan, rows),
-                                                 progress=progress, span=(0.45, 0.75), label="noise floor")
+                                                 progress=progress, span=(0.45, 0.75), label="noise floor",
+                                                 given=exact.get("floor_metrics"))
             section["floor_scores"] = _scores("tabular", section["floor_metrics"])
         modalities["tabular"] = section
     if plan.text_column:
@@ -362,14 +372,17 @@ def assess(human: Sample, synthetic: Sample, holdout: Sample | None = None, *, c
     floor = _mean(floors) if all(f is not None for f in floors) else None
     data = {
         "schema": SCHEMA, "humanness": humanness, "floor": floor, "grade": grade(humanness, floor),
-        "human": {"label": human.label, "rows": len(h_frame)},
-        "synthetic": {"label": synthetic.label, "rows": len(s_frame)},
-        "holdout": None if holdout is None else {"label": holdout.label, "rows": len(holdout.frame)},
+        "human": {"label": human.label, "rows": exact.get("rows", {}).get("human", len(h_frame))},
+        "synthetic": {"label": synthetic.label, "rows": exact.get("rows", {}).get("synthetic", len(s_frame))},
+        "holdout": None if holdout is None else
+        {"label": holdout.label, "rows": exact.get("rows", {}).get("holdout", len(holdout.frame))},
         "skipped": plan.skipped, "seed": seed, "modalities": modalities, "privacy": found_privacy,
         "weights": {modality: registry.weights(modality) for modality in registry.MODALITIES},
         "floor_note": None if floor is not None else
         f"no noise floor: the human sample needs at least {FLOOR_MIN_ROWS} rows to be halved",
     }
+    if "streamed" in exact:
+        data["streamed"] = exact["streamed"]
     if segment_column and plan.tabular and segment_column in plan.kinds:
         if progress:
             progress(0.97, "segments")

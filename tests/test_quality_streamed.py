@@ -1,0 +1,158 @@
+"""Large files assessed where they lie (strategy/quality/streamed.py): shapes and pair trends over every row in
+DuckDB agree with the in-memory report, the other metrics read a stated subsample, and the CLI sends files over
+the threshold there. Real CSV and Parquet files, a real DuckDB."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import strategy.quality.streamed as streamed
+from strategy.cli import main
+from strategy.errors import AssessmentRejected
+from strategy.quality import assess
+from strategy.quality.samples import load_sample
+from strategy.quality.streamed import STREAM_ABOVE_ENV, assess_files, streams
+
+
+def table(rows: int, seed: int, shift: float = 0.0, missing: float = 0.0) -> pd.DataFrame:
+    """Mixed kinds with a correlated pair, a date, categories, a flag and, when asked, missing values."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40 + 5 * shift, 12, rows).round()
+    frame = pd.DataFrame({
+        "age": age,
+        "income": (np.exp(rng.normal(10 + 0.2 * shift, 0.5, rows)) + 300 * age).round(2),
+        "visits": rng.poisson(3 + shift, rows).astype(float),
+        "joined": pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 900, rows), unit="D"),
+        "region": rng.choice(["north", "south", "east"], rows, p=[0.5, 0.3 + 0.1 * shift, 0.2 - 0.1 * shift]),
+        "smoker": rng.random(rows) < 0.2 + 0.1 * shift,
+    })
+    for name in ("age", "visits", "region") if missing else ():
+        frame.loc[rng.random(rows) < missing, name] = None
+    return frame
+
+
+def write(frame: pd.DataFrame, path) -> str:
+    if str(path).endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return str(path)
+
+
+def metric_rows(report, name: str, part: str = "metrics") -> dict:
+    return {row.get("column") or row["pair"]: row for row in report.data["modalities"]["tabular"][part][name]}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("missing", [0.0, 0.1])
+def test_shapes_and_pairs_over_every_row_agree_with_the_report_in_memory(tmp_path, suffix, missing):
+    human = write(table(3_000, 1, missing=missing), tmp_path / f"human{suffix}")
+    synthetic = write(table(2_500, 2, shift=0.5, missing=missing), tmp_path / f"synthetic{suffix}")
+    from_files = assess_files(human, synthetic, seed=3)
+    in_memory = assess(load_sample(human), load_sample(synthetic), seed=3)
+    for name in ("shapes", "pairs"):
+        ours, theirs = metric_rows(from_files, name), metric_rows(in_memory, name)
+        assert ours.keys() == theirs.keys() and len(ours) == (6 if name == "shapes" else 15)
+        for key, row in ours.items():
+            assert row["metric"] == theirs[key]["metric"], key
+            assert row["score"] == pytest.approx(theirs[key]["score"], abs=1e-9), key
+    # Below the frame size nothing is subsampled, so every score and the headline agree as well.
+    assert from_files.humanness == pytest.approx(in_memory.humanness, abs=1e-9)
+    assert from_files.data["streamed"]["subsample_rows"] == {"human": 3_000, "synthetic": 2_500}
+    # The floor's halves are drawn another way (by a hash of the row's position) but measure the same thing.
+    assert from_files.floor == pytest.approx(in_memory.floor, abs=1.5)
+    assert from_files.floor > from_files.humanness
+
+
+def test_the_other_metrics_read_a_stated_subsample_while_shapes_read_every_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(streamed, "FRAME_MIN_ROWS", 400)
+    human = write(table(3_000, 1), tmp_path / "human.csv")
+    synthetic = write(table(3_000, 2, shift=0.5), tmp_path / "synthetic.csv")
+    holdout = write(table(600, 4), tmp_path / "holdout.csv")
+    report = assess_files(human, synthetic, holdout, sample_rows=200, seed=0)
+    assert report.data["human"]["rows"] == 3_000 and report.data["synthetic"]["rows"] == 3_000
+    assert report.data["holdout"]["rows"] == 600
+    assert report.data["streamed"]["subsample_rows"] == {"human": 400, "synthetic": 400, "holdout": 400}
+    assert report.data["streamed"]["all_rows"] == ["shapes", "pairs"]
+    full = assess(load_sample(human), load_sample(synthetic), seed=0)
+    for key, row in metric_rows(report, "shapes").items():
+        assert row["score"] == pytest.approx(metric_rows(full, "shapes")[key]["score"], abs=1e-9)
+    # The subsampled detection read the 400 drawn rows, not the 3,000.
+    assert report.data["modalities"]["tabular"]["metrics"]["detection"]["rows_per_side"] == 200
+    again = assess_files(human, synthetic, holdout, sample_rows=200, seed=0)
+    assert again.to_json() == report.to_json()  # seeded: the same files give the same report
+    other = assess_files(human, synthetic, holdout, sample_rows=200, seed=1)
+    assert other.data["modalities"]["tabular"]["metrics"]["detection"] != \
+        report.data["modalities"]["tabular"]["metrics"]["detection"]
+
+
+def test_columns_in_another_order_and_names_that_look_like_sql(tmp_path):
+    frame = table(1_500, 1).rename(columns={"age": 'age"; DROP TABLE human; --', "region": "région"})
+    human = write(frame, tmp_path / "human.parquet")
+    synthetic_frame = table(1_500, 2, shift=0.5).rename(columns={"age": 'age"; DROP TABLE human; --',
+                                                                 "region": "région"})
+    synthetic = write(synthetic_frame[list(reversed(synthetic_frame.columns))], tmp_path / "synthetic.parquet")
+    from_files = assess_files(human, synthetic)
+    in_memory = assess(load_sample(human), load_sample(synthetic))
+    assert metric_rows(from_files, "shapes").keys() == metric_rows(in_memory, "shapes").keys()
+    for name in ("shapes", "pairs"):
+        for key, row in metric_rows(from_files, name).items():
+            assert row["score"] == pytest.approx(metric_rows(in_memory, name)[key]["score"], abs=1e-9), key
+
+
+def test_bad_files_are_refused_naming_the_file(tmp_path):
+    human = write(table(500, 1), tmp_path / "human.csv")
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not a parquet file at all")
+    with pytest.raises(AssessmentRejected) as refused:
+        assess_files(human, broken)
+    assert refused.value.problems[0].source == str(broken)
+    other = write(pd.DataFrame({"x": range(50), "y": range(50)}), tmp_path / "other.csv")
+    with pytest.raises(AssessmentRejected, match="shares no column"):
+        assess_files(human, other)
+    text = tmp_path / "texts.txt"
+    text.write_text("one\ntwo\n")
+    with pytest.raises(AssessmentRejected, match="CSV, Parquet or JSON"):
+        assess_files(human, text)
+
+
+def test_only_table_files_over_the_threshold_stream(tmp_path, monkeypatch):
+    small = write(table(200, 1), tmp_path / "small.csv")
+    monkeypatch.setenv(STREAM_ABOVE_ENV, "1")
+    assert not streams(small, None)
+    monkeypatch.setenv(STREAM_ABOVE_ENV, "0.001")
+    assert streams(small, None)
+    text = tmp_path / "big.txt"
+    text.write_text("word " * 1_000)
+    assert not streams(text)
+    monkeypatch.setenv(STREAM_ABOVE_ENV, "lots")
+    with pytest.raises(AssessmentRejected, match=STREAM_ABOVE_ENV):
+        streams(small)
+
+
+def test_the_cli_assesses_and_ranks_large_files_where_they_lie(tmp_path, monkeypatch):
+    monkeypatch.setenv(STREAM_ABOVE_ENV, "0.01")
+    human = write(table(2_000, 1), tmp_path / "human.csv")
+    near = write(table(2_000, 2, shift=0.1), tmp_path / "near.csv")
+    far = write(table(2_000, 3, shift=1.0), tmp_path / "far.csv")
+    runner = CliRunner()
+    catalog = str(tmp_path / "c.duckdb")
+    one = runner.invoke(main, ["--catalog", catalog, "assess", "--human", human, "--synthetic", near, "--json"])
+    assert one.exit_code == 0, one.output
+    data = json.loads(one.output)
+    assert data["streamed"]["engine"] == "duckdb" and data["human"]["rows"] == 2_000
+    assert data["humanness"] == pytest.approx(assess_files(human, near).humanness, abs=1e-9)
+    ranked = runner.invoke(main, ["--catalog", catalog, "assess", "--human", human, "--synthetic", far,
+                                  "--synthetic", near, "--json"])
+    assert ranked.exit_code == 0, ranked.output
+    order = [row["label"] for row in json.loads(ranked.output)["ranking"]]
+    assert order == [near, far]
+    printed = runner.invoke(main, ["--catalog", catalog, "assess", "--human", human, "--synthetic", far,
+                                   "--synthetic", near])
+    assert printed.exit_code == 0 and printed.output.splitlines()[0] == \
+        f"Ranked 2 synthetic samples against {human} (best first):"
