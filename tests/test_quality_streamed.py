@@ -130,9 +130,19 @@ def test_only_table_files_over_the_threshold_stream(tmp_path, monkeypatch):
     text = tmp_path / "big.txt"
     text.write_text("word " * 1_000)
     assert not streams(text)
-    monkeypatch.setenv(STREAM_ABOVE_ENV, "lots")
-    with pytest.raises(AssessmentRejected, match=STREAM_ABOVE_ENV):
-        streams(small)
+    for bad in ("lots", "-1", "0"):
+        monkeypatch.setenv(STREAM_ABOVE_ENV, bad)
+        with pytest.raises(AssessmentRejected, match=STREAM_ABOVE_ENV):
+            streams(small)
+
+
+def test_a_file_past_the_row_limit_is_refused_before_any_metric(tmp_path, monkeypatch):
+    human = write(table(300, 1), tmp_path / "human.parquet")
+    synthetic = write(table(300, 2), tmp_path / "synthetic.parquet")
+    monkeypatch.setenv("STRATEGY_MAX_SAMPLE_ROWS", "299")
+    with pytest.raises(AssessmentRejected) as refused:
+        assess_files(human, synthetic)
+    assert refused.value.problems[0].source == human and "over the limit of 299" in refused.value.problems[0].reason
 
 
 def test_the_cli_assesses_and_ranks_large_files_where_they_lie(tmp_path, monkeypatch):

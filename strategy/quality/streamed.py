@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from strategy.errors import AssessmentRejected, Problem
+from strategy.ingest import SAMPLE_ROW_LIMIT_ENV, sample_row_limit
 from strategy.quality.columns import ColumnPlan, Sample, arrow_sample, plan_columns
 from strategy.quality.privacy import PRIVACY_REFERENCE_ROWS
 from strategy.quality.report import Assessment, Progress, assess
@@ -43,13 +44,20 @@ _READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".jsonl": "read_json
 _MISSING = "\x00missing"  # a category of its own in the joint tables, as in memory; never a real value
 
 
-def stream_above_bytes() -> int:
-    raw = os.environ.get(STREAM_ABOVE_ENV, "").strip()
+def _megabytes(variable: str, default: float) -> float:
+    raw = os.environ.get(variable, "").strip()
     try:
-        return int(float(raw) * 1024 * 1024) if raw else DEFAULT_STREAM_ABOVE_MB * 1024 * 1024
+        value = float(raw) if raw else float(default)
     except ValueError:
-        raise AssessmentRejected([Problem("settings", None, STREAM_ABOVE_ENV,
-                                          f"is a number of megabytes (got {raw!r})")]) from None
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise AssessmentRejected([Problem("settings", None, variable,
+                                          f"is a positive number of megabytes (got {raw!r})")])
+    return value
+
+
+def stream_above_bytes() -> int:
+    return int(_megabytes(STREAM_ABOVE_ENV, DEFAULT_STREAM_ABOVE_MB) * 1024 * 1024)
 
 
 def streams(*paths: str | os.PathLike | None) -> bool:
@@ -72,10 +80,11 @@ def _identifier(name: str) -> str:
 
 
 class _Files:
-    """The files loaded into one DuckDB database, each as a table of renamed columns c0, c1, …"""
+    """The files behind one DuckDB database, each as a view of renamed columns c0, c1, … and its rows'
+    positions in the file (``position_``)."""
 
     def __init__(self, folder: str):
-        limit = int(os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT_MB)
+        limit = max(64, int(_megabytes(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT_MB)))
         self.con = duckdb.connect(str(Path(folder) / "assess.duckdb"),
                                   config={"memory_limit": f"{limit}MB", "threads": max(1, thread_limit()),
                                           "temp_directory": str(Path(folder) / "spill")})
@@ -109,6 +118,11 @@ class _Files:
             self.rows[table] = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         except duckdb.Error as error:
             raise AssessmentRejected([Problem(label, None, "file", f"could not be read as a table: {error}")]) from None
+        # A file past the row limit is refused as in memory: the KS statistic holds one column of it at a time.
+        if self.rows[table] > sample_row_limit():
+            raise AssessmentRejected([Problem(label, None, "file", f"has {self.rows[table]:,} rows, over the limit "
+                                                                   f"of {sample_row_limit():,}; raise "
+                                                                   f"{SAMPLE_ROW_LIMIT_ENV}")])
         self.columns[table], self.labels[table], self.positions[table] = renamed, label, position
 
     def subsample(self, table: str, rows: int, seed: int) -> Sample:
@@ -140,9 +154,6 @@ class _Compared:
         self.con, self.plan, self.left, self.right = files.con, plan, left, right
         self.name = files.columns["human"]  # the same file names map to each table's own renamed columns
         self.kinds = {n: plan.kinds[n] for n in plan.tabular}
-
-    def _side(self, source: str, columns: str) -> str:
-        return f"SELECT {columns} FROM {source}"
 
     def sizes(self) -> tuple[int, int]:
         return tuple(self.con.execute(f"SELECT count(*) FROM {s}").fetchone()[0] for s in (self.left, self.right))
