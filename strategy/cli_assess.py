@@ -57,6 +57,10 @@ def assess(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...]
         text_column = "text"
     options = {"columns": _names(columns), "ignore": _names(ignore), "text_column": text_column, "seed": seed,
                "sample_rows": sample_rows, "drift_draws": drift_draws}
+    if len(synthetic_files) == 1 and len(save_as) > 1:
+        raise StrategyError("Give --save-as once for one --synthetic sample.")
+    if len(synthetic_files) == 1 and choose:
+        raise StrategyError("--choose picks one of several --synthetic samples; only one was given.")
     if streams(human_file, *synthetic_files, holdout_file):
         _streamed(ctx, human_file, synthetic_files, holdout_file, options | {"segment_column": segment},
                   save_as=save_as, choose=choose, reference=reference, as_json=as_json)
@@ -67,10 +71,6 @@ def assess(ctx: click.Context, human_file: str, synthetic_files: tuple[str, ...]
         _rank(ctx, human, [load_sample(f) for f in synthetic_files], holdout, options | {"segment_column": segment},
               save_as=save_as, choose=choose, reference=reference, as_json=as_json)
         return
-    if len(save_as) > 1:
-        raise StrategyError("Give --save-as once for one --synthetic sample.")
-    if choose:
-        raise StrategyError("--choose picks one of several --synthetic samples; only one was given.")
     report = assess_samples(human, load_sample(synthetic_files[0]), holdout, segment_column=segment, **options)
     _report(ctx, report, save_as=save_as, reference=reference, as_json=as_json)
 
@@ -79,10 +79,6 @@ def _streamed(ctx: click.Context, human_file: str, synthetic_files: tuple[str, .
               options: dict, *, save_as: tuple[str, ...], choose: str | None, reference: str | None,
               as_json: bool) -> None:
     """Files over the streaming threshold: shapes and pairs over every row in DuckDB, the rest subsampled."""
-    if len(synthetic_files) == 1 and len(save_as) > 1:
-        raise StrategyError("Give --save-as once for one --synthetic sample.")
-    if len(synthetic_files) == 1 and choose:
-        raise StrategyError("--choose picks one of several --synthetic samples; only one was given.")
     reports = {f: assess_files(human_file, f, holdout_file, **options) for f in synthetic_files}
     if len(synthetic_files) > 1:
         _rank(ctx, None, list(reports), None, options, save_as=save_as, choose=choose, reference=reference,
