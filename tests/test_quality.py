@@ -141,6 +141,18 @@ def test_total_variation_and_joint_table_distance_by_hand():
     assert contingency_distance(h_a, h_b, s_a, s_b) == pytest.approx(expected)
 
 
+def test_a_joint_table_of_many_categories_counts_only_the_cells_that_occur():
+    # Two columns of a few thousand categories each: their product has millions of cells, far more than rows,
+    # so only the cells that occur are counted; the distance is the same as counting every cell.
+    rng = np.random.default_rng(5)
+    h_a, h_b, s_a, s_b = (rng.integers(0, 3_000, 2_000) for _ in range(4))
+    frame = pd.DataFrame({"a": np.r_[h_a, s_a], "b": np.r_[h_b, s_b], "side": [0] * 2_000 + [1] * 2_000})
+    shares = frame.groupby(["side", "a", "b"]).size().unstack("side", fill_value=0) / 2_000
+    assert 3_000 * 3_000 > 4 * 4_000 + 1024  # the product is past the dense table's bound
+    assert contingency_distance(h_a, h_b, s_a, s_b) == pytest.approx(0.5 * (shares[0] - shares[1]).abs().sum(), abs=1e-12)
+    assert contingency_distance(h_a, h_b, h_a, h_b) == 0.0
+
+
 def _expected_fixture_scores(human: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[dict, dict]:
     """SDMetrics' definitions computed directly with scipy and pandas: KSComplement, TVComplement (missing
     values left out), CorrelationSimilarity (Pearson, rows missing either value left out) and

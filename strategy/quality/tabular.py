@@ -67,28 +67,33 @@ def column_shapes(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan
         kind = plan.kinds[name]
         if kind in ("numeric", "datetime"):
             h, s = as_numbers(human[name]), as_numbers(synthetic[name])
-            h, s = h[np.isfinite(h)], s[np.isfinite(s)]
-            if h.size == 0 or s.size == 0:
-                rows.append({"column": name, "kind": kind, "metric": "KSComplement", "score": None,
-                             "note": "no value left in one sample"})
-                continue
-            score = 1.0 - ks_statistic(h, s)
-            band = 1.0 - min(1.0, KS_CRITICAL * np.sqrt((h.size + s.size) / (h.size * s.size)))
-            rows.append({"column": name, "kind": kind, "metric": "KSComplement", "score": score,
-                         "noise_band": band})
+            rows.append(ks_row(name, kind, h[np.isfinite(h)], s[np.isfinite(s)]))
         else:
             h, s = human[name].dropna(), synthetic[name].dropna()
             if h.empty or s.empty:
-                rows.append({"column": name, "kind": kind, "metric": "TVComplement", "score": None,
-                             "note": "no value left in one sample"})
+                rows.append(empty_shape(name, kind))
                 continue
             rows.append({"column": name, "kind": kind, "metric": "TVComplement",
                          "score": 1.0 - total_variation(h.astype(object), s.astype(object))})
     return rows
 
 
+def empty_shape(name: str, kind: str) -> dict:
+    metric = "KSComplement" if kind in ("numeric", "datetime") else "TVComplement"
+    return {"column": name, "kind": kind, "metric": metric, "score": None, "note": "no value left in one sample"}
+
+
+def ks_row(name: str, kind: str, human: np.ndarray, synthetic: np.ndarray) -> dict:
+    """A number or date column's shape from its finite values on each side, with the KS noise band."""
+    if human.size == 0 or synthetic.size == 0:
+        return empty_shape(name, kind)
+    band = 1.0 - min(1.0, KS_CRITICAL * np.sqrt((human.size + synthetic.size) / (human.size * synthetic.size)))
+    return {"column": name, "kind": kind, "metric": "KSComplement", "score": 1.0 - ks_statistic(human, synthetic),
+            "noise_band": band}
+
+
 # ----------------------------------------------------------------------------- column pairs
-def _bin_codes(human: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bin_codes(human: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ten equal-width bins over the human range (outer bins open-ended); missing values get a bin of their own."""
     finite = human[np.isfinite(human)]
     edges = np.histogram_bin_edges(finite, bins=CONTINGENCY_BINS) if finite.size else np.array([0.0, 1.0])
@@ -115,7 +120,7 @@ def _codes(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan) -> di
     table = {}
     for name in plan.tabular:
         if plan.kinds[name] in ("numeric", "datetime"):
-            table[name] = _bin_codes(as_numbers(human[name]), as_numbers(synthetic[name]))
+            table[name] = bin_codes(as_numbers(human[name]), as_numbers(synthetic[name]))
         else:
             table[name] = _label_codes(human[name], synthetic[name])
     return table
@@ -125,8 +130,16 @@ def contingency_distance(h_a: np.ndarray, h_b: np.ndarray, s_a: np.ndarray, s_b:
     """Total variation distance between the two samples' joint frequency tables of two coded columns."""
     width = int(max(h_b.max(initial=0), s_b.max(initial=0))) + 1
     size = (int(max(h_a.max(initial=0), s_a.max(initial=0))) + 1) * width
-    p = np.bincount(h_a * width + h_b, minlength=size) / h_a.size
-    q = np.bincount(s_a * width + s_b, minlength=size) / s_a.size
+    left = h_a.astype(np.int64, copy=False) * width + h_b
+    right = s_a.astype(np.int64, copy=False) * width + s_b
+    if size <= 4 * (left.size + right.size) + 1024:
+        p = np.bincount(left, minlength=size) / left.size
+        q = np.bincount(right, minlength=size) / right.size
+        return float(0.5 * np.abs(p - q).sum())
+    # Two columns of many categories: count the cells that occur, not every cell of the product.
+    cells, where = np.unique(np.concatenate([left, right]), return_inverse=True)
+    p = np.bincount(where[: left.size], minlength=cells.size) / left.size
+    q = np.bincount(where[left.size:], minlength=cells.size) / right.size
     return float(0.5 * np.abs(p - q).sum())
 
 
@@ -160,13 +173,21 @@ def column_pairs(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan)
                for n in names if plan.kinds[n] in ("numeric", "datetime")}
     correlations = [_correlations([values[side] for values in numbers.values()]) for side in (0, 1)]
     position = {name: i for i, name in enumerate(numbers)}
-    codes = _codes(human, synthetic, plan)
+
+    def correlation(a: str, b: str) -> tuple[float | None, float | None]:
+        return tuple(_correlation(numbers[a][side], numbers[b][side]) if matrix is None
+                     else _defined(matrix[position[a], position[b]]) for side, matrix in enumerate(correlations))
+
+    return pair_rows(names, set(numbers), correlation, _codes(human, synthetic, plan))
+
+
+def pair_rows(names: list[str], numbers: set[str], correlation, codes: dict[str, tuple]) -> list[dict]:
+    """The pair rows of :func:`column_pairs` from each numeric pair's correlations (``correlation(a, b)`` gives
+    the two sides', None where undefined) and every column's codes on both sides, however they were read."""
     rows = []
     for a, b in combinations(names, 2):
         if a in numbers and b in numbers:
-            r_h, r_s = (_correlation(numbers[a][side], numbers[b][side]) if matrix is None
-                        else _defined(matrix[position[a], position[b]])
-                        for side, matrix in enumerate(correlations))
+            r_h, r_s = correlation(a, b)
             if r_h is not None and r_s is not None:
                 rows.append({"pair": f"{a}|{b}", "left": a, "right": b, "metric": "CorrelationSimilarity",
                              "score": 1.0 - abs(r_h - r_s) / 2, "human": r_h, "synthetic": r_s})
