@@ -69,6 +69,30 @@ def test_shapes_and_pairs_over_every_row_agree_with_the_report_in_memory(tmp_pat
     assert from_files.floor > from_files.humanness
 
 
+def test_edge_columns_agree_with_the_report_in_memory(tmp_path):
+    # A category the synthetic file rarely fills, a constant synthetic number (its correlations undefined, so
+    # its pairs fall back to the joint table) and a category column of many labels that the files share only
+    # in part: each is scored as in memory, with the same notes.
+    rng = np.random.default_rng(8)
+    human, synthetic = table(2_000, 1), table(1_500, 2, shift=0.5)
+    human["code"] = rng.integers(0, 900, len(human)).astype(str)
+    synthetic["code"] = rng.integers(300, 1_200, len(synthetic)).astype(str)
+    synthetic["visits"] = 1.0
+    synthetic.loc[rng.random(len(synthetic)) < 0.97, "region"] = None
+    paths = write(human, tmp_path / "human.parquet"), write(synthetic, tmp_path / "synthetic.parquet")
+    from_files = assess_files(*paths, seed=2, columns=["age", "visits", "region", "code", "smoker"])
+    in_memory = assess(*(load_sample(p) for p in paths), seed=2, columns=["age", "visits", "region", "code", "smoker"])
+    for name in ("shapes", "pairs"):
+        ours, theirs = metric_rows(from_files, name), metric_rows(in_memory, name)
+        assert ours.keys() == theirs.keys()
+        for key, row in ours.items():
+            assert (row["metric"], row.get("note")) == (theirs[key]["metric"], theirs[key].get("note")), key
+            assert row["score"] == pytest.approx(theirs[key]["score"], abs=1e-9) if row["score"] is not None \
+                else theirs[key]["score"] is None, key
+    assert set(metric_rows(from_files, "shapes")) == {"age", "visits", "region", "code", "smoker"}
+    assert metric_rows(from_files, "pairs")["age|visits"]["metric"] == "ContingencySimilarity"
+
+
 def test_the_other_metrics_read_a_stated_subsample_while_shapes_read_every_row(tmp_path, monkeypatch):
     monkeypatch.setattr(streamed, "FRAME_MIN_ROWS", 400)
     human = write(table(3_000, 1), tmp_path / "human.csv")
