@@ -16,7 +16,7 @@ from strategy.quality.metrics import SAMPLE_ROWS
 from strategy.quality.ranking import assess_candidates, rank
 from strategy.quality.report import assess as assess_samples
 from strategy.quality.samples import load_sample
-from strategy.quality.streamed import assess_files, same_columns, streams
+from strategy.quality.streamed import assess_many_files, same_columns, streams
 from strategy.quality.subsample import MAX_DRIFT_DRAWS, MAX_SAMPLE_ROWS, MIN_SAMPLE_ROWS
 
 
@@ -79,7 +79,8 @@ def _streamed(ctx: click.Context, human_file: str, synthetic_files: tuple[str, .
               options: dict, *, save_as: tuple[str, ...], choose: str | None, reference: str | None,
               as_json: bool) -> None:
     """Files over the streaming threshold: shapes and pairs over every row in DuckDB, the rest subsampled."""
-    reports = {f: assess_files(human_file, f, holdout_file, **options) for f in synthetic_files}
+    reports = dict(zip(synthetic_files, assess_many_files(human_file, list(synthetic_files), holdout_file, **options),
+                       strict=True))
     if len(synthetic_files) > 1:
         _rank(ctx, None, list(reports), None, options, save_as=save_as, choose=choose, reference=reference,
               as_json=as_json, reports=reports)

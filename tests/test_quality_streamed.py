@@ -5,6 +5,7 @@ the threshold there. Real CSV and Parquet files, a real DuckDB."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,24 @@ def test_edge_columns_agree_with_the_report_in_memory(tmp_path):
                 else theirs[key]["score"] is None, key
     assert set(metric_rows(from_files, "shapes")) == {"age", "visits", "region", "code", "smoker"}
     assert metric_rows(from_files, "pairs")["age|visits"]["metric"] == "ContingencySimilarity"
+
+
+def test_several_candidates_read_the_human_file_once_and_each_report_is_its_own(tmp_path, monkeypatch):
+    # CSV files are parsed into the database; the human file and the holdout are parsed once for all the
+    # candidates, and each candidate's report is exactly the one it gets alone (same subsample seeds).
+    monkeypatch.setattr(streamed, "FRAME_MIN_ROWS", 500)
+    human = write(table(2_000, 1), tmp_path / "human.csv")
+    holdout = write(table(400, 4), tmp_path / "holdout.csv")
+    candidates = [write(table(1_800, 2, shift=0.5), tmp_path / "a.csv"),
+                  write(table(2_200, 3, shift=0.1), tmp_path / "b.parquet")]
+    loads = []
+    original = streamed._Files.load
+    monkeypatch.setattr(streamed._Files, "load", lambda self, t, p: (loads.append(Path(p).name), original(self, t, p)))
+    together = streamed.assess_many_files(human, candidates, holdout, seed=4, sample_rows=200)
+    assert loads == ["human.csv", "holdout.csv", "a.csv", "b.parquet"]
+    alone = [assess_files(human, c, holdout, seed=4, sample_rows=200) for c in candidates]
+    assert [json.dumps(r.data, sort_keys=True) for r in together] == [json.dumps(r.data, sort_keys=True) for r in alone]
+    assert together[0].humanness != together[1].humanness
 
 
 def test_the_other_metrics_read_a_stated_subsample_while_shapes_read_every_row(tmp_path, monkeypatch):
