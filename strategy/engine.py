@@ -38,7 +38,7 @@ from strategy.surface import FORM as SURFACE_FORM
 from strategy.surface import SurfacePosterior, default_prior
 from strategy.threads import bounded
 
-ENGINE_VERSION = "surface-bma/2"
+ENGINE_VERSION = "surface-bma/3"
 INTERVAL_Z = 1.2816  # two-sided 80%
 DEFAULT_BUDGET = 10_000.0
 LOW_CONFIDENCE_BELOW = 0.6

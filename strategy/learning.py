@@ -4,7 +4,7 @@ The curve (in the metric's own units, written for higher-is-better; a
 lower-is-better metric is fitted with its sign flipped):
 
     n_eff  = n_h + w·S·(1 − exp(−n_s / S))            synthetic worth w human samples each, saturating at S
-    metric = c − A·(1 + n_eff/n0)^(−α) − λ·r           r = synthetic share of samples
+    metric = c − A·(1 + n_eff/n0)^(−α) − λ·r           r = n_s / (n_s + n_h + K)
 
 A is the gap between the ceiling c and what no data gives; n0 is the
 "pre-learned" data size of a rectified power law (Lin et al., ICML 2024), which
@@ -12,8 +12,11 @@ fits small pilot runs far better than a plain power law (evidence.md §1).
 
 The last term lets synthetic data help while human data is scarce (its gain
 through n_eff is steep there) and hurt once human data is plentiful (the gain
-flattens and the share penalty remains), as evidence.md §2 reports; more human
-data never lowers the curve. w → 0 says the task's synthetic data is worthless. The forms "linear" (no saturation, no penalty) and "saturating"
+flattens and the penalty remains), as evidence.md §2 reports; more human
+data never lowers the curve. With K = 0, r is the synthetic share of samples, at
+its full weight as soon as synthetic samples outnumber human ones; a larger K (the
+surface of :mod:`strategy.surface` weighs several) lets the harm grow with the
+synthetic count itself, half of it K samples past the human count. w → 0 says the task's synthetic data is worthless. The forms "linear" (no saturation, no penalty) and "saturating"
 (no penalty) are kept for the backtest that chose "penalised".
 
 Tasks with few outcomes borrow strength from :class:`PooledPrior`, a
@@ -121,10 +124,21 @@ def curve(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
     n_eff = n_h + w * n_s if form == "linear" else n_h + w * s * -np.expm1(-n_s / s)
     value = c - np.exp(log_a) * (1.0 + n_eff / np.exp(log_n0)) ** (-alpha)
     if form == "penalised":
-        total = n_h + n_s
-        share = np.divide(n_s, total, out=np.zeros_like(total * lam), where=total > 0)
-        value = value - lam * share
+        # An eighth column, when given, is the penalty's scale K (the surface's draws carry one).
+        scale = x[:, PENALTY_SCALE:PENALTY_SCALE + 1] if x.shape[1] > PENALTY_SCALE else 0.0
+        value = value - lam * synthetic_penalty(n_h, n_s, scale)
     return value
+
+
+PENALTY_SCALE = len(Param)  # the column of K in a parameter vector that carries one
+
+
+def synthetic_penalty(n_h, n_s, scale=0.0) -> np.ndarray:
+    """The penalty's regressor r = n_s / (n_s + n_h + K), 0 where no sample is bought; K = 0 is the
+    synthetic share of samples. Broadcasts ``scale`` (K) against the counts."""
+    n_h, n_s = np.asarray(n_h, dtype=float), np.asarray(n_s, dtype=float)
+    total = n_s + n_h + np.asarray(scale, dtype=float)
+    return np.divide(n_s, total, out=np.zeros(np.broadcast(n_s, total).shape), where=total > 0)
 
 
 def curve_jacobian(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
@@ -151,10 +165,8 @@ def curve_jacobian(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
     jac[:, Param.LOG_S] = d_eff * d_eff_log_s
     jac[:, Param.LAM] = 0.0
     jac[:, Param.LOG_N0] = -d_eff * n_eff
-    if form == "penalised":
-        total = n_h + n_s
-        share = np.divide(n_s, total, out=np.zeros_like(total), where=total > 0)
-        jac[:, Param.LAM] = -share
+    if form == "penalised":  # the least-squares form penalises the share (K = 0)
+        jac[:, Param.LAM] = -synthetic_penalty(n_h, n_s)
     return jac
 
 

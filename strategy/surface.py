@@ -1,12 +1,12 @@
 """A posterior over learning-curve surfaces: Bayesian averaging over a grid of curve shapes.
 
 The surface keeps the curve family of :mod:`strategy.learning` (synthetic samples worth ``w`` human ones
-each and saturating at ``S``; a penalty ``λ`` on the synthetic share of samples)::
+each and saturating at ``S``; a penalty ``λ`` on r = n_s / (n_s + n_h + K))::
 
     n_eff  = n_h + w·S·(1 − exp(−n_s/S))
     metric = c − A·(1 + n_eff/n0)^(−α) − λ·r
 
-but no longer trusts one least-squares fit of its seven parameters. The non-linear shape (α, n0, w, S)
+but no longer trusts one least-squares fit of its parameters. The non-linear shape (α, n0, w, S, K)
 takes every value of a fixed grid; for each shape the curve is linear in (c, A, λ), so the posterior of
 those and of the noise is exact (normal–inverse-gamma), and so is the evidence for the shape (its marginal
 likelihood). Shapes are then weighted by evidence times prior (the pooled or default prior over shapes).
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import gammaln, stdtr
 
-from strategy.learning import Param, Prior, Shape
+from strategy.learning import PENALTY_SCALE, Param, Prior, Shape, synthetic_penalty
 
 FORM = "surface"
 # The shape grid. α: how fast returns diminish; n0: the pre-learned data size of a rectified power law
@@ -37,6 +37,12 @@ ALPHAS = tuple(float(v) for v in np.round(np.geomspace(0.15, 2.0, 8), 4))
 N0S = tuple(float(v) for v in np.round(np.geomspace(0.5, 4000.0, 8), 3))
 WORTHS = (0.0, *(float(v) for v in np.round(np.geomspace(0.004, 1.5, 7), 4)))
 SATURATIONS = tuple(float(v) for v in np.round(np.geomspace(10.0, 1e6, 8), 1))
+# K, the penalty's scale. K = 0 penalises the synthetic share of samples: the whole harm arrives once synthetic
+# samples outnumber human ones, which at prices 100x apart is any plan that buys synthetic data at all. Real
+# harm (wrong labels, lost tails) often builds with the synthetic count itself; a larger K says so, and the
+# evidence weighs each over the same range of counts as S. On the decision benchmark the share alone chose
+# human-only in 1,576 of the 3,876 scenarios where a mix measured best.
+PENALTY_SCALES = (0.0, *(float(v) for v in np.geomspace(10.0, 1e6, 6)))
 N_DRAWS = 240
 MAX_SHAPES_KEPT = 120
 
@@ -56,9 +62,9 @@ SHAPES = _shape_grid()  # columns: alpha, log_n0, w, log_s
 _GRID_TRIPLES = np.unique(SHAPES[:, 1:4], axis=0, return_inverse=True)
 
 
-def basis(shapes: np.ndarray, n_h, n_s) -> tuple[np.ndarray, np.ndarray]:
-    """The two non-constant regressors of every shape at every point: g = (1 + n_eff/n0)^(−α), shape (k, m),
-    and the synthetic share of samples r, shape (m,)."""
+def basis(shapes: np.ndarray, n_h, n_s, scales=None) -> tuple[np.ndarray, np.ndarray]:
+    """The two non-constant regressors at every point: g = (1 + n_eff/n0)^(−α) of every shape, shape (k, m),
+    and the penalty's r = n_s / (n_s + n_h + K) of every scale K, shape (len(scales), m)."""
     n_h = np.asarray(n_h, dtype=float).reshape(1, -1)
     n_s = np.asarray(n_s, dtype=float).reshape(1, -1)
     # Many shapes share (n0, w, S) and differ only in α: take the logarithm once per distinct triple.
@@ -68,8 +74,8 @@ def basis(shapes: np.ndarray, n_h, n_s) -> tuple[np.ndarray, np.ndarray]:
     n_eff = n_h + w * s * -np.expm1(-n_s / s)
     log_u = np.log1p(n_eff / np.exp(log_n0))
     g = np.exp(-shapes[:, 0:1] * log_u[which.reshape(-1)])
-    total = n_h + n_s
-    r = np.divide(n_s, total, out=np.zeros_like(total), where=total > 0)[0]
+    scales = PENALTY_SCALES if scales is None else scales
+    r = synthetic_penalty(n_h, n_s, np.asarray(scales, dtype=float).reshape(-1, 1))
     return g, r
 
 
@@ -92,6 +98,46 @@ def _shape_log_density(prior: Prior) -> np.ndarray:
             deviation = np.where(SHAPES[:, 2] == 0, 0.0, deviation)
         log_density -= 0.5 * deviation ** 2 + math.log(sd[index])
     return log_density
+
+
+def _inverse_and_log_det(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and log determinant of a stack of symmetric positive-definite 3×3 matrices, by cofactors: a
+    fit inverts one per shape and scale (25,536), where a general LU solve took a third of the fit."""
+    a, b, c = matrix[:, 0, 0], matrix[:, 0, 1], matrix[:, 0, 2]
+    d, e, f = matrix[:, 1, 1], matrix[:, 1, 2], matrix[:, 2, 2]
+    cof = np.empty_like(matrix)
+    cof[:, 0, 0] = d * f - e * e
+    cof[:, 0, 1] = cof[:, 1, 0] = c * e - b * f
+    cof[:, 0, 2] = cof[:, 2, 0] = b * e - c * d
+    cof[:, 1, 1] = a * f - c * c
+    cof[:, 1, 2] = cof[:, 2, 1] = b * c - a * e
+    cof[:, 2, 2] = a * d - b * b
+    det = a * cof[:, 0, 0] + b * cof[:, 0, 1] + c * cof[:, 0, 2]
+    return cof / det[:, None, None], np.log(det)
+
+
+# Each constraint's log odds, log P(≥ 0) − log ½, is at most log 2.
+_MOST_CONSTRAINT_GAIN = 2 * math.log(2.0)
+
+
+def _kept(unconstrained: np.ndarray, constraint_log_odds) -> tuple[np.ndarray, np.ndarray]:
+    """The shapes a posterior keeps (at most MAX_SHAPES_KEPT, best first, within a factor 10^6 of the best)
+    and their log weights, where a shape's log weight is ``unconstrained`` plus its constraint log odds.
+
+    The odds (a Student t CDF per shape and constraint) are computed only for the shapes that could be kept:
+    best-first by unconstrained weight, until the odds' ceiling proves that none of the rest can reach the
+    kept set. The result is the one computing every shape's odds gives."""
+    order = np.argsort(-unconstrained, kind="stable")
+    total, count = len(order), min(len(order), 4 * MAX_SHAPES_KEPT)
+    while True:
+        which = order[:count]
+        log_weight = unconstrained[which] + constraint_log_odds(which)
+        ranked = np.lexsort((which, -log_weight))[:MAX_SHAPES_KEPT]  # ties: the grid's order, as a stable sort
+        ranked = ranked[log_weight[ranked] > log_weight[ranked[0]] + math.log(1e-6)]
+        lowest = log_weight[ranked[-1]] if len(ranked) == MAX_SHAPES_KEPT else log_weight[ranked[0]] + math.log(1e-6)
+        if count == total or unconstrained[order[count]] + _MOST_CONSTRAINT_GAIN < lowest:
+            return which[ranked], log_weight[ranked]
+        count = min(total, 4 * count)
 
 
 @dataclass
@@ -147,22 +193,24 @@ class SurfacePosterior:
         root_weight = 1.0 / self.noise_scale(n_h, n_s)
         g, r = basis(SHAPES, n_h, n_s)
         # Weighted least squares (each row divided by its noise scale) for the design [1, −g, −r] of every
-        # shape at once; the cross products are written out because they are a few matrix-vector products,
-        # where a general (shapes × outcomes × 3 × 3) contraction was most of a fit's time.
+        # shape and penalty scale at once (row i·J + j is shape i with scale j); the cross products are
+        # written out because they are a few matrix products, where a general (shapes × outcomes × 3 × 3)
+        # contraction was most of a fit's time.
         g = g * root_weight[None, :]
-        one, r, z = root_weight, r * root_weight, z * root_weight
-        k = len(SHAPES)
-        gram = np.empty((k, 3, 3))
-        gram[:, 0, 0] = one @ one
-        gram[:, 0, 1] = gram[:, 1, 0] = -(g @ one)
-        gram[:, 0, 2] = gram[:, 2, 0] = -(one @ r)
-        gram[:, 1, 1] = np.einsum("km,km->k", g, g)
-        gram[:, 1, 2] = gram[:, 2, 1] = g @ r
-        gram[:, 2, 2] = r @ r
-        xty = np.column_stack([np.full(k, one @ z), -(g @ z), np.full(k, -(r @ z))])
+        one, r, z = root_weight, r * root_weight[None, :], z * root_weight
+        k, j = len(SHAPES), len(r)
+        gram = np.empty((k, j, 3, 3))
+        gram[..., 0, 0] = one @ one
+        gram[..., 0, 1] = gram[..., 1, 0] = -(g @ one)[:, None]
+        gram[..., 0, 2] = gram[..., 2, 0] = -(r @ one)[None, :]
+        gram[..., 1, 1] = np.einsum("km,km->k", g, g)[:, None]
+        gram[..., 1, 2] = gram[..., 2, 1] = g @ r.T
+        gram[..., 2, 2] = np.einsum("jm,jm->j", r, r)[None, :]
+        gram = gram.reshape(k * j, 3, 3)
+        xty = np.column_stack([np.full(k * j, one @ z), np.repeat(-(g @ z), j), np.tile(-(r @ z), k)])
         precision0 = np.diag(1.0 / np.square(self.coef_scale))
         precision = precision0[None] + gram
-        covs = np.linalg.inv(precision)
+        covs, logdet_precision = _inverse_and_log_det(precision)
         means = np.einsum("kij,kj->ki", covs, xty)
         residual = z @ z - np.einsum("ki,kij,kj->k", means, precision, means)
         # The noise prior's centre: the plain log-linear fit's residual variance, or, when the outcomes are
@@ -175,22 +223,19 @@ class SurfacePosterior:
         a_n = self.noise_a0 + m / 2.0
         b_n = b0 + 0.5 * residual
         b_n = np.maximum(b_n, 1e-12)
-        _, logdet_precision = np.linalg.slogdet(precision)
         evidence = (0.5 * (np.log(np.diag(precision0)).sum() - logdet_precision)
                     + self.noise_a0 * math.log(b0) - a_n * np.log(b_n)
                     + gammaln(a_n) - gammaln(self.noise_a0))
         # The gap A and the penalty λ are constrained ≥ 0 (more human data never hurts; a synthetic share
         # never helps by itself): with priors symmetric about 0 truncated to ≥ 0, each shape's evidence is
         # its unconstrained evidence times the posterior's odds of satisfying the constraints.
-        evidence = evidence + self._constraint_log_odds(means, covs, a_n, b_n)
-        log_weight = evidence + self._log_prior(n_h, n_s)
-        log_weight -= log_weight.max()
-        weights = np.exp(log_weight)
-        weights /= weights.sum()
-        keep = np.argsort(-weights, kind="stable")[:MAX_SHAPES_KEPT]
-        keep = keep[weights[keep] > 1e-6 * weights[keep[0]]]
-        self.shapes_, self.means_, self.covs_ = SHAPES[keep], means[keep], covs[keep]
-        self.weights_ = weights[keep] / weights[keep].sum()
+        unconstrained = evidence + np.repeat(self._log_prior(n_h, n_s), j)  # every scale K alike a priori
+        keep, log_weight = _kept(unconstrained, lambda which: self._constraint_log_odds(
+            means[which], covs[which], a_n, b_n[which]))
+        weights = np.exp(log_weight - log_weight.max())
+        shapes = np.column_stack([SHAPES[keep // j], np.asarray(PENALTY_SCALES)[keep % j]])
+        self.shapes_, self.means_, self.covs_ = shapes, means[keep], covs[keep]
+        self.weights_ = weights / weights.sum()
         self.a_ = np.full(len(keep), a_n)
         self.b_ = b_n[keep]
         self.n_ = m
@@ -234,12 +279,12 @@ class SurfacePosterior:
 
     # ------------------------------------------------------------------------------------ draws
     def draws(self) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior draws as curve parameter vectors (k, 7) in :func:`strategy.learning.curve`'s layout
-        (sign-adjusted units), and each draw's noise sd (k,) at the outcomes' typical size (multiply by
-        :meth:`noise_scale` for a run of other counts)."""
+        """Posterior draws as curve parameter vectors (k, 8) in :func:`strategy.learning.curve`'s layout, the
+        penalty's scale K last (sign-adjusted units), and each draw's noise sd (k,) at the outcomes' typical
+        size (multiply by :meth:`noise_scale` for a run of other counts)."""
         if self._draws is None:
             self._draws = self._sample()
-        return self._draws[:, :7], self._draws[:, 7]
+        return self._draws[:, :PENALTY_SCALE + 1], self._draws[:, PENALTY_SCALE + 1]
 
     def _sample(self) -> np.ndarray:
         rng = np.random.default_rng(self.random_state)
@@ -264,8 +309,8 @@ class SurfacePosterior:
         c = self.centre_ + self.scale_ * coef[:, 0]
         gap = np.maximum(self.scale_ * coef[:, 1], 1e-12)
         lam = np.maximum(self.scale_ * coef[:, 2], 0.0)
-        alpha, log_n0, w, log_s = (self.shapes_[which, i] for i in range(4))
-        params = np.column_stack([c, np.log(gap), alpha, w, log_s, lam, log_n0])
+        alpha, log_n0, w, log_s, scale = (self.shapes_[which, i] for i in range(5))
+        params = np.column_stack([c, np.log(gap), alpha, w, log_s, lam, log_n0, scale])
         noise = self.scale_ * np.sqrt(variance)
         return np.column_stack([params, noise])
 
@@ -289,7 +334,10 @@ class SurfacePosterior:
         posterior = cls(n_draws=int(data["n_draws"]), random_state=int(data["random_state"]),
                         noise_power=float(data["noise_power"]), higher_is_better=float(data["sign"]) > 0)
         posterior.size_ref_ = float(data["size_ref"])
-        posterior.shapes_ = np.array(data["shapes"], dtype=float)
+        shapes = np.array(data["shapes"], dtype=float)
+        if shapes.shape[1] == 4:  # stored before the penalty had a scale: the share (K = 0)
+            shapes = np.column_stack([shapes, np.zeros(len(shapes))])
+        posterior.shapes_ = shapes
         posterior.weights_ = np.array(data["weights"], dtype=float)
         posterior.means_ = np.array(data["means"], dtype=float)
         posterior.covs_ = np.array(data["covs"], dtype=float)

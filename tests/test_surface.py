@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from strategy.learning import Prior, curve
+import strategy.surface as surface
+from strategy.learning import Prior, curve, synthetic_penalty
 from strategy.surface import SHAPES, SurfacePosterior
 
 TRUTH = np.array([0.9, np.log(0.5), 0.6, 0.3, np.log(2000), 0.02, np.log(50)])
@@ -81,3 +82,69 @@ def test_too_few_outcomes_are_refused():
     with pytest.raises(ValueError):
         SurfacePosterior().fit([10.0], [0.0], [0.5])
     assert len(SHAPES) > 500  # the grid the posterior averages over
+
+
+def test_the_penalty_scale_zero_is_the_synthetic_share_and_a_larger_one_lets_harm_build_with_the_count():
+    n_h, n_s = np.array([0.0, 20.0, 20.0, 20.0, 20.0]), np.array([0.0, 0.0, 20.0, 200.0, 2000.0])
+    np.testing.assert_allclose(synthetic_penalty(n_h, n_s), [0.0, 0.0, 0.5, 200 / 220, 2000 / 2020])
+    slow = synthetic_penalty(n_h, n_s, 1000.0)
+    assert slow[0] == 0.0 and np.all(np.diff(slow[1:]) > 0) and slow[3] < 0.2 < 0.9 < synthetic_penalty(20, 200)
+    # A parameter vector without a scale is the share; with K = 0 it is the same curve.
+    np.testing.assert_array_equal(curve(np.append(TRUTH, 0.0), n_h, n_s, "penalised"), curve(TRUTH, n_h, n_s, "penalised"))
+
+
+def test_harm_that_builds_with_the_synthetic_count_is_read_as_such_and_the_right_count_chosen(monkeypatch):
+    # The truth: at 10-40 human rows a few hundred synthetic rows help and each one past that hurts a little
+    # (K = 2,000). The share alone (K = 0) puts the whole harm on the first synthetic rows past the human
+    # count, so it reads a plateau where the metric falls, and buys the most synthetic rows it can.
+    n_h = np.array([10, 20, 40, 80, 10, 10, 10, 10, 20, 20, 20, 40, 40, 0], dtype=float)
+    n_s = np.array([0, 0, 0, 0, 100, 400, 1600, 3200, 100, 400, 1600, 400, 3200, 400], dtype=float)
+    truth = np.array([0.9, np.log(0.5), 0.6, 0.5, np.log(400), 0.25, np.log(50), 2000.0])
+    y = curve(truth, n_h, n_s, "penalised")[0] + np.random.default_rng(5).normal(0, 0.004, len(n_h))
+    plan_h, plan_s = np.full(6, 15.0), np.array([0.0, 200.0, 400.0, 800.0, 2400.0, 6000.0])
+    true = curve(truth, plan_h, plan_s, "penalised")[0]
+
+    def chosen(posterior):
+        return int(np.argmax(curve(posterior.draws()[0], plan_h, plan_s, "penalised").mean(axis=0)))
+
+    scaled = SurfacePosterior().fit(n_h, n_s, y)
+    assert scaled.shapes_.shape[1] == 5
+    assert np.sum(scaled.weights_ * (scaled.shapes_[:, 4] >= 1000)) > 0.9
+    assert true[chosen(scaled)] > true.max() - 0.005
+    monkeypatch.setattr(surface, "PENALTY_SCALES", (0.0,))
+    share_only = SurfacePosterior().fit(n_h, n_s, y)
+    assert plan_s[chosen(share_only)] >= 2400 and true[chosen(share_only)] < true.max() - 0.05
+
+
+def test_a_fit_stored_before_the_penalty_had_a_scale_reads_as_the_share():
+    stored = SurfacePosterior(random_state=2).fit(N_H, N_S, observed()).to_dict()
+    stored["shapes"] = [row[:4] for row in stored["shapes"]]  # the layout stored by engine surface-bma/2
+    params, _ = SurfacePosterior.from_dict(stored).draws()
+    assert params.shape[1] == 8 and np.all(params[:, 7] == 0.0)
+
+
+def test_the_cofactor_inverse_agrees_with_a_general_solve():
+    rng = np.random.default_rng(4)
+    roots = rng.normal(size=(200, 3, 3))
+    matrices = roots @ roots.transpose(0, 2, 1) + 0.1 * np.eye(3)
+    inverse, log_det = surface._inverse_and_log_det(matrices)
+    np.testing.assert_allclose(inverse, np.linalg.inv(matrices), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(log_det, np.linalg.slogdet(matrices)[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_kept_shapes_are_those_every_shape_s_odds_would_give(seed):
+    # Brute force: every shape's odds computed, a stable sort, the top ones within 10^6 of the best. Some
+    # inputs tie (the scales K are indistinguishable without synthetic runs) and some odds are far below 0.
+    rng = np.random.default_rng(seed)
+    unconstrained = np.repeat(rng.normal(0, 8, 3_000), 7) if seed % 2 else rng.normal(0, 8, 21_000)
+    odds = np.minimum(rng.normal(0, 30 if seed > 3 else 1, len(unconstrained)), 2 * np.log(2))
+    asked = []
+    keep, log_weight = surface._kept(unconstrained, lambda which: (asked.append(len(which)), odds[which])[1])
+    full = unconstrained + odds
+    expected = np.argsort(-full, kind="stable")[:surface.MAX_SHAPES_KEPT]
+    expected = expected[full[expected] > full[expected[0]] + np.log(1e-6)]
+    np.testing.assert_array_equal(keep, expected)
+    np.testing.assert_array_equal(log_weight, full[expected])
+    if seed <= 3:  # odds near 0: the ceiling rules the rest out early
+        assert asked[-1] < len(unconstrained)

@@ -75,7 +75,8 @@ def lowest(catalog_path) -> dict:
         recommendation, _ = catalog.latest_recommendation(first["task_id"])
         return {"id": first["task_id"], "name": first["task_name"], "confidence": first["confidence"],
                 "budget": recommendation.budget, "rules": recommendation.rules,
-                "catalog_first": catalog.tasks()["name"].iloc[0]}
+                "catalog_first": catalog.tasks()["name"].iloc[0],
+                "first_three": stored["task_name"].iloc[:3].tolist()}
 
 
 @pytest.fixture(scope="module")
