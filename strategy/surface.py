@@ -226,8 +226,8 @@ class SurfacePosterior:
         evidence = (0.5 * (np.log(np.diag(precision0)).sum() - logdet_precision)
                     + self.noise_a0 * math.log(b0) - a_n * np.log(b_n)
                     + gammaln(a_n) - gammaln(self.noise_a0))
-        # The gap A and the penalty λ are constrained ≥ 0 (more human data never hurts; a synthetic share
-        # never helps by itself): with priors symmetric about 0 truncated to ≥ 0, each shape's evidence is
+        # The gap A and the penalty λ are constrained ≥ 0 (more human data never hurts; the penalty never
+        # helps by itself): with priors symmetric about 0 truncated to ≥ 0, each shape's evidence is
         # its unconstrained evidence times the posterior's odds of satisfying the constraints.
         unconstrained = evidence + np.repeat(self._log_prior(n_h, n_s), j)  # every scale K alike a priori
         keep, log_weight = _kept(unconstrained, lambda which: self._constraint_log_odds(
