@@ -15,8 +15,9 @@ card = model_card(catalog)
 st.title("Model card")
 st.markdown(
     f"**{ENGINE_VERSION}** — each task's outcomes give a posterior over learning-curve surfaces (human and "
-    "synthetic sample counts; a synthetic sample is worth some share of a human one and saturates, and a large "
-    "synthetic share can hurt once human data is plentiful), averaged over thousands of curve shapes weighted by "
+    "synthetic sample counts; a synthetic sample is worth some share of a human one and saturates, and synthetic "
+    "data can hurt once human data is plentiful, all at once past the human count or building with the synthetic "
+    "count, as the outcomes say), averaged over thousands of curve shapes weighted by "
     "how well each explains the outcomes. Plans are chosen on the expected metric less one posterior standard "
     "deviation; the class compares the best human-only, synthetic-led and mixed plans. Tasks with few outcomes "
     "borrow the shape from a pooled ridge model over task profiles. Intervals and confidence come from the "

@@ -32,7 +32,7 @@ from strategy.catalog import Catalog
 from strategy.explain import calibration_sentence, why_lines
 from strategy.export import to_markdown
 from strategy.models import FACTORS, Recommendation, Task, utc_now
-from strategy.recommend import Scenario, current_rulebook, recommend_task
+from strategy.recommend import ENGINE_VERSION, Scenario, current_rulebook, recommend_task
 from strategy.rules import default_rulebook
 from strategy.scenarios import whatif
 from strategy.summary import build_summary
@@ -1012,6 +1012,9 @@ def test_outcomes_filtered_by_regime(demo_app, expected):
 def test_model_card_runs_and_stores_the_backtest(demo_app, demo_path, expected):
     at = open_page(demo_app, "app_pages/model_card.py")
     assert [info.value for info in at.info] == ["No backtest stored yet."]
+    # The card names the engine it describes, and how synthetic data's harm may arrive under it.
+    assert any(f"**{ENGINE_VERSION}**" in text.value and "building with the synthetic count" in text.value
+               for text in at.markdown)
     assert metrics(at) == {
         "Outcomes behind the fits": str(OUTCOMES),
         "Tasks fitted by the model": str(int((expected.recommendations["basis"] == "rules+model").sum())),
