@@ -109,6 +109,24 @@ def pick_radio(page: Page, group: str, option: str, shows) -> None:
     _until_shown(page, click, [shows])
 
 
+def press(page: Page, name: str, shows, timeout: float = 120_000) -> None:
+    """Click the button ``name`` and wait up to ``timeout`` ms until ``shows`` (what the run it starts brings
+    up) is visible. A click that lands while the previous upload's rerun repaints the page can be lost (seen
+    once in a loaded CI run: the files listed, the button pressed, no run); a person who sees nothing start
+    presses again, so the button is clicked again, at most three times, while neither the run's status nor
+    its result has appeared."""
+    status = page.locator('[data-testid="stStatusWidget"]')
+    for attempt in range(3):
+        page.get_by_role("button", name=name).click()
+        try:
+            expect(status.or_(shows).filter(visible=True).first).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+    expect(shows).to_be_visible(timeout=timeout)
+
+
 def _until_shown(page: Page, act, shown: list, attempts: int = 3) -> None:
     """Do ``act`` until every locator in ``shown`` is visible, as a person repeats a step that did not take;
     after ``attempts`` tries the last failure stands."""

@@ -21,6 +21,7 @@ from tests.browser.chromium import (
     metric,
     open_portfolio,
     pick_radio,
+    press,
     require_chromium,
     save_screenshot,
     settle,
@@ -111,8 +112,7 @@ def test_switching_the_synthetic_dataset_brings_its_own_human_reference(page, ap
     choose(page, "Synthetic dataset", "Synthetic fraud transactions")
     settle(page)
     expect(page.get_by_role("combobox", name="Human reference")).to_have_value("Confirmed fraud cases")
-    page.get_by_role("button", name="Run the assessment").click()
-    expect(page.get_by_role("heading", name="3. Report")).to_be_visible(timeout=120_000)
+    press(page, "Run the assessment", page.get_by_role("heading", name="3. Report"))
     settle(page)
     expect(page.get_by_text("shares no column")).to_have_count(0)
     expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("Humanness")
@@ -216,8 +216,7 @@ def test_a_bad_file_is_refused_with_its_rows_named_then_a_good_one_imports(page,
     upload_csv(page, "corrected.csv", f"{header}\n{TASK},300,0,accuracy,0.8,file-walk-1\n"
                                       f"{TASK},500,0,accuracy,0.81,file-walk-2\n")
     expect(page.get_by_text("All 2 rows are valid: 2 new")).to_be_visible()
-    page.get_by_role("button", name="Import 2 outcomes").click()
-    expect(page.get_by_text("Imported 2 outcomes; skipped 0 already logged.")).to_be_visible(timeout=120_000)
+    press(page, "Import 2 outcomes", page.get_by_text("Imported 2 outcomes; skipped 0 already logged."))
     settle(page)
     expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"{before + 2} outcomes", exact=False)).to_be_visible()
     save_screenshot(page, screenshots, "walk-researcher-good-file")
@@ -400,8 +399,7 @@ def test_the_privacy_tab_names_a_memorising_generator_against_its_holdout(page, 
     for index, (name, content) in enumerate([("human.csv", human), ("near_copies.csv", "\n".join(shifted) + "\n"),
                                              ("holdout.csv", holdout)]):
         upload(page, inputs.nth(index), [{"name": name, "mimeType": "text/csv", "buffer": content.encode("utf-8")}])
-    page.get_by_role("button", name="Run the assessment").click()
-    expect(page.get_by_role("heading", name="3. Report")).to_be_visible(timeout=120_000)
+    press(page, "Run the assessment", page.get_by_role("heading", name="3. Report"))
     settle(page)
     # Both samples are within the default subsample, and the report says what the costly metrics read.
     expect(page.get_by_text("Detection, Fidelity and diversity (k-NN): all rows (each side within the subsample "
@@ -443,8 +441,7 @@ def test_several_generators_are_ranked_with_a_leaking_one_last(page, app_url, sc
                 .encode("utf-8")} for name, rows in files]
     upload(page, inputs.nth(0), as_file[:1])
     upload(page, inputs.nth(1), as_file[1:])
-    page.get_by_role("button", name="Rank the samples").click()
-    expect(page.get_by_role("heading", name="2. Ranking")).to_be_visible(timeout=120_000)
+    press(page, "Rank the samples", page.get_by_role("heading", name="2. Ranking"))
     settle(page)
     sentence = page.get_by_text("vendor_close.csv ranks first with humanness")
     expect(sentence).to_be_visible()
