@@ -62,9 +62,9 @@ SHAPES = _shape_grid()  # columns: alpha, log_n0, w, log_s
 _GRID_TRIPLES = np.unique(SHAPES[:, 1:4], axis=0, return_inverse=True)
 
 
-def basis(shapes: np.ndarray, n_h, n_s, scales=None) -> tuple[np.ndarray, np.ndarray]:
+def basis(shapes: np.ndarray, n_h, n_s) -> tuple[np.ndarray, np.ndarray]:
     """The two non-constant regressors at every point: g = (1 + n_eff/n0)^(−α) of every shape, shape (k, m),
-    and the penalty's r = n_s / (n_s + n_h + K) of every scale K, shape (len(scales), m)."""
+    and the penalty's r = n_s / (n_s + n_h + K) of every scale K of PENALTY_SCALES, shape (scales, m)."""
     n_h = np.asarray(n_h, dtype=float).reshape(1, -1)
     n_s = np.asarray(n_s, dtype=float).reshape(1, -1)
     # Many shapes share (n0, w, S) and differ only in α: take the logarithm once per distinct triple.
@@ -74,8 +74,7 @@ def basis(shapes: np.ndarray, n_h, n_s, scales=None) -> tuple[np.ndarray, np.nda
     n_eff = n_h + w * s * -np.expm1(-n_s / s)
     log_u = np.log1p(n_eff / np.exp(log_n0))
     g = np.exp(-shapes[:, 0:1] * log_u[which.reshape(-1)])
-    scales = PENALTY_SCALES if scales is None else scales
-    r = synthetic_penalty(n_h, n_s, np.asarray(scales, dtype=float).reshape(-1, 1))
+    r = synthetic_penalty(n_h, n_s, np.asarray(PENALTY_SCALES, dtype=float).reshape(-1, 1))
     return g, r
 
 
@@ -233,7 +232,7 @@ class SurfacePosterior:
         keep, log_weight = _kept(unconstrained, lambda which: self._constraint_log_odds(
             means[which], covs[which], a_n, b_n[which]))
         weights = np.exp(log_weight - log_weight.max())
-        shapes = np.column_stack([SHAPES[keep // j], np.asarray(PENALTY_SCALES)[keep % j]])
+        shapes = np.column_stack([SHAPES[keep // j], np.asarray(PENALTY_SCALES)[keep % j]])  # α, log n0, w, log S, K
         self.shapes_, self.means_, self.covs_ = shapes, means[keep], covs[keep]
         self.weights_ = weights / weights.sum()
         self.a_ = np.full(len(keep), a_n)

@@ -280,7 +280,7 @@ def assess_many_files(human: str | os.PathLike, synthetics: list[str | os.PathLi
                       ignore: list[str] | None = None, seed: int = 0, progress: Progress | None = None,
                       sample_rows: int | None = None, drift_draws: int | None = None) -> list[Assessment]:
     """:func:`assess_files` for several synthetic files against one human file (and holdout), in order. The
-    human and holdout files are read once for all of them (a 1 GB CSV takes about 18 s to parse), and each
+    human and holdout files are read once for all of them (a 10M-row CSV takes tens of seconds to parse), and each
     report is the one :func:`assess_files` gives for that file alone: the same subsample seeds and sizes."""
     rows = sample_size(sample_rows)
     reports = []

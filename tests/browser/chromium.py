@@ -115,15 +115,8 @@ def press(page: Page, name: str, shows, timeout: float = 120_000) -> None:
     once in a loaded CI run: the files listed, the button pressed, no run); a person who sees nothing start
     presses again, so the button is clicked again, at most three times, while neither the run's status nor
     its result has appeared."""
-    status = page.locator('[data-testid="stStatusWidget"]')
-    for attempt in range(3):
-        page.get_by_role("button", name=name).click()
-        try:
-            expect(status.or_(shows).filter(visible=True).first).to_be_visible(timeout=10_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    started = page.locator('[data-testid="stStatusWidget"]').or_(shows).filter(visible=True).first
+    _until_shown(page, lambda: page.get_by_role("button", name=name).click(), [started])
     expect(shows).to_be_visible(timeout=timeout)
 
 

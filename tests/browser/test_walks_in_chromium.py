@@ -277,6 +277,8 @@ def test_the_backtest_narrows_the_intervals_and_the_model_card_says_so(facts, pa
     page.goto(f"{app_url}/model")
     expect(title(page, "Model card")).to_be_visible()
     expect(page.get_by_text("No backtest stored yet.")).to_be_visible()
+    # The card names its engine and how synthetic data's harm may arrive under it.
+    expect(page.get_by_text(re.compile(r"surface-bma/\d+ — .*building with the synthetic count"))).to_be_visible()
     page.get_by_role("button", name="Run the backtest now").click()
     sentence = page.get_by_text(re.compile(r"now drawn ([\d.]+)× as wide"))
     expect(sentence).to_be_visible(timeout=180_000)
