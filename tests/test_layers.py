@@ -13,7 +13,7 @@ PACKAGE = PROJECT / "strategy"
 LAYERS = {
     "core": ["strategy.errors", "strategy.models", "strategy.access", "strategy.rules", "strategy.budget",
              "strategy.learning", "strategy.surface", "strategy.decision", "strategy.engine", "strategy.calibration", "strategy.threads", "strategy.ingest",
-             "strategy.locations", "strategy.trackers", "strategy.quality.columns", "strategy.quality.tabular", "strategy.quality.privacy", "strategy.quality.text",
+             "strategy.locations", "strategy.trackers", "strategy.quality.columns", "strategy.quality.neighbours", "strategy.quality.tabular", "strategy.quality.privacy", "strategy.quality.text",
              "strategy.quality.metrics", "strategy.quality.samples", "strategy.quality.report", "strategy.quality.subsample",
              "strategy.quality.ranking"],
     # Large sample files are read through DuckDB (strategy.quality.streamed), so that reader sits with the stores.
