@@ -114,20 +114,102 @@ class CurveParams:
                 "lam": self.lam, "log_n0": self.log_n0, "sign": self.sign, "form": self.form}
 
 
-def curve(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
-    """Sign-adjusted metric (higher is better) at sample counts; ``x`` may be one vector or a stack (k, 7)."""
-    x = np.atleast_2d(x)
-    c, log_a, alpha, w, log_s, lam, log_n0 = (x[:, i:i + 1] for i in Param)
-    n_h = np.asarray(n_h, dtype=float)[None, ...].reshape(1, -1)
-    n_s = np.asarray(n_s, dtype=float)[None, ...].reshape(1, -1)
-    s = np.exp(log_s)
-    n_eff = n_h + w * n_s if form == "linear" else n_h + w * s * -np.expm1(-n_s / s)
-    value = c - np.exp(log_a) * (1.0 + n_eff / np.exp(log_n0)) ** (-alpha)
-    if form == "penalised":
+class CurveForm:
+    """One family of learning curves: its value, its derivatives and its bounds. The base is the saturating
+    curve without a penalty; :data:`CURVE_FORMS` holds one of each by name."""
+
+    name = "saturating"
+    # The shape parameters the form has no use for: their bounds pin them and the prior does not pull them.
+    unused: tuple[Shape, ...] = (Shape.LAM,)
+
+    def curve(self, x: np.ndarray, n_h, n_s) -> np.ndarray:
+        """Sign-adjusted metric (higher is better) at sample counts; ``x`` is one vector or a stack (k, 7+)."""
+        x = np.atleast_2d(x)
+        c, log_a, alpha, w, log_s, lam, log_n0 = (x[:, i:i + 1] for i in Param)
+        n_h = np.asarray(n_h, dtype=float)[None, ...].reshape(1, -1)
+        n_s = np.asarray(n_s, dtype=float)[None, ...].reshape(1, -1)
+        value = c - np.exp(log_a) * (1.0 + self.effective_count(n_h, n_s, w, np.exp(log_s)) / np.exp(log_n0)) ** (-alpha)
+        return value - self.penalty(x, n_h, n_s, lam)
+
+    def effective_count(self, n_h, n_s, w, s):
+        """Human samples plus what the synthetic ones are worth, saturating at S."""
+        return n_h + w * s * -np.expm1(-n_s / s)
+
+    def synthetic_worth(self, n_s: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+        """What the synthetic samples are worth before w, and its derivative with respect to log S."""
+        synthetic = s * -np.expm1(-n_s / s)
+        return synthetic, synthetic - n_s * np.exp(-n_s / s)
+
+    def penalty(self, x: np.ndarray, n_h, n_s, lam):
+        return 0.0
+
+    def penalty_gradient(self, n_h: np.ndarray, n_s: np.ndarray) -> np.ndarray:
+        """The derivative of the curve with respect to λ."""
+        return np.zeros_like(n_s)
+
+    def jacobian(self, x: np.ndarray, n_h, n_s) -> np.ndarray:
+        """Derivatives of :meth:`curve` (one parameter vector) with respect to the 7 parameters, shape (m, 7)."""
+        c, log_a, alpha, w, log_s, lam, log_n0 = x
+        n_h, n_s = np.asarray(n_h, float), np.asarray(n_s, float)
+        s, a, n0 = math.exp(log_s), math.exp(log_a), math.exp(log_n0)
+        synthetic, worth_log_s = self.synthetic_worth(n_s, s)
+        n_eff = n_h + w * synthetic
+        u = 1.0 + n_eff / n0
+        power = u ** (-alpha)
+        d_eff = a * alpha * power / u / n0
+        jac = np.empty((len(n_h), 7))
+        jac[:, Param.C] = 1.0
+        jac[:, Param.LOG_A] = -a * power
+        jac[:, Param.ALPHA] = a * power * np.log(u)
+        jac[:, Param.W] = d_eff * synthetic
+        jac[:, Param.LOG_S] = d_eff * (w * worth_log_s)
+        jac[:, Param.LAM] = self.penalty_gradient(n_h, n_s)
+        jac[:, Param.LOG_N0] = -d_eff * n_eff
+        return jac
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lower = [-np.inf, -20.0, 0.05, 0.0, math.log(1.0), 0.0, math.log(0.1)]
+        upper = [np.inf, 20.0, 3.0, W_MAX, math.log(1e9), np.inf, math.log(1e8)]
+        if Shape.LAM in self.unused:
+            upper[Param.LAM] = 1e-12  # λ pinned at 0: this form has no penalty
+        return np.array(lower), np.array(upper)
+
+
+class LinearForm(CurveForm):
+    """Every synthetic sample worth w human ones, however many: no saturation, no penalty."""
+
+    name = "linear"
+    unused = (Shape.LOG_S, Shape.LAM)
+
+    def effective_count(self, n_h, n_s, w, s):
+        return n_h + w * n_s
+
+    def synthetic_worth(self, n_s, s):
+        return n_s, np.zeros_like(n_s)
+
+
+class PenalisedForm(CurveForm):
+    """The saturating curve less λ·r, the penalty of :func:`synthetic_penalty`."""
+
+    name = "penalised"
+    unused = ()
+
+    def penalty(self, x, n_h, n_s, lam):
         # An eighth column, when given, is the penalty's scale K (the surface's draws carry one).
         scale = x[:, PENALTY_SCALE:PENALTY_SCALE + 1] if x.shape[1] > PENALTY_SCALE else 0.0
-        value = value - lam * synthetic_penalty(n_h, n_s, scale)
-    return value
+        return lam * synthetic_penalty(n_h, n_s, scale)
+
+    def penalty_gradient(self, n_h, n_s):
+        return -synthetic_penalty(n_h, n_s)  # the least-squares form penalises the share (K = 0)
+
+
+CURVE_FORMS: dict[str, CurveForm] = {form.name: form for form in (LinearForm(), CurveForm(), PenalisedForm())}
+assert tuple(CURVE_FORMS) == FORMS
+
+
+def curve(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
+    """Sign-adjusted metric (higher is better) of the named form; ``x`` may be one vector or a stack (k, 7)."""
+    return CURVE_FORMS[form].curve(x, n_h, n_s)
 
 
 PENALTY_SCALE = len(Param)  # the column of K in a parameter vector that carries one
@@ -143,31 +225,7 @@ def synthetic_penalty(n_h, n_s, scale=0.0) -> np.ndarray:
 
 def curve_jacobian(x: np.ndarray, n_h, n_s, form: str) -> np.ndarray:
     """Derivatives of :func:`curve` (one parameter vector) with respect to the 7 parameters, shape (m, 7)."""
-    c, log_a, alpha, w, log_s, lam, log_n0 = x
-    n_h, n_s = np.asarray(n_h, float), np.asarray(n_s, float)
-    s, a, n0 = math.exp(log_s), math.exp(log_a), math.exp(log_n0)
-    if form == "linear":
-        synthetic = n_s
-        d_eff_log_s = np.zeros_like(n_s)
-    else:
-        fading = np.exp(-n_s / s)
-        synthetic = s * -np.expm1(-n_s / s)
-        d_eff_log_s = w * (synthetic - n_s * fading)
-    n_eff = n_h + w * synthetic
-    u = 1.0 + n_eff / n0
-    power = u ** (-alpha)
-    d_eff = a * alpha * power / u / n0
-    jac = np.empty((len(n_h), 7))
-    jac[:, Param.C] = 1.0
-    jac[:, Param.LOG_A] = -a * power
-    jac[:, Param.ALPHA] = a * power * np.log(u)
-    jac[:, Param.W] = d_eff * synthetic
-    jac[:, Param.LOG_S] = d_eff * d_eff_log_s
-    jac[:, Param.LAM] = 0.0
-    jac[:, Param.LOG_N0] = -d_eff * n_eff
-    if form == "penalised":  # the least-squares form penalises the share (K = 0)
-        jac[:, Param.LAM] = -synthetic_penalty(n_h, n_s)
-    return jac
+    return CURVE_FORMS[form].jacobian(x, n_h, n_s)
 
 
 @dataclass
@@ -191,39 +249,32 @@ class LearningCurve:
     n_: int = field(default=0, init=False)
 
     def _bounds(self):
-        lower = [-np.inf, -20.0, 0.05, 0.0, math.log(1.0), 0.0, math.log(0.1)]
-        upper = [np.inf, 20.0, 3.0, W_MAX, math.log(1e9), np.inf, math.log(1e8)]
-        if self.form != "penalised":
-            upper[Param.LAM] = 1e-12  # λ pinned at 0: this form has no penalty
+        lower, upper = CURVE_FORMS[self.form].bounds()
         if self.fixed_shape is not None:
             for index, value in zip(PINNED_SHAPE, self.fixed_shape, strict=True):
                 lower[index], upper[index] = value - 1e-9, value + 1e-9
-        return np.array(lower), np.array(upper)
+        return lower, upper
 
     def _residuals(self, x, n_h, n_s, y, prior: Prior):
-        fit = curve(x, n_h, n_s, self.form)[0] - y
+        form = CURVE_FORMS[self.form]
+        fit = form.curve(x, n_h, n_s)[0] - y
         # The prior counts as one outcome per shape parameter, in the metric's own units.
         scale = self.prior_weight * max(self.spread_ * 0.05, 1e-9)
         shape = x[list(SHAPE_PARAMS)] / np.array([1.0, 1.0, 1.0, self.spread_, 1.0])
         pull = scale * (shape - np.array(prior.mean)) / np.array(prior.sd)
         if self.fixed_shape is not None:
             pull[:] = 0.0
-        if self.form == "linear":
-            pull[Shape.LOG_S] = 0.0
-        if self.form != "penalised":
-            pull[Shape.LAM] = 0.0
+        pull[list(form.unused)] = 0.0
         return np.concatenate([fit, pull])
 
     def _jacobian(self, x, n_h, n_s, y, prior: Prior):
-        fit = curve_jacobian(x, n_h, n_s, self.form)
+        form = CURVE_FORMS[self.form]
+        fit = form.jacobian(x, n_h, n_s)
         scale = self.prior_weight * max(self.spread_ * 0.05, 1e-9)
         pull = np.zeros((5, 7))
         for row, column in enumerate(SHAPE_PARAMS):
             pull[row, column] = scale / prior.sd[row] / (self.spread_ if column == Param.LAM else 1.0)
-        if self.form == "linear":
-            pull[Shape.LOG_S] = 0.0
-        if self.form != "penalised":
-            pull[Shape.LAM] = 0.0
+        pull[list(form.unused)] = 0.0
         if self.fixed_shape is not None:
             pull[:] = 0.0
         return np.vstack([fit, pull])

@@ -250,3 +250,21 @@ def test_the_metric_direction_is_a_setting_and_fit_takes_the_outcomes_only():
     up = LearningCurve().fit(N_H, N_S, y)
     down = LearningCurve(higher_is_better=False).fit(N_H, N_S, -y)
     assert down.predict(N_H, N_S) == pytest.approx(-up.predict(N_H, N_S), abs=1e-9)
+
+
+def test_each_curve_form_pins_what_it_has_no_use_for():
+    from strategy.learning import CURVE_FORMS, SHAPE_PARAMS, Param
+
+    assert tuple(CURVE_FORMS) == FORMS
+    n_h, n_s = np.array([10.0, 100.0, 50.0]), np.array([0.0, 500.0, 5_000.0])
+    x = np.array([0.9, np.log(0.5), 0.7, 0.4, np.log(800.0), 0.05, np.log(30.0)])
+    for name, form in CURVE_FORMS.items():
+        lower, upper = form.bounds()
+        pinned_lam = upper[Param.LAM] - lower[Param.LAM] < 1e-9
+        assert pinned_lam == (name != "penalised")
+        jacobian = form.jacobian(x, n_h, n_s)
+        for shape in form.unused:  # a parameter the form ignores moves nothing
+            assert np.all(jacobian[:, SHAPE_PARAMS[shape]] == 0), (name, shape)
+        assert np.allclose(form.curve(x, n_h, n_s)[0], curve(x, n_h, n_s, name))
+    # Only the penalised form loses anything to synthetic data's penalty.
+    assert curve(x, n_h, n_s, "penalised")[0][2] < curve(x, n_h, n_s, "saturating")[0][2]
