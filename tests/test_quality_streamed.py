@@ -40,6 +40,8 @@ def table(rows: int, seed: int, shift: float = 0.0, missing: float = 0.0) -> pd.
 def write(frame: pd.DataFrame, path) -> str:
     if str(path).endswith(".parquet"):
         frame.to_parquet(path, index=False)
+    elif str(path).endswith(".jsonl"):
+        frame.to_json(path, orient="records", lines=True, date_format="iso")
     else:
         frame.to_csv(path, index=False)
     return str(path)
@@ -49,7 +51,7 @@ def metric_rows(report, name: str, part: str = "metrics") -> dict:
     return {row.get("column") or row["pair"]: row for row in report.data["modalities"]["tabular"][part][name]}
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
 @pytest.mark.parametrize("missing", [0.0, 0.1])
 def test_shapes_and_pairs_over_every_row_agree_with_the_report_in_memory(tmp_path, suffix, missing):
     human = write(table(3_000, 1, missing=missing), tmp_path / f"human{suffix}")
@@ -209,3 +211,18 @@ def test_the_cli_assesses_and_ranks_large_files_where_they_lie(tmp_path, monkeyp
                                    "--synthetic", near])
     assert printed.exit_code == 0 and printed.output.splitlines()[0] == \
         f"Ranked 2 synthetic samples against {human} (best first):"
+
+
+def test_a_text_file_is_read_once_into_parquet_in_file_order_and_a_replaced_one_is_removed(tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    frame = table(500, 4)
+    files = streamed._Files(str(folder))
+    files.load("human", write(frame, tmp_path / "human.csv"))
+    files.load("synthetic", write(table(400, 5), tmp_path / "a.jsonl"))
+    files.load("synthetic", write(table(300, 6), tmp_path / "b.csv"))  # the next candidate in its place
+    assert sorted(p.name for p in folder.glob("*.parquet")) == ["human-1.parquet", "synthetic-3.parquet"]
+    assert files.rows == {"human": 500, "synthetic": 300}
+    ages = files.con.execute("SELECT c0 FROM human ORDER BY position_").fetchnumpy()["c0"]
+    assert np.array_equal(ages, frame["age"].to_numpy())  # positions are the file's own row order
+    files.con.close()

@@ -82,45 +82,55 @@ def _identifier(name: str) -> str:
 
 class _Files:
     """The files behind one DuckDB database, each as a view of renamed columns c0, c1, … and its rows'
-    positions in the file (``position_``)."""
+    positions in the file (``position_``: the row number in the Parquet file read, the file's own or the one
+    a CSV or JSON-lines file was written to, in the same order)."""
 
     def __init__(self, folder: str):
         limit = max(64, int(_megabytes(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT_MB)))
+        self.folder = Path(folder)
         self.con = duckdb.connect(str(Path(folder) / "assess.duckdb"),
                                   config={"memory_limit": f"{limit}MB", "threads": max(1, thread_limit()),
                                           # Columns fetched one query at a time line up row by row only
                                           # if every scan keeps the file's order (DuckDB's default).
                                           "preserve_insertion_order": True,
                                           "temp_directory": str(Path(folder) / "spill")})
+        self.con.execute("SET TimeZone = 'UTC'")  # text stamps read as in memory, where they become UTC
         self.columns: dict[str, dict[str, str]] = {}  # table → file column → its name here
         self.rows: dict[str, int] = {}
         self.labels: dict[str, str] = {}
-        self.positions: dict[str, str] = {}  # each file's row position: Parquet's file row number, else rowid
+        self.converted: dict[str, Path] = {}  # a CSV or JSON-lines file's rows, written once as Parquet
+        self.written = 0
 
     def load(self, table: str, path: str | os.PathLike) -> None:
         """A Parquet file is read where it lies (a view; DuckDB reads only the columns a query needs); a CSV or
-        JSON-lines file is parsed once into a table in the temporary database, which spills to disk."""
+        JSON-lines file is parsed once, in file order, into an uncompressed Parquet file in the temporary folder
+        and read from there. Parsing straight into Parquet streams with bounded memory and took about half the
+        time of parsing into a table of the temporary database (which compresses and checkpoints it)."""
         path = Path(path)
         label = str(path)  # as the user gave it, as for a file read into memory
         if table in self.rows:  # a file in place of another (the next of several candidates)
             self.con.execute(f"DROP VIEW {table}")
-            self.con.execute(f"DROP {'VIEW' if self.positions[table] == 'file_row_number' else 'TABLE'} {table}_file")
-            for found in (self.rows, self.columns, self.labels, self.positions):
+            self.con.execute(f"DROP VIEW {table}_file")
+            for found in (self.rows, self.columns, self.labels):
                 found.pop(table)
+            if table in self.converted:
+                self.converted.pop(table).unlink(missing_ok=True)
         reader = _READERS.get(path.suffix.lower())
         if reader is None:
             raise AssessmentRejected([Problem(label, None, "file", "a large sample is read as CSV, Parquet or JSON "
                                                                    "lines (.csv, .parquet, .jsonl)")])
         try:
-            if reader == "read_parquet":
-                self.con.read_parquet(str(path), file_row_number=True).create_view(f"{table}_file")
-                position = "file_row_number"
-            else:
-                source = f"{reader}(?)" if reader != "read_json" else "read_json(?, format = 'newline_delimited')"
-                self.con.execute(f"CREATE TABLE {table}_file AS SELECT * FROM {source}", [str(path)])
-                position = "rowid"
+            if reader != "read_parquet":
+                parsed = (self.con.read_csv(str(path)) if reader == "read_csv"
+                          else self.con.read_json(str(path), format="newline_delimited"))
+                self.written += 1
+                self.converted[table] = self.folder / f"{table}-{self.written}.parquet"
+                parsed.write_parquet(str(self.converted[table]), compression="uncompressed")
+            source = self.converted.get(table, path)
+            self.con.read_parquet(str(source), file_row_number=True).create_view(f"{table}_file")
+            position = "file_row_number"
             names = [d[0] for d in self.con.execute(f"SELECT * FROM {table}_file LIMIT 0").description]
-            names = [n for n in names if not (position == "file_row_number" and n == position)]
+            names = [n for n in names if n != position]
             renamed = {name: f"c{i}" for i, name in enumerate(names)}
             chosen = ", ".join(f"{_identifier(n)} AS {c}" for n, c in renamed.items())
             self.con.execute(f"CREATE VIEW {table} AS SELECT {chosen}, {position} AS position_ FROM {table}_file")
@@ -132,7 +142,7 @@ class _Files:
             raise AssessmentRejected([Problem(label, None, "file", f"has {self.rows[table]:,} rows, over the limit "
                                                                    f"of {sample_row_limit():,}; raise "
                                                                    f"{SAMPLE_ROW_LIMIT_ENV}")])
-        self.columns[table], self.labels[table], self.positions[table] = renamed, label, position
+        self.columns[table], self.labels[table] = renamed, label
 
     def subsample(self, table: str, rows: int, seed: int) -> Sample:
         """At most ``rows`` rows, drawn uniformly by position with the seed, in file order."""
@@ -151,8 +161,15 @@ class _Files:
 
 
 # ----------------------------------------------------------------------------- the exact table metrics
-def _number(kind: str, column: str) -> str:
-    value = f"epoch({column})" if kind == "datetime" else f"CAST({column} AS DOUBLE)"
+def _number(kind: str, column: str, text: bool = False) -> str:
+    """A number or date column's values as seconds or numbers. A column the file holds as text (ISO dates in
+    JSON lines, numbers in a text column) was typed from the subsample as in memory (``columns._typed``), so
+    it is converted the same way: a value that does not convert is missing, and a stamp with a zone is read
+    in UTC (the connection's time zone, so a stamp without one is UTC too)."""
+    if text:
+        value = f"epoch(TRY_CAST({column} AS TIMESTAMPTZ))" if kind == "datetime" else f"TRY_CAST({column} AS DOUBLE)"
+    else:
+        value = f"epoch({column})" if kind == "datetime" else f"CAST({column} AS DOUBLE)"
     return f"CASE WHEN isfinite({value}) THEN {value} END"
 
 
@@ -182,13 +199,19 @@ class _Exact:
         self.name = files.columns["human"]  # the same file names map to each table's own renamed columns
         self.kinds = {n: plan.kinds[n] for n in plan.tabular}
         self.numbers = [n for n, k in self.kinds.items() if k in ("numeric", "datetime")]
+        self.text = {table: {column for column, kind, *_ in self.con.execute(f"DESCRIBE {table}").fetchall()
+                             if kind == "VARCHAR"} for table in ("human", "synthetic")}
+
+    def _number(self, table: str, name: str) -> str:
+        column = self.name[name]
+        return _number(self.kinds[name], column, column in self.text[table])
 
     def _half(self) -> str:
         # A row's half: a hash of its position and the seed (the in-memory report splits a permutation).
         return "CAST(hash(position_ + CAST(? AS BIGINT)) % 2 AS UTINYINT)"
 
     def _values(self, table: str, name: str) -> np.ndarray:
-        value = _number(self.kinds[name], self.name[name])
+        value = self._number(table, name)
         return self.con.execute(f"SELECT coalesce({value}, 'NaN'::DOUBLE) AS x FROM {table}").fetchnumpy()["x"]
 
     def _labels(self, table: str, name: str) -> pa.ChunkedArray:
@@ -231,9 +254,10 @@ class _Exact:
         pairs = list(combinations(self.numbers, 2))
         if not pairs:
             return {}, {}
-        values = {n: _number(self.kinds[n], self.name[n]) for n in self.numbers}
-        # A pair's correlation reads the rows where both values are there, as in memory; fewer than two: none.
-        parts = ", ".join(f"corr({values[a]}, {values[b]}), count({values[a]} + {values[b]})" for a, b in pairs)
+        def parts(table: str) -> str:
+            # A pair's correlation reads the rows where both values are there, as in memory; fewer than two: none.
+            values = {n: self._number(table, n) for n in self.numbers}
+            return ", ".join(f"corr({values[a]}, {values[b]}), count({values[a]} + {values[b]})" for a, b in pairs)
 
         def read(row) -> dict:
             found = {}
@@ -243,9 +267,9 @@ class _Exact:
             return found
 
         human = {row[0]: read(row[1:]) for row in self.con.execute(
-            f"SELECT half, {parts} FROM (SELECT *, {self._half()} AS half FROM human) "
+            f"SELECT half, {parts('human')} FROM (SELECT *, {self._half()} AS half FROM human) "
             "GROUP BY GROUPING SETS ((half), ())", [self.seed]).fetchall()}
-        synthetic = read(self.con.execute(f"SELECT {parts} FROM synthetic").fetchone())
+        synthetic = read(self.con.execute(f"SELECT {parts('synthetic')} FROM synthetic").fetchone())
         empty = dict.fromkeys(pairs)
         both = ({p: (human[None][p], synthetic[p]) for p in pairs},
                 {p: (human.get(0, empty)[p], human.get(1, empty)[p]) for p in pairs})
@@ -331,8 +355,8 @@ def _check_same_layout(files: _Files, plan: ColumnPlan) -> None:
     if all(mine.get(n) == human[n] for n in plan.tabular):
         return
     chosen = ", ".join(f"{_identifier(n)} AS {human[n]}" for n in plan.tabular)
-    files.con.execute(f"CREATE OR REPLACE VIEW synthetic AS SELECT {chosen}, {files.positions['synthetic']} AS "
-                      "position_ FROM synthetic_file")
+    files.con.execute(f"CREATE OR REPLACE VIEW synthetic AS SELECT {chosen}, file_row_number AS position_ "
+                      "FROM synthetic_file")
     files.columns["synthetic"] = {n: human[n] for n in plan.tabular}
 
 
