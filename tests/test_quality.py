@@ -128,6 +128,16 @@ def test_ks_statistic_matches_scipy_with_ties(sizes):
     assert ks_statistic(a, b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)
 
 
+def test_ks_statistic_matches_scipy_on_small_samples_one_sided_and_overlapping():
+    rng = np.random.default_rng(12)
+    for _ in range(300):  # ties, single values, one sample inside the other's range, disjoint samples
+        a = rng.integers(0, 6, rng.integers(1, 15)).astype(float)
+        b = rng.integers(rng.integers(0, 8), 9, rng.integers(1, 15)).astype(float)
+        assert ks_statistic(a, b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12), (a, b)
+    continuous = rng.normal(size=5_000), rng.normal(0.2, 1.1, 4_000)
+    assert ks_statistic(*continuous) == pytest.approx(ks_2samp(*continuous).statistic, abs=1e-12)
+
+
 def test_total_variation_and_joint_table_distance_by_hand():
     h = pd.Series(["a", "a", "b", "c"])
     s = pd.Series(["a", "b", "b", "d", "d"])
