@@ -45,7 +45,7 @@ def nearest_distances(reference: np.ndarray, queries: np.ndarray, k: int) -> np.
     query_codes, first, group_of = np.unique(codes[len(reference):], return_index=True, return_inverse=True)
     block_keys = reference[:, blocked][np.unique(block_of, return_index=True)[1]]
     members = [np.flatnonzero(block_of == b) for b in range(len(block_codes))]
-    searches: dict[int, NearestNeighbors] = {}
+    searches: dict[int, tuple] = {}  # each block's search, built when first needed
     # Squared distance between every query's key and every block's key: a lower bound for all their row pairs.
     query_keys = queries[:, blocked][first]
     bounds = ((query_keys[:, None, :] - block_keys[None, :, :]) ** 2).sum(axis=2)[group_of]
@@ -58,20 +58,22 @@ def nearest_distances(reference: np.ndarray, queries: np.ndarray, k: int) -> np.
             active = np.flatnonzero((bounds[:, block] == bound) & (best[:, -1] > bound))
             if active.size == 0:
                 continue
-            found = _search_block(searches, block, reference[members[block]][:, rest], queries[active][:, rest], k)
+            found = _search_block(searches, block, lambda b=block: reference[members[b]][:, rest],
+                                  queries[active][:, rest], k)
             best[active] = np.sort(np.concatenate([best[active], found + bound], axis=1), axis=1)[:, :k]
     return np.sqrt(best)
 
 
-def _search_block(searches: dict, block: int, points: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Squared distances from each query to its nearest rows of one block (padded with infinity to ``k``)."""
-    take = min(k, len(points))
-    if points.shape[1] == 0:  # every column is a key: all of the block's rows sit on the query
-        found = np.zeros((len(queries), take))
-    else:
-        if block not in searches:
-            searches[block] = NearestNeighbors(n_neighbors=take).fit(points)
-        found = searches[block].kneighbors(queries, n_neighbors=take)[0] ** 2
+def _search_block(searches: dict, block: int, points, queries: np.ndarray, k: int) -> np.ndarray:
+    """Squared distances from each query to its nearest rows of one block (padded with infinity to ``k``).
+    ``points`` gives the block's rows; they are taken, and the block's search built, once."""
+    if block not in searches:
+        rows = points()
+        take = min(k, len(rows))
+        searches[block] = (NearestNeighbors(n_neighbors=take).fit(rows) if rows.shape[1] else None, take)
+    search, take = searches[block]
+    # With every column a key, all of the block's rows sit on the query.
+    found = np.zeros((len(queries), take)) if search is None else search.kneighbors(queries, n_neighbors=take)[0] ** 2
     if take < k:
         found = np.hstack([found, np.full((len(queries), k - take), np.inf)])
     return found
