@@ -286,9 +286,15 @@ def as_labels(column: pd.Series) -> pd.Series:
         return column.astype(object).where(column.notna(), MISSING_LABEL).astype(str)
     # Typed columns: the text of each distinct value, taken for every row, instead of a Python string
     # made per row and converted back (most of a million-row report's time in this function).
+    which, texts = distinct_labels(column)
+    return pd.Series(pd.array(texts, dtype=str).take(which), index=column.index, name=column.name)
+
+
+def distinct_labels(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A typed column's labels as each row's index into the texts of its distinct values (missing last)."""
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    texts = pd.array([str(value) for value in uniques] + [MISSING_LABEL], dtype=str)
-    return pd.Series(texts.take(np.where(codes < 0, len(uniques), codes)), index=column.index, name=column.name)
+    texts = np.array([str(value) for value in uniques] + [MISSING_LABEL], dtype=object)
+    return np.where(codes < 0, len(uniques), codes), texts
 
 
 @dataclass

@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from strategy.ingest import BadSetting, inert
-from strategy.quality.columns import ColumnPlan, Encoder, as_labels, as_numbers, sample_rows
+from strategy.quality.columns import ColumnPlan, Encoder, as_labels, as_numbers, distinct_labels, sample_rows
 from strategy.quality.neighbours import nearest_distances
 
 PRIVACY_QUERY_ROWS = 5_000
@@ -81,11 +81,23 @@ def thresholds() -> dict[str, float]:
 
 def row_fingerprints(frame: pd.DataFrame, plan: ColumnPlan, columns: list[str]) -> np.ndarray:
     """One hash per row over the compared columns, typed alike in both samples (ints and floats agree)."""
-    normalised = pd.DataFrame({
-        name: (as_numbers(frame[name]) if plan.kinds[name] in ("numeric", "datetime") else as_labels(frame[name]))
-        for name in columns
-    })
-    return pd.util.hash_pandas_object(normalised, index=False).to_numpy()
+    combined = np.zeros(len(frame), dtype=np.uint64)
+    for name in columns:
+        numbers = plan.kinds[name] in ("numeric", "datetime")
+        column = pd.util.hash_array(as_numbers(frame[name])) if numbers else _label_hashes(frame[name])
+        # Mixed in column by column (wrapping multiplication), so that equal rows, and only they in all
+        # likelihood, share a fingerprint; no frame of every row is built.
+        combined = combined * np.uint64(1_000_003) ^ column
+    return combined
+
+
+def _label_hashes(column: pd.Series) -> np.ndarray:
+    """A hash of each row's label (its text, as ``as_labels`` gives it): the same text hashes alike whatever
+    the column's type. A typed column hashes each distinct value's text once instead of every row's."""
+    if column.dtype == object:
+        return pd.util.hash_array(as_labels(column).to_numpy(dtype=object))
+    which, texts = distinct_labels(column)
+    return pd.util.hash_array(texts)[which]
 
 
 def found_in(hashes: np.ndarray, pool: np.ndarray) -> np.ndarray:
