@@ -226,3 +226,19 @@ def test_a_text_file_is_read_once_into_parquet_in_file_order_and_a_replaced_one_
     ages = files.con.execute("SELECT c0 FROM human ORDER BY position_").fetchnumpy()["c0"]
     assert np.array_equal(ages, frame["age"].to_numpy())  # positions are the file's own row order
     files.con.close()
+
+
+def test_a_large_json_lines_file_with_nested_values_is_refused_as_in_memory(tmp_path):
+    rows = [{"x": i * 0.1, "region": "ab"[i % 2], "address": {"city": "x"} if i >= 4 else None, "tags": [i % 2]}
+            for i in range(300)]
+    path = tmp_path / "nested.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(AssessmentRejected) as streamed_error:
+        assess_files(path, path, seed=1)
+    with pytest.raises(AssessmentRejected) as memory_error:
+        load_sample(str(path))
+    found = {(p.row, p.field, p.reason) for p in streamed_error.value.problems}
+    assert (5, "address", "holds a JSON object; expected text, a number or true/false (nested values are not "
+                          "read)") in found  # the first row that holds one
+    assert any(p.field == "tags" and p.row == 1 and "a JSON list" in p.reason for p in streamed_error.value.problems)
+    assert {p.field for p in memory_error.value.problems} == {p.field for p in streamed_error.value.problems}

@@ -119,6 +119,12 @@ _WORDS = {str: "text", bool: "true/false", int: "a number", float: "a number", d
           list: "a JSON list", type(None): "null"}
 
 
+def nested_value(label: str, row: int | None, name: str, kind: type) -> Problem:
+    """The problem of a field holding an object or a list (``kind``: dict or list), which no metric reads."""
+    return Problem(label, row, inert(name), f"holds {_WORDS[kind]}; expected text, a number or true/false (nested "
+                                            "values are not read)")
+
+
 def _records_table(label: str, records: list, text_fields: set[str]) -> pa.Table:
     """Parsed JSON records as columns; refuses non-objects, nested values and a column mixing types."""
     if not records:
@@ -166,8 +172,7 @@ def _json_column(label: str, name: str, values: list) -> tuple[pa.Array | None, 
     group = {str: "text", bool: "bool", int: "number", float: "number"}
     for row, value in enumerate(values, 1):
         if isinstance(value, (dict, list)):
-            return None, Problem(label, row, inert(name), f"holds {_WORDS[type(value)]}; expected text, a number "
-                                                          "or true/false (nested values are not read)")
+            return None, nested_value(label, row, name, type(value))
     first = next((i, v) for i, v in enumerate(values, 1) if v is not None)
     for row, value in enumerate(values, 1):
         if value is not None and group[type(value)] != group[type(first[1])]:

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from strategy.errors import AssessmentRejected, Problem
 from strategy.ingest import SAMPLE_ROW_LIMIT_ENV, sample_row_limit
+from strategy.ingest.json_file import nested_value
 from strategy.quality.columns import ColumnPlan, Sample, arrow_sample, plan_columns
 from strategy.quality.privacy import PRIVACY_REFERENCE_ROWS
 from strategy.quality.report import Assessment, Progress, assess
@@ -135,6 +136,7 @@ class _Files:
             chosen = ", ".join(f"{_identifier(n)} AS {c}" for n, c in renamed.items())
             self.con.execute(f"CREATE VIEW {table} AS SELECT {chosen}, {position} AS position_ FROM {table}_file")
             self.rows[table] = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            self._refuse_nested(table, label)
         except duckdb.Error as error:
             raise AssessmentRejected([Problem(label, None, "file", f"could not be read as a table: {error}")]) from None
         # A file past the row limit is refused as in memory: the KS statistic holds one column of it at a time.
@@ -143,6 +145,22 @@ class _Files:
                                                                    f"of {sample_row_limit():,}; raise "
                                                                    f"{SAMPLE_ROW_LIMIT_ENV}")])
         self.columns[table], self.labels[table] = renamed, label
+
+    def _refuse_nested(self, table: str, label: str) -> None:
+        """A field of objects or lists (JSON lines' nested values, Parquet's structs and lists) is refused as a
+        file read into memory refuses it, naming the first row that holds one."""
+        problems = []
+        for name, kind, *_ in self.con.execute(f"DESCRIBE {table}_file").fetchall():
+            is_list = kind.endswith("]")
+            if name == "file_row_number" or not (is_list or kind.startswith(("STRUCT", "MAP", "UNION")) or
+                                                   kind == "JSON"):
+                continue
+            first = self.con.execute(f"SELECT min(file_row_number) FROM {table}_file WHERE {_identifier(name)} "
+                                     "IS NOT NULL").fetchone()[0]
+            problems.append(nested_value(label, None if first is None else int(first) + 1, name,
+                                         list if is_list else dict))
+        if problems:
+            raise AssessmentRejected(problems)
 
     def subsample(self, table: str, rows: int, seed: int) -> Sample:
         """At most ``rows`` rows, drawn uniformly by position with the seed, in file order."""
