@@ -132,7 +132,8 @@ class CurveForm:
         return value - self.penalty(x, n_h, n_s, lam)
 
     def effective_count(self, n_h, n_s, w, s):
-        """Human samples plus what the synthetic ones are worth, saturating at S."""
+        """Human samples plus what the synthetic ones are worth, saturating at S. Written out rather than from
+        :meth:`synthetic_worth`, whose grouping of the product would move fitted values in the last bits."""
         return n_h + w * s * -np.expm1(-n_s / s)
 
     def synthetic_worth(self, n_s: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -265,6 +265,11 @@ def test_each_curve_form_pins_what_it_has_no_use_for():
         jacobian = form.jacobian(x, n_h, n_s)
         for shape in form.unused:  # a parameter the form ignores moves nothing
             assert np.all(jacobian[:, SHAPE_PARAMS[shape]] == 0), (name, shape)
-        assert np.allclose(form.curve(x, n_h, n_s)[0], curve(x, n_h, n_s, name))
-    # Only the penalised form loses anything to synthetic data's penalty.
-    assert curve(x, n_h, n_s, "penalised")[0][2] < curve(x, n_h, n_s, "saturating")[0][2]
+    # Each form's curve, written out by hand from the module's docstring.
+    c, a, alpha, w, s, lam, n0 = x[0], np.exp(x[1]), x[2], x[3], np.exp(x[4]), x[5], np.exp(x[6])
+    saturating = n_h + w * s * (1 - np.exp(-n_s / s))
+    by_hand = {"linear": c - a * (1 + (n_h + w * n_s) / n0) ** -alpha,
+               "saturating": c - a * (1 + saturating / n0) ** -alpha,
+               "penalised": c - a * (1 + saturating / n0) ** -alpha - lam * n_s / (n_s + n_h)}
+    for name, form in CURVE_FORMS.items():
+        assert np.allclose(form.curve(x, n_h, n_s)[0], by_hand[name], rtol=1e-12), name

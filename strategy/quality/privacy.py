@@ -102,7 +102,7 @@ def _label_hashes(column: pd.Series) -> np.ndarray:
 
 def found_in(hashes: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """Which of ``hashes`` occur in ``pool``: the same answer as ``np.isin``, by a hash table instead of sorting
-    both (a million rows a side: 0.08 s instead of 1 s)."""
+    both (a million rows a side: 0.08 s instead of 1 s, in a profile of the 1M-row bench)."""
     return pd.Series(hashes).isin(pool).to_numpy(dtype=bool)
 
 

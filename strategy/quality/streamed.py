@@ -81,6 +81,11 @@ def _identifier(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+# Every file is read as Parquet (its own, or the copy a CSV or JSON-lines file is written to), and a row's
+# position is its row number there, in the file's order.
+_POSITION = "file_row_number"
+
+
 class _Files:
     """The files behind one DuckDB database, each as a view of renamed columns c0, c1, … and its rows'
     positions in the file (``position_``: the row number in the Parquet file read, the file's own or the one
@@ -105,8 +110,9 @@ class _Files:
     def load(self, table: str, path: str | os.PathLike) -> None:
         """A Parquet file is read where it lies (a view; DuckDB reads only the columns a query needs); a CSV or
         JSON-lines file is parsed once, in file order, into an uncompressed Parquet file in the temporary folder
-        and read from there. Parsing straight into Parquet streams with bounded memory and took about half the
-        time of parsing into a table of the temporary database (which compresses and checkpoints it)."""
+        and read from there. Parsing straight into Parquet streams with bounded memory; parsing into a table of
+        the temporary database, which compresses and checkpoints it, made a 10M-row CSV cost 22 s more than
+        Parquet instead of 10 s (bench/bench_quality_files.py)."""
         path = Path(path)
         label = str(path)  # as the user gave it, as for a file read into memory
         if table in self.rows:  # a file in place of another (the next of several candidates)
@@ -129,12 +135,11 @@ class _Files:
                 parsed.write_parquet(str(self.converted[table]), compression="uncompressed")
             source = self.converted.get(table, path)
             self.con.read_parquet(str(source), file_row_number=True).create_view(f"{table}_file")
-            position = "file_row_number"
             names = [d[0] for d in self.con.execute(f"SELECT * FROM {table}_file LIMIT 0").description]
-            names = [n for n in names if n != position]
+            names = [n for n in names if n != _POSITION]
             renamed = {name: f"c{i}" for i, name in enumerate(names)}
             chosen = ", ".join(f"{_identifier(n)} AS {c}" for n, c in renamed.items())
-            self.con.execute(f"CREATE VIEW {table} AS SELECT {chosen}, {position} AS position_ FROM {table}_file")
+            self.con.execute(f"CREATE VIEW {table} AS SELECT {chosen}, {_POSITION} AS position_ FROM {table}_file")
             self.rows[table] = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             self._refuse_nested(table, label)
         except duckdb.Error as error:
@@ -152,10 +157,10 @@ class _Files:
         problems = []
         for name, kind, *_ in self.con.execute(f"DESCRIBE {table}_file").fetchall():
             is_list = kind.endswith("]")
-            if name == "file_row_number" or not (is_list or kind.startswith(("STRUCT", "MAP", "UNION")) or
+            if name == _POSITION or not (is_list or kind.startswith(("STRUCT", "MAP", "UNION")) or
                                                    kind == "JSON"):
                 continue
-            first = self.con.execute(f"SELECT min(file_row_number) FROM {table}_file WHERE {_identifier(name)} "
+            first = self.con.execute(f"SELECT min({_POSITION}) FROM {table}_file WHERE {_identifier(name)} "
                                      "IS NOT NULL").fetchone()[0]
             problems.append(nested_value(label, None if first is None else int(first) + 1, name,
                                          list if is_list else dict))
@@ -373,7 +378,7 @@ def _check_same_layout(files: _Files, plan: ColumnPlan) -> None:
     if all(mine.get(n) == human[n] for n in plan.tabular):
         return
     chosen = ", ".join(f"{_identifier(n)} AS {human[n]}" for n in plan.tabular)
-    files.con.execute(f"CREATE OR REPLACE VIEW synthetic AS SELECT {chosen}, file_row_number AS position_ "
+    files.con.execute(f"CREATE OR REPLACE VIEW synthetic AS SELECT {chosen}, {_POSITION} AS position_ "
                       "FROM synthetic_file")
     files.columns["synthetic"] = {n: human[n] for n in plan.tabular}
 

@@ -41,8 +41,9 @@ def ks_statistic(human: np.ndarray, synthetic: np.ndarray) -> float:
 
     The gap between the two empirical distributions is a step function that changes only at data values, so
     its largest size is found at the last of each run of equal values of either sample: there one sample's
-    distribution is its run's end and the other's a search of its sorted values (a search of sorted queries;
-    merging the two samples into one sorted array took about 40% longer)."""
+    distribution is its run's end and the other's a search of its sorted values (a search of sorted queries,
+    where merging the two samples into one sorted array took about 40% longer in a profile of the 1M-row
+    bench)."""
     a, b = np.sort(human), np.sort(synthetic)
     gap = 0.0
     for mine, other in ((a, b), (b, a)):
@@ -67,7 +68,7 @@ def _frequencies(values: pd.Series) -> pd.Series:
     shares = values.value_counts(normalize=True, sort=False)
     shares = shares[shares > 0]  # a categorical column counts its unused categories too
     shares.index = shares.index.astype(object)
-    return shares.groupby(level=0, sort=False).sum() if not shares.index.is_unique else shares
+    return shares
 
 
 def column_shapes(human: pd.DataFrame, synthetic: pd.DataFrame, plan: ColumnPlan) -> list[dict]:
