@@ -111,13 +111,25 @@ def pick_radio(page: Page, group: str, option: str, shows) -> None:
 
 def press(page: Page, name: str, shows, timeout: float = 120_000) -> None:
     """Click the button ``name`` and wait up to ``timeout`` ms until ``shows`` (what the run it starts brings
-    up) is visible. A click that lands while the previous upload's rerun repaints the page can be lost (seen
-    once in a loaded CI run: the files listed, the button pressed, no run); a person who sees nothing start
-    presses again, so the button is clicked again, at most three times, while neither the run's status nor
-    its result has appeared."""
-    started = page.locator('[data-testid="stStatusWidget"]').or_(shows).filter(visible=True).first
-    _until_shown(page, lambda: page.get_by_role("button", name=name).click(), [started])
-    expect(shows).to_be_visible(timeout=timeout)
+    up) is visible.
+
+    A click that lands while an earlier rerun (an upload's) is repainting the page can be lost, and the status
+    widget of that earlier run then looks like the button's own run (seen in loaded runs: the files listed,
+    the button pressed, a run that ended with no report). So the page is settled before each click, and once
+    the run it started is over without ``shows``, the button is pressed again, as a person who sees nothing
+    come would, at most three times. A run still going after ``timeout`` fails at once."""
+    status = page.locator('[data-testid="stStatusWidget"]')
+    for attempt in range(3):
+        settle(page)
+        page.get_by_role("button", name=name).click()
+        try:
+            expect(status.or_(shows).filter(visible=True).first).to_be_visible(timeout=10_000)
+            status.wait_for(state="hidden", timeout=timeout)
+            expect(shows).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 def _until_shown(page: Page, act, shown: list, attempts: int = 3) -> None:
