@@ -1274,3 +1274,18 @@ def test_file_that_is_not_duckdb_is_refused_with_an_error(monkeypatch, tmp_path)
     assert "is not a DuckDB database" in at.error[0].value
     assert not at.title
     assert junk.read_bytes() == content
+
+
+def test_the_suite_scans_for_streamlit_components_once_and_finds_what_a_fresh_scan_finds(
+        streamlit_components_scanned_once):
+    """The session fixture memoises Streamlit's scan of installed packages; what it serves must be what a
+    fresh scan returns, and a page run must go through it rather than scanning again."""
+    from streamlit.components.v2 import manifest_scanner
+    fresh = streamlit_components_scanned_once
+    assert fresh is not None, "Streamlit's component scanner moved: the page tests rescan on every run"
+    memo = manifest_scanner.scan_component_manifests
+    assert memo is not fresh
+    assert [(m.name, str(root)) for m, root in memo()] == [(m.name, str(root)) for m, root in fresh()]
+    before = memo.cache_info().hits
+    AppTest.from_string("import streamlit as st\nst.write('hello')").run()
+    assert memo.cache_info().hits > before
