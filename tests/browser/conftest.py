@@ -16,9 +16,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from strategy.catalog import Catalog
-from strategy.demo import initialise
 from strategy.models import utc_now
-from strategy.recommend import refit_portfolio
 from tests.browser.chromium import (
     APP,
     CHROMIUM,
@@ -41,20 +39,19 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def catalog_path(tmp_path_factory) -> Path:
-    """A fitted demo catalog of this module's own, closed, so the server process can take its lock."""
-    template = tmp_path_factory.mktemp("browser-template") / "demo.duckdb"
-    catalog, _ = initialise(str(template), demo=True)
-    with catalog:
-        refit_portfolio(catalog, workers=1)
+def catalog_path(tmp_path_factory, demo_template) -> Path:
+    """A fitted demo catalog of this module's own, closed, so the server process can take its lock: a copy of
+    the session's demo template (seeded and refitted as `strategy init --demo` leaves it) with one task's
+    recommendation shaken to the lowest confidence."""
+    path = tmp_path_factory.mktemp("browser-catalog") / "catalog.duckdb"
+    shutil.copy(demo_template, path)
+    with Catalog.open(path) as catalog:
         task = catalog.task(SHAKEN_TASK)
         recommendation, fit = catalog.latest_recommendation(task.id)
         shaken = recommendation.model_copy(update={
             "id": recommendation.id + "-shaken", "confidence": SHAKEN_CONFIDENCE, "low_confidence": True,
             "created_at": max(utc_now(), recommendation.created_at + timedelta(seconds=1))})
         catalog.save_recommendations([shaken], [fit], actor="browser test")
-    path = tmp_path_factory.mktemp("browser-catalog") / "catalog.duckdb"
-    shutil.copy(template, path)
     return path
 
 
