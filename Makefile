@@ -36,13 +36,10 @@ run: $(STAMP)
 # detection fit 20x slower; results are identical (the benchmarks keep the default threads).
 # Test files run in parallel, one worker per core; --dist loadfile keeps each file's tests in one worker and in
 # order, which the browser modules need (each starts its own server, and its first test is the first visit).
-# PYTHONDONTWRITEBYTECODE is cleared for the run: with it set, every worker rewrote the assertions of every test
-# module again on each run (15 s of collection instead of 7) and every process the tests start compiled the
-# project afresh; pytest keeps its rewritten modules in __pycache__, which git ignores.
 TEST_WORKERS ?= auto
 test: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/ruff check .
-	PYTHONDONTWRITEBYTECODE= OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
