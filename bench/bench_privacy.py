@@ -56,8 +56,6 @@ def searches() -> list[tuple[str, float, float]]:
     six nearest, which the report leaves unblocked)."""
     from sklearn.neighbors import NearestNeighbors
 
-    from strategy.quality import neighbours
-
     human, synthetic = table(PRIVACY_REFERENCE_ROWS, seed=1), table(PRIVACY_REFERENCE_ROWS, seed=2, shift=0.3)
     plan = plan_columns(frame_sample(human, "human"), frame_sample(synthetic, "synthetic"))
     encoder = Encoder(plan).fit(human)
@@ -69,13 +67,9 @@ def searches() -> list[tuple[str, float, float]]:
         started = time.perf_counter()
         whole = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(asked)[0]
         every_row = time.perf_counter() - started
-        limit, neighbours.BLOCK_ABOVE_ROWS = neighbours.BLOCK_ABOVE_ROWS, 0  # block whatever the size
-        try:
-            started = time.perf_counter()
-            blocked = nearest_distances(points, asked, k)
-            by_block = time.perf_counter() - started
-        finally:
-            neighbours.BLOCK_ABOVE_ROWS = limit
+        started = time.perf_counter()
+        blocked = nearest_distances(points, asked, k, block_above=0)  # blocked whatever the size
+        by_block = time.perf_counter() - started
         assert abs(blocked ** 2 - whole ** 2).max() < 1e-9, "the blocked search must find the same distances"
         found.append((name, every_row, by_block))
     return found

@@ -25,7 +25,8 @@ def streamlit_components_scanned_once():
     """Every AppTest run starts by scanning each installed distribution's metadata for Streamlit components
     (about 140 packages, 0.17 s a run; about 150 runs in the suite). The installed packages cannot
     change while the suite runs, so the session's first scan serves every later AppTest; a `streamlit run`
-    server scans once at start anyway. If Streamlit moves the scanner, the tests still run, only slower."""
+    server scans once at start anyway. If Streamlit moves the scanner, the suite still runs (slower) and
+    tests/pages/test_pages.py names the move."""
     try:
         from streamlit.components.v2 import manifest_scanner
     except ImportError:

@@ -28,15 +28,18 @@ BLOCK_ABOVE_ROWS = 20_000
 GLANCE_ROWS = 2_000
 
 
-def nearest_distances(reference: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+def nearest_distances(reference: np.ndarray, queries: np.ndarray, k: int, *,
+                      block_above: int | None = None) -> np.ndarray:
     """The Euclidean distances from each query to its ``k`` nearest reference rows, nearest first.
 
-    A query with fewer than ``k`` reference rows gets them all (``k`` is capped at the reference's size)."""
+    A query with fewer than ``k`` reference rows gets them all (``k`` is capped at the reference's size). The
+    reference is blocked by category only above ``block_above`` rows (``BLOCK_ABOVE_ROWS`` unless given)."""
     reference, queries = np.asarray(reference, dtype=float), np.asarray(queries, dtype=float)
     k = min(k, len(reference))
     if k == 0 or len(queries) == 0:
         return np.zeros((len(queries), k))
-    blocked = _blocking_columns(reference) if len(reference) > BLOCK_ABOVE_ROWS else []
+    above = BLOCK_ABOVE_ROWS if block_above is None else block_above
+    blocked = _blocking_columns(reference) if len(reference) > above else []
     if not blocked:
         return NearestNeighbors(n_neighbors=k).fit(reference).kneighbors(queries)[0]
     rest = np.setdiff1d(np.arange(reference.shape[1]), blocked)

@@ -94,12 +94,12 @@ class _Files:
     def __init__(self, folder: str):
         limit = max(64, int(_megabytes(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT_MB)))
         self.folder = Path(folder)
-        self.con = duckdb.connect(str(Path(folder) / "assess.duckdb"),
+        self.con = duckdb.connect(str(self.folder / "assess.duckdb"),
                                   config={"memory_limit": f"{limit}MB", "threads": max(1, thread_limit()),
                                           # Columns fetched one query at a time line up row by row only
                                           # if every scan keeps the file's order (DuckDB's default).
                                           "preserve_insertion_order": True,
-                                          "temp_directory": str(Path(folder) / "spill")})
+                                          "temp_directory": str(self.folder / "spill")})
         self.con.execute("SET TimeZone = 'UTC'")  # text stamps read as in memory, where they become UTC
         self.columns: dict[str, dict[str, str]] = {}  # table → file column → its name here
         self.rows: dict[str, int] = {}
