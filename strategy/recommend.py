@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -48,7 +47,7 @@ from strategy.models import (
 )
 from strategy.rules import Rulebook, default_rulebook
 from strategy.surface import FORM as SURFACE_FORM
-from strategy.threads import bounded
+from strategy.threads import bounded, mapped_in_order, worker_pool
 
 # The engine's names are read from here too (strategy.engine decides one task; this module runs it over the catalog).
 __all__ = ["BACKTEST_KIND", "CALIBRATION_KIND", "current_rulebook", "decide", "decision_context", "DecisionContext", "DEFAULT_BUDGET", "default_costs", "ENGINE_VERSION", "FEATURE_COUNT", "fit_pooled", "fit_task", "gather", "independent_shape", "interval_scale", "INTERVAL_Z", "load_pooled", "LOW_CONFIDENCE_BELOW", "MIN_OUTCOMES_FOR_POOL", "MIN_TASKS_FOR_POOL", "plan", "POOLED_KIND", "pooled_version", "portfolio", "recommend_task", "refit_portfolio", "RefitResult", "replan_portfolio", "rules_confidence", "Scenario", "SURFACE_FORM", "task_seed", "TaskEvidence", "TaskFit", "TIER_DEFAULTS", "tier_prices"]
@@ -181,11 +180,11 @@ def refit_portfolio(catalog: Catalog, *, workers: int | None = None, actor: str 
     actor = actor or catalog.actor
     evidence = gather(catalog)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(evidence) > 8 else None
+    pool = worker_pool(workers, preload=[__name__]) if workers > 1 and len(evidence) > 8 else None
     chunk = max(1, len(evidence) // (workers * 8))
 
     def map_function(function, items):
-        return pool.map(function, items, chunksize=chunk) if pool else map(function, items)
+        return mapped_in_order(pool, function, items, chunksize=chunk)
 
     try:
         pooled = fit_pooled(evidence, map_function)

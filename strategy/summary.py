@@ -11,7 +11,6 @@ import contextlib
 import functools
 import json
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple
@@ -26,6 +25,7 @@ from strategy.errors import StrategyError, UnknownTask
 from strategy.models import CostTier, Recommendation, Record, utc_now
 from strategy.plots import LinePlot, StackedBars
 from strategy.recommend import BACKTEST_KIND, TaskFit
+from strategy.threads import mapped_in_order, worker_pool
 from strategy.views import budget_frontier, filter_portfolio, mix_curve, portfolio_totals, portfolio_view
 
 SCHEMA = "strategy.summary/1"
@@ -180,10 +180,10 @@ class SummaryBundle:
             return
         wanted = [t for t in self.summary.tasks if self.fits.get(t.task_id) is not None and t.recommendation]
         jobs = [(self.fits[t.task_id], t.recommendation, t.metric) for t in wanted]
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = worker_pool(workers, preload=[__name__])
         try:
             self._pending = zip([t.task_id for t in wanted],
-                                pool.map(_figure_numbers, jobs, chunksize=8), strict=True)
+                                mapped_in_order(pool, _figure_numbers, jobs, chunksize=8), strict=True)
             yield
         finally:
             self._pending = None

@@ -22,3 +22,26 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=15)
+
+
+# Set by a test in its own process, to see whether a worker process inherits it.
+PARENT_MARK = "unset"
+
+
+def parent_mark(_item) -> str:
+    return PARENT_MARK
+
+
+def doubled_except_in_a_worker(item: int) -> int:
+    """Twice ``item``; a worker process running it dies on the spot, as one killed for memory would."""
+    import multiprocessing
+    import os
+    if multiprocessing.parent_process() is not None:
+        os._exit(1)
+    return 2 * item
+
+
+def worker_thread_limits(_item) -> dict[str, int]:
+    """Each loaded BLAS or OpenMP pool's thread count, as the process running this sees them."""
+    from threadpoolctl import threadpool_info
+    return {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}

@@ -77,6 +77,14 @@ def test_refit_again_adds_one_recommendation_per_task(demo_catalog):
     # count and uniqueness are checked here.
 
 
+def test_refit_in_worker_processes_decides_as_refit_here(refitted, demo_catalog):
+    """Two workers (the demo has more tasks than the pool's threshold) give the same plans as one process."""
+    _, here = refitted
+    there = recommend.refit_portfolio(demo_catalog, workers=2, actor="tester")
+    assert there.problems == here.problems == []
+    assert [comparable(r) for r in there.recommendations] == [comparable(r) for r in here.recommendations]
+
+
 def test_latest_recommendation_is_the_last_one_stored(demo_catalog):
     first = recommend.recommend_task(demo_catalog, "Card fraud detection", Scenario(budget=1_000.0), store=False)
     second = recommend.recommend_task(demo_catalog, "Card fraud detection", Scenario(budget=1_001.0), store=False)

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import strategy.quality.metrics as registry
 from strategy.quality import assess, frame_sample
 from strategy.quality.metrics import HumannessMetric
-from strategy.threads import bounded, thread_limit
+from strategy.threads import bounded, mapped_in_order, thread_limit, worker_pool
 
 
 @pytest.fixture
@@ -58,3 +58,36 @@ def test_a_bounded_call_inside_another_keeps_the_outer_limit(monkeypatch):
         monkeypatch.setenv("STRATEGY_THREADS", "3")  # read once, by the outermost call
         return inner()
     assert set(outer().values()) == {1}
+
+
+def test_worker_processes_do_not_inherit_this_process_state(monkeypatch):
+    """Workers come from a fork server, not a fork of this process: a forked child copies whatever this
+    process holds mid-change (other threads' locks and objects), and one crashed collecting garbage."""
+    import tests.processes as processes
+    monkeypatch.setattr(processes, "PARENT_MARK", "set in the parent")
+    with worker_pool(1, preload=["tests.processes"]) as pool:
+        assert list(pool.map(processes.parent_mark, [0])) == ["unset"]
+    assert processes.parent_mark(0) == "set in the parent"
+
+
+def test_items_a_dead_worker_did_not_return_are_computed_here(caplog):
+    from tests.processes import doubled_except_in_a_worker
+    with worker_pool(1) as pool:
+        results = list(mapped_in_order(pool, doubled_except_in_a_worker, [1, 2, 3, 4]))
+    assert results == [2, 4, 6, 8]
+    assert "computing the remaining 4 of 4 items in this process" in caplog.text
+
+
+def test_without_a_pool_the_items_are_mapped_here_in_order():
+    assert list(mapped_in_order(None, str, [3, 1, 2])) == ["3", "1", "2"]
+
+
+def test_a_worker_process_keeps_this_process_thread_limit(monkeypatch):
+    """Set once per worker, for every pool its work loads: three is neither a core count here nor the
+    OMP_NUM_THREADS the suite runs with, so only the limit handed over can give it."""
+    from tests.processes import worker_thread_limits
+    monkeypatch.setenv("STRATEGY_THREADS", "3")
+    with worker_pool(1, preload=["sklearn.neighbors"]) as pool:
+        seen = list(pool.map(worker_thread_limits, [0]))[0]
+    assert {"openmp", "openblas"} <= set(seen)
+    assert set(seen.values()) == {3}
