@@ -45,3 +45,9 @@ def worker_thread_limits(_item) -> dict[str, int]:
     """Each loaded BLAS or OpenMP pool's thread count, as the process running this sees them."""
     from threadpoolctl import threadpool_info
     return {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+
+
+def main_module_names(_item) -> list[str]:
+    """The names the main module holds in the process running this (a worker: the main module imported again)."""
+    import sys
+    return sorted(vars(sys.modules["__main__"]))

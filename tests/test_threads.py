@@ -4,6 +4,11 @@ on a busy server threads that spin while they wait for a core make the work many
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -12,6 +17,8 @@ import strategy.quality.metrics as registry
 from strategy.quality import assess, frame_sample
 from strategy.quality.metrics import HumannessMetric
 from strategy.threads import bounded, mapped_in_order, thread_limit, worker_pool
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -91,3 +98,26 @@ def test_a_worker_process_keeps_this_process_thread_limit(monkeypatch):
         seen = list(pool.map(worker_thread_limits, [0]))[0]
     assert {"openmp", "openblas"} <= set(seen)
     assert set(seen.values()) == {3}
+
+
+def test_a_worker_started_while_the_app_runs_does_not_run_the_app():
+    """Streamlit makes app.py the __main__ module, and a worker imports the main module again before it
+    starts: app.py's guard must keep its pages, sign-in and catalog out of the worker. Run in a process of
+    its own, since this one's main module is pytest's."""
+    script = (
+        "import json, sys, types\n"
+        "main = types.ModuleType('__main__')\n"
+        f"main.__file__ = {str(PROJECT / 'app.py')!r}\n"
+        "sys.modules['__main__'] = main  # as Streamlit does for each script run\n"
+        "from strategy.threads import worker_pool\n"
+        "from tests.processes import main_module_names\n"
+        "with worker_pool(1) as pool:\n"
+        "    print(json.dumps(list(pool.map(main_module_names, [0]))[0]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    names = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert {"main", "dashboard", "st"} <= names  # app.py was imported in the worker, as the main module
+    assert not {"pages", "navigation", "access", "location"} & names  # and its body did not run there
+    assert "Traceback" not in done.stderr
