@@ -73,8 +73,8 @@ def _limit_worker_threads(limit: int, modules: tuple[str, ...]) -> None:
 
     A worker does not inherit this process's limits (a forked child did), and its BLAS would start a thread
     per core. The limit reaches only the libraries loaded when it is set, so the work's modules are imported
-    first; and since each :func:`bounded` call would set it again (milliseconds, more than some fits: 1,000
-    tasks' refit took 18.5 s against 11.6 s), the worker counts as already inside one.
+    first; and since each :func:`bounded` call would set it again (milliseconds a task, more than some fits),
+    the worker counts as already inside one, as a child forked inside :func:`bounded` did.
     """
     for module in modules:
         importlib.import_module(module)
@@ -87,7 +87,7 @@ def _limit_worker_threads(limit: int, modules: tuple[str, ...]) -> None:
 # glibc's mallopt settings: the size from which a block is mapped on its own, and the free space at the heap's
 # top that is handed back to the system.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-# The most glibc accepts for the first on 64-bit systems, and four times it for the second.
+# glibc's own ceiling for the threshold it learns on 64-bit systems, and four times it for the trim.
 _MAPPED_FROM_BYTES, _TRIMMED_FROM_BYTES = 32 << 20, 128 << 20
 
 
