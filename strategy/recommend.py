@@ -171,8 +171,8 @@ class RefitResult:
 
 
 # A refit of this many tasks or more fits them in worker processes. Below it, starting the workers (from a
-# fork server: 1.5-2 s for its imports) costs more than they save; 100 outcomes a task, in this process and with
-# two workers: 50 tasks 1.59 s and 2.38 s, 100 tasks 3.22 s and 2.89 s, 200 tasks 6.31 s and 3.87 s.
+# fork server: 1.5-2 s for its imports) costs more than they save (bench/bench_workers.py; 100 outcomes a task,
+# in this process and with two workers: 50 tasks 1.68 s and 2.29 s, 100 tasks 3.07 s and 2.75 s).
 PARALLEL_REFIT_TASKS = 100
 
 

@@ -59,13 +59,14 @@ def worker_pool(workers: int, *, preload: Iterable[str] = ()) -> ProcessPoolExec
     per process with ``preload`` imported, so each worker is a cheap fork of it. Where there is no fork
     server (Windows), workers start from scratch.
     """
+    modules = tuple(preload)
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         # Read when the server starts; once it runs, workers import anything missing as they unpickle a job.
-        context.set_forkserver_preload(list(preload))
+        context.set_forkserver_preload(list(modules))
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_worker_threads,
-                               initargs=(thread_limit(), tuple(preload)))
+                               initargs=(thread_limit(), modules))
 
 
 def _limit_worker_threads(limit: int, modules: tuple[str, ...]) -> None:

@@ -1,5 +1,6 @@
-"""Servers the tests start as child processes (Streamlit, MLflow): a free local port, and a stop that never
-leaves one running."""
+"""Child processes of the tests: for the servers they start (Streamlit, MLflow), a free local port and a stop
+that never leaves one running; and functions a worker process runs (importable by name, as a worker needs)
+to show what it inherits, what it sees and how it dies."""
 
 from __future__ import annotations
 

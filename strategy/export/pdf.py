@@ -24,9 +24,9 @@ PAPER_SIZES = ("A4", "Letter")
 # A document of this many tasks computes its charts' numbers (the mix curve and the budget frontier, a third
 # of its time) in another process while this one lays the pages out. The worker comes from a fork server
 # (strategy.threads.worker_pool), whose start in a process that has none yet costs 1.5-2 s: the first PDF of a
-# fresh process, without a worker and with one, took 1.06 s and 3.01 s at 40 tasks, 2.33 s and 3.68 s at 100,
-# 4.07 s and 5.10 s at 200 (a later one, the server running, 1.15/1.09, 2.29/2.02 and 3.92/3.34 s), so only a
-# long document starts one. $STRATEGY_CHART_WORKERS says how many: a number, or "auto" (the default: one when
+# fresh process, without a worker and with one, took 0.81 s and 2.53 s at 40 tasks, 4.16 s and 5.09 s at 200
+# (bench/bench_workers.py; a later one, the server running, 3.92 s and 3.34 s at 200), so only a long
+# document starts one. $STRATEGY_CHART_WORKERS says how many: a number, or "auto" (the default: one when
 # the machine has a second core; more gain nothing, the layout here being the slower half).
 PARALLEL_FIGURE_TASKS = 200
 # Stands for the page count in the footer until the document is complete; fpdf2 sizes the footer by it, and
